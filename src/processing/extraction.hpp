@@ -6,6 +6,9 @@
 // type under the given limits, and always reports size, SHA-256, MIME type and
 // the extractor's name and version. Failures are ExtractionError values with a
 // classification (permanent or retryable) and a stable error_type string.
+// For a hard time and memory limit use extract_file_isolated()
+// (isolated_extraction.hpp). Owned by the document extractors
+// (src/processing/*.{hpp,cpp}); the pipeline processors call it.
 #pragma once
 
 #include <chrono>
@@ -24,13 +27,16 @@ struct ExtractionLimits {
   std::uint64_t max_uncompressed_bytes = 512ull << 20;  // sum over entries
   double max_compression_ratio = 200.0;                 // per entry and total
   std::uint64_t max_preview_rows = 20;                  // XLSX rows per sheet
-  std::chrono::milliseconds time_limit{60'000};         // per file
+  std::chrono::milliseconds time_limit{60'000};         // per file; 0 = already expired
+  std::uint64_t max_memory_bytes = 2ull << 30;          // isolated runs only (RLIMIT_AS)
 };
 
 // error_type values (stable; stored in file_extractions.error_type):
 //   permanent: "missing_file", "path_escape", "too_large", "corrupt",
 //              "archive_limits", "timeout", "invalid_input"
-//   retryable: "storage_unavailable"
+//   retryable: "storage_unavailable" (storage root missing, I/O error),
+//              "extractor_unavailable" (the isolated extraction process could
+//              not be started or answered with something unreadable)
 class ExtractionError : public std::runtime_error {
  public:
   ExtractionError(std::string error_type, bool retryable, const std::string& message)
@@ -55,6 +61,8 @@ struct ExtractionResult {
 };
 
 // Throws ExtractionError on every failure; never crashes on hostile input.
+// The time limit is checked cooperatively (between pages, entries, rows); a
+// hard limit needs extract_file_isolated() (isolated_extraction.hpp).
 ExtractionResult extract_file(const std::filesystem::path& storage_root,
                               std::string_view relative_path, const ExtractionLimits& limits);
 

@@ -1,0 +1,30 @@
+// The binary's configuration: every `run` setting, filled from flags, their
+// environment twins and defaults, then validated. Plain values owned by main.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bullmq/logger.hpp"
+#include "bullmq/redis_options.hpp"
+#include "bullmq/worker_options.hpp"
+
+namespace app {
+
+struct RunConfig {
+  bullmq::WorkerOptions worker;
+  bullmq::RedisOptions redis;
+  std::string processors = "files";  // "files" or "conformance"
+  bullmq::LogLevel log_level = bullmq::LogLevel::kInfo;
+  bullmq::LogFormat log_format = bullmq::LogFormat::kJson;
+
+  // The document pipeline (processors "files").
+  std::string database_url;
+  std::string storage_base_path;
+  std::int64_t batch_processing_timeout_s = 1800;
+  int database_pool_size = 0;  // 0 = concurrency
+  bool migrate = false;        // run migrations before starting
+};
+
+}  // namespace app

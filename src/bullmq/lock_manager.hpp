@@ -1,0 +1,54 @@
+// Keeps the locks of a worker's active jobs alive: every lockRenewTime/2 it
+// renews, in one extendLocks call, each tracked job whose last renewal is
+// older than that, and reports the ids whose lock is gone. Runs on the I/O
+// thread, so no processing can starve it. Owned by the Worker.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+
+#include "bullmq/asio.hpp"
+#include "bullmq/queue_scripts.hpp"
+
+namespace bullmq {
+
+class LockManager {
+ public:
+  using LostHandler = std::function<void(const std::string& job_id)>;
+
+  LockManager(asio::any_io_executor executor, QueueScripts& scripts, std::int64_t lock_duration_ms,
+              std::int64_t renew_time_ms, LostHandler on_lost);
+
+  void start();
+  void stop();
+
+  // `since_ms`: when the lock was last set (the claim's timestamp).
+  void track(const std::string& job_id, const std::string& token, std::int64_t since_ms);
+  void untrack(const std::string& job_id);
+  std::size_t size() const { return tracked_.size(); }
+  std::uint64_t renewals() const { return renewals_; }
+  std::uint64_t lost() const { return lost_; }
+
+ private:
+  struct Entry {
+    std::string token;
+    std::int64_t renewed_at_ms;
+  };
+  awaitable<void> run();
+  awaitable<void> renew_due();
+
+  asio::any_io_executor executor_;
+  QueueScripts& scripts_;
+  std::int64_t lock_duration_ms_;
+  std::int64_t renew_time_ms_;
+  LostHandler on_lost_;
+  std::unordered_map<std::string, Entry> tracked_;
+  asio::steady_timer timer_;
+  bool running_ = false;
+  std::uint64_t renewals_ = 0;
+  std::uint64_t lost_ = 0;
+};
+
+}  // namespace bullmq

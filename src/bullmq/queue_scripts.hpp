@@ -1,0 +1,130 @@
+// Typed calls of the worker-side BullMQ scripts for one queue: each method
+// builds the KEYS and ARGV the script expects (protocol reference §3) and
+// decodes its reply. Knows nothing of processing; owned by the Worker.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bullmq/asio.hpp"
+#include "bullmq/job.hpp"
+#include "bullmq/keys.hpp"
+#include "bullmq/script_args.hpp"
+#include "bullmq/script_runner.hpp"
+
+namespace bullmq {
+
+// What a claim returns (moveToActive, or a finishing script fetching next).
+struct ClaimResult {
+  std::string token;  // the lock token the claim used
+  std::optional<Job> job;
+  std::int64_t rate_limit_ms = 0;     // > 0: the queue is rate limited this long
+  std::int64_t next_delayed_ms = 0;   // > 0: due time of the earliest delayed job
+};
+
+// The outcome of a finishing script: a negative BullMQ error code, or done
+// (optionally with the next job claimed in the same call).
+struct FinishResult {
+  int error_code = 0;  // 0 = ok; -1 missing job, -2 lock missing, -3 not active, …
+  std::optional<ClaimResult> next;
+};
+
+// One script invocation, fully built: which script, its KEYS and its ARGV.
+struct ScriptCall {
+  ScriptId id;
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
+// Human text for a BullMQ script error code, as Node words it.
+std::string finish_error_message(int code, const std::string& job_id, const std::string& command);
+
+// Coroutine methods take their arguments by value (they run after the call
+// expression has ended, so references to temporaries would dangle), except
+// `job`, which the caller keeps alive until the call completes.
+class QueueScripts {
+ public:
+  QueueScripts(ScriptRunner& runner, QueueKeys keys) : runner_(runner), keys_(std::move(keys)) {}
+  const QueueKeys& keys() const { return keys_; }
+  // The command connection, for plain commands next to the scripts.
+  RedisConnection& connection() { return runner_.connection(); }
+
+  awaitable<ClaimResult> move_to_active(ClaimOptions claim, std::int64_t now_ms);
+
+  // target "completed" (value = return value JSON) or "failed" (value = reason).
+  awaitable<FinishResult> move_to_finished(const Job& job, ClaimOptions claim, bool completed,
+                                           std::string value, KeepJobs keep_jobs,
+                                           std::vector<std::string> fields, bool fetch_next,
+                                           std::optional<std::int64_t> max_metrics_size,
+                                           std::int64_t now_ms);
+
+  awaitable<FinishResult> move_to_delayed(const Job& job, ClaimOptions claim,
+                                          std::int64_t delay_ms, bool skip_attempt,
+                                          std::vector<std::string> fields, bool fetch_next,
+                                          std::int64_t now_ms);
+
+  awaitable<int> retry_job(const Job& job, std::string token,
+                           std::vector<std::string> fields, std::int64_t now_ms);
+
+  // Gives an active job back to the front of wait (no attempt counted).
+  // Returns a negative code, or the limiter's remaining ms (>= 0).
+  awaitable<std::int64_t> move_job_from_active_to_wait(std::string job_id,
+                                                       std::string token);
+
+  // 1: nothing pending (still active); 0: moved; negative: error code.
+  awaitable<int> move_to_waiting_children(std::string job_id, std::string token,
+                                          std::int64_t now_ms);
+
+  awaitable<std::vector<std::string>> move_stalled_jobs_to_wait(int max_stalled_count,
+                                                                std::int64_t stalled_interval_ms,
+                                                                std::int64_t now_ms);
+
+  // Returns the ids whose lock could not be renewed.
+  awaitable<std::vector<std::string>> extend_locks(std::vector<std::string> job_ids,
+                                                   std::vector<std::string> tokens,
+                                                   std::int64_t duration_ms);
+
+  awaitable<int> update_progress(std::string job_id, std::string json);
+  awaitable<std::int64_t> add_log(std::string job_id, std::string row,
+                                  std::optional<std::int64_t> keep_logs);
+  awaitable<int> update_data(std::string job_id, std::string json);
+
+  // Returns the new iteration's id, or nullopt (already there / scheduler gone).
+  awaitable<std::optional<std::string>> update_job_scheduler(std::string scheduler_id,
+                                                             std::optional<std::int64_t> next_ms,
+                                                             std::string packed_opts,
+                                                             std::string producer_id,
+                                                             std::int64_t now_ms);
+
+  // Plain reads used by processors of flow parents.
+  awaitable<std::vector<std::pair<std::string, std::string>>> hash_entries(std::string key);
+
+  // Runs a prepared invocation.
+  awaitable<Reply> execute(ScriptCall call);
+
+  // ClaimResult from a 4-element claim reply.
+  ClaimResult decode_claim(const Reply& reply, const std::string& token) const;
+  FinishResult decode_finish(const Reply& reply, const std::string& token) const;
+
+  // The invocations, built without running them (what the coroutines above
+  // send; also what the unit tests check against the protocol reference).
+  ScriptCall move_to_active_call(const ClaimOptions& claim, std::int64_t now_ms) const;
+  ScriptCall move_to_finished_call(const Job& job, const ClaimOptions& claim, bool completed,
+                                   const std::string& value, const KeepJobs& keep_jobs,
+                                   const std::vector<std::string>& fields, bool fetch_next,
+                                   std::optional<std::int64_t> max_metrics_size,
+                                   std::int64_t now_ms) const;
+  ScriptCall move_to_delayed_call(const Job& job, const ClaimOptions& claim, std::int64_t delay_ms,
+                                  bool skip_attempt, const std::vector<std::string>& fields,
+                                  bool fetch_next, std::int64_t now_ms) const;
+  ScriptCall retry_job_call(const Job& job, const std::string& token,
+                            const std::vector<std::string>& fields, std::int64_t now_ms) const;
+
+ private:
+  ScriptRunner& runner_;
+  QueueKeys keys_;
+};
+
+}  // namespace bullmq

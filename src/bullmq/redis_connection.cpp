@@ -1,0 +1,298 @@
+#include "bullmq/redis_connection.hpp"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+#include "bullmq/logger.hpp"
+#include "bullmq/strings.hpp"
+
+namespace bullmq {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr auto kConnectTimeout = 10s;
+constexpr auto kMinBackoff = 100ms;
+constexpr auto kMaxBackoff = 5s;
+
+std::chrono::milliseconds backoff_for(unsigned attempt) {
+  auto base = kMinBackoff * (1u << std::min(attempt, 10u));
+  auto capped = std::min<std::chrono::milliseconds>(base, kMaxBackoff);
+  static thread_local std::minstd_rand rng{std::random_device{}()};
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(capped.count() * jitter(rng)));
+}
+
+}  // namespace
+
+RedisConnection::RedisConnection(asio::any_io_executor executor, RedisOptions options,
+                                 std::string role)
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      role_(std::move(role)),
+      write_signal_(executor_),
+      retry_timer_(executor_) {
+  read_buffer_.resize(64 * 1024);
+  if (options_.tls) {
+    tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    tls_context_->set_default_verify_paths();
+    if (!options_.tls_ca_file.empty()) tls_context_->load_verify_file(options_.tls_ca_file);
+    tls_context_->set_verify_mode(options_.tls_verify ? asio::ssl::verify_peer
+                                                      : asio::ssl::verify_none);
+  }
+}
+
+RedisConnection::~RedisConnection() {
+  if (state_ != State::kStopped) stop();
+}
+
+void RedisConnection::start() {
+  if (state_ != State::kIdle) return;
+  state_ = State::kConnecting;
+  asio::co_spawn(executor_, supervise(), asio::detached);
+}
+
+void RedisConnection::stop() {
+  state_ = State::kStopped;
+  close_stream();
+  retry_timer_.cancel();
+  write_signal_.cancel();
+  out_buffer_.clear();
+  fail_all(in_flight_, "connection closed");
+  fail_all(queued_, "connection closed");
+}
+
+void RedisConnection::reset(const std::string& reason) {
+  if (state_ == State::kStopped || std::holds_alternative<std::monostate>(stream_)) return;
+  logger().warn("redis.reset", "dropping Redis connection: " + reason, {{"connection", role_}});
+  close_stream();
+}
+
+void RedisConnection::fail_all(std::deque<std::unique_ptr<PendingBase>>& list,
+                               const std::string& why) {
+  auto taken = std::move(list);
+  list.clear();
+  for (auto& p : taken) {
+    p->complete(std::make_exception_ptr(ConnectionError("Redis " + role_ + " connection: " + why)),
+                Reply{});
+  }
+}
+
+void RedisConnection::enqueue(const std::vector<std::string>& args,
+                              std::unique_ptr<PendingBase> pending) {
+  if (state_ == State::kStopped) {
+    pending->complete(std::make_exception_ptr(ConnectionError("Redis connection is closed")),
+                      Reply{});
+    return;
+  }
+  format_command(args, out_buffer_);
+  queued_.push_back(std::move(pending));
+  if (state_ == State::kReady && !writing_) write_signal_.cancel();
+}
+
+void RedisConnection::close_stream() {
+  ++generation_;
+  boost::system::error_code ec;
+  std::visit(
+      [&](auto& s) {
+        using T = std::decay_t<decltype(s)>;
+        if constexpr (std::is_same_v<T, std::unique_ptr<TlsStream>>) {
+          if (s) s->lowest_layer().close(ec);
+        } else if constexpr (!std::is_same_v<T, std::monostate>) {
+          s.close(ec);
+        }
+      },
+      stream_);
+  write_signal_.cancel();
+}
+
+awaitable<std::size_t> RedisConnection::read_some(asio::mutable_buffer buffer) {
+  if (auto* tcp = std::get_if<TcpSocket>(&stream_)) co_return co_await tcp->async_read_some(buffer, asio::use_awaitable);
+  if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&stream_)) co_return co_await (*tls)->async_read_some(buffer, asio::use_awaitable);
+  if (auto* unix_socket = std::get_if<UnixSocket>(&stream_)) co_return co_await unix_socket->async_read_some(buffer, asio::use_awaitable);
+  throw ConnectionError("Redis " + role_ + " connection is not open");
+}
+
+awaitable<void> RedisConnection::write_all(asio::const_buffer buffer) {
+  if (auto* tcp = std::get_if<TcpSocket>(&stream_)) {
+    co_await asio::async_write(*tcp, buffer, asio::use_awaitable);
+  } else if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&stream_)) {
+    co_await asio::async_write(**tls, buffer, asio::use_awaitable);
+  } else if (auto* unix_socket = std::get_if<UnixSocket>(&stream_)) {
+    co_await asio::async_write(*unix_socket, buffer, asio::use_awaitable);
+  } else {
+    throw ConnectionError("Redis " + role_ + " connection is not open");
+  }
+}
+
+awaitable<void> RedisConnection::open_stream() {
+  if (!options_.unix_socket.empty()) {
+    stream_.emplace<UnixSocket>(executor_);
+    co_await std::get<UnixSocket>(stream_).async_connect(
+        asio::local::stream_protocol::endpoint(options_.unix_socket), asio::use_awaitable);
+    co_return;
+  }
+  asio::ip::tcp::resolver resolver(executor_);
+  auto endpoints = co_await resolver.async_resolve(options_.host, std::to_string(options_.port),
+                                                   asio::use_awaitable);
+  auto tune = [](TcpSocket& s) {
+    s.set_option(asio::ip::tcp::no_delay(true));
+    s.set_option(asio::socket_base::keep_alive(true));
+  };
+  if (!options_.tls) {
+    stream_.emplace<TcpSocket>(executor_);
+    auto& socket = std::get<TcpSocket>(stream_);
+    co_await asio::async_connect(socket, endpoints, asio::use_awaitable);
+    tune(socket);
+    co_return;
+  }
+  auto& tls = stream_.emplace<std::unique_ptr<TlsStream>>(
+      std::make_unique<TlsStream>(executor_, *tls_context_));
+  co_await asio::async_connect(tls->next_layer(), endpoints, asio::use_awaitable);
+  tune(tls->next_layer());
+  if (!SSL_set_tlsext_host_name(tls->native_handle(), options_.host.c_str())) {
+    throw ConnectionError("cannot set TLS server name " + options_.host);
+  }
+  if (options_.tls_verify) tls->set_verify_callback(asio::ssl::host_name_verification(options_.host));
+  co_await tls->async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+}
+
+awaitable<Reply> RedisConnection::read_reply() {
+  for (;;) {
+    if (auto reply = parser_.next()) co_return std::move(*reply);
+    std::size_t n = co_await read_some(asio::buffer(read_buffer_));
+    parser_.feed(std::string_view(read_buffer_.data(), n));
+  }
+}
+
+awaitable<std::vector<Reply>> RedisConnection::handshake_pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  std::string bytes;
+  for (const auto& c : commands) format_command(c, bytes);
+  co_await write_all(asio::buffer(bytes));
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) replies.push_back(co_await read_reply());
+  co_return replies;
+}
+
+awaitable<Reply> RedisConnection::handshake_command(std::vector<std::string> args) {
+  std::vector<std::vector<std::string>> one;
+  one.push_back(std::move(args));
+  auto replies = co_await handshake_pipeline(one);
+  co_return std::move(replies.front());
+}
+
+awaitable<void> RedisConnection::handshake() {
+  if (!options_.password.empty()) {
+    std::vector<std::string> auth = strings("AUTH");
+    if (!options_.username.empty()) auth.push_back(options_.username);
+    auth.push_back(options_.password);
+    Reply r = co_await handshake_command(std::move(auth));
+    if (r.is_error()) throw ServerError("Redis AUTH failed: " + r.str, /*retryable=*/true);
+  }
+  if (options_.db != 0) {
+    Reply r = co_await handshake_command(strings("SELECT", std::to_string(options_.db)));
+    if (r.is_error()) throw ServerError("Redis SELECT " + std::to_string(options_.db) + " failed: " + r.str);
+  }
+  if (!client_name_.empty()) {
+    Reply r = co_await handshake_command(strings("CLIENT", "SETNAME", client_name_));
+    if (r.is_error()) {
+      logger().warn("redis.setname_failed", "CLIENT SETNAME refused; the worker will not be listed by Queue.getWorkers()",
+                    {{"connection", role_}, {"error", r.str}});
+    }
+  }
+  if (hook_) co_await hook_(*this);
+}
+
+awaitable<void> RedisConnection::read_loop() {
+  for (;;) {
+    std::size_t n = co_await read_some(asio::buffer(read_buffer_));
+    parser_.feed(std::string_view(read_buffer_.data(), n));
+    while (auto reply = parser_.next()) {
+      if (in_flight_.empty()) throw ProtocolError("Redis sent a reply nobody asked for");
+      auto pending = std::move(in_flight_.front());
+      in_flight_.pop_front();
+      pending->complete(nullptr, std::move(*reply));
+    }
+  }
+}
+
+awaitable<void> RedisConnection::write_loop() {
+  const std::uint64_t generation = generation_;
+  std::string batch;
+  while (generation == generation_ && state_ == State::kReady) {
+    if (out_buffer_.empty()) {
+      write_signal_.expires_at(asio::steady_timer::time_point::max());
+      boost::system::error_code ec;
+      co_await write_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    batch.clear();
+    batch.swap(out_buffer_);
+    for (auto& p : queued_) in_flight_.push_back(std::move(p));
+    queued_.clear();
+    writing_ = true;
+    try {
+      co_await write_all(asio::buffer(batch));
+    } catch (const std::exception&) {
+      writing_ = false;
+      if (generation == generation_) close_stream();  // the read loop reports the loss
+      co_return;
+    }
+    writing_ = false;
+  }
+}
+
+awaitable<void> RedisConnection::supervise() {
+  unsigned failures = 0;
+  bool was_ready = false;
+  std::string last_error;
+  while (state_ != State::kStopped) {
+    state_ = State::kConnecting;
+    parser_.reset();
+    const std::uint64_t generation = ++generation_;
+    asio::steady_timer guard(executor_);
+    guard.expires_after(kConnectTimeout);
+    guard.async_wait([this, generation](boost::system::error_code ec) {
+      if (!ec && generation_ == generation && state_ == State::kConnecting) close_stream();
+    });
+    try {
+      co_await open_stream();
+      co_await handshake();
+      guard.cancel();
+      if (state_ == State::kStopped) break;
+      state_ = State::kReady;
+      if (failures > 0 || was_ready) ++reconnects_;
+      logger().info("redis.connected", "connected to Redis",
+                    {{"connection", role_}, {"redis", options_.describe()}, {"reconnects", static_cast<long long>(reconnects_)}});
+      failures = 0;
+      was_ready = true;
+      asio::co_spawn(executor_, write_loop(), asio::detached);
+      co_await read_loop();
+    } catch (const std::exception& e) {
+      last_error = e.what();
+    }
+    guard.cancel();
+    if (state_ == State::kStopped) break;
+    const bool lost = state_ == State::kReady;
+    state_ = State::kConnecting;
+    close_stream();
+    fail_all(in_flight_, "lost while the command was in flight (" + last_error + ")");
+    if (lost) {
+      logger().warn("redis.connection_lost", "lost the connection to Redis; reconnecting",
+                    {{"connection", role_}, {"error", last_error}});
+    } else if (failures == 0) {
+      logger().warn("redis.connect_failed", "cannot connect to Redis; retrying with backoff",
+                    {{"connection", role_}, {"redis", options_.describe()}, {"error", last_error}});
+    }
+    retry_timer_.expires_after(backoff_for(failures++));
+    boost::system::error_code ec;
+    co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  close_stream();
+}
+
+}  // namespace bullmq

@@ -1,0 +1,45 @@
+// MessagePack arguments the BullMQ scripts take (protocol reference §2.5):
+// the claim options map, the finish options map, string arrays, and JSON
+// objects converted to maps (job scheduler options). Pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bullmq/job_options.hpp"
+
+namespace bullmq {
+
+struct RateLimit {
+  std::int64_t max = 0;
+  std::int64_t duration_ms = 0;
+};
+
+// What every claim needs: `{token, lockDuration, limiter?, name?}`.
+struct ClaimOptions {
+  std::string token;
+  std::int64_t lock_duration_ms = 30000;
+  std::optional<RateLimit> limiter;
+  std::string worker_name;  // empty = not sent
+};
+
+std::string pack_claim_options(const ClaimOptions& claim);
+
+// moveToFinished's map: claim options plus keepJobs, attempts, maxMetricsSize.
+std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_jobs,
+                                int attempts, std::optional<std::int64_t> max_metrics_size);
+
+// A flat array of strings (field/value lists, token and job id lists).
+std::string pack_string_array(const std::vector<std::string>& items);
+
+// Converts a JSON object (text) into a msgpack map, keys kept as they are.
+// Returns false when `json` is not a JSON object.
+bool pack_json_object(std::string_view json, std::string& out);
+
+// Decodes what the pack_* functions produce back to JSON (tests, debugging).
+std::string msgpack_to_json(std::string_view packed);
+
+}  // namespace bullmq

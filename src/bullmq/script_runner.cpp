@@ -1,0 +1,55 @@
+#include "bullmq/script_runner.hpp"
+
+#include "bullmq/strings.hpp"
+
+namespace bullmq {
+
+awaitable<Reply> ScriptRunner::run(ScriptId id, std::vector<std::string> keys,
+                                   std::vector<std::string> args) {
+  const ScriptInfo& info = script_info(id);
+  if (static_cast<int>(keys.size()) != info.num_keys) {
+    throw ProtocolError("script " + std::string(info.file) + " called with " +
+                        std::to_string(keys.size()) + " keys");
+  }
+  std::vector<std::string> command;
+  command.reserve(3 + keys.size() + args.size());
+  command.emplace_back("EVALSHA");
+  command.emplace_back(info.sha1);
+  command.emplace_back(std::to_string(keys.size()));
+  for (auto& k : keys) command.push_back(std::move(k));
+  for (auto& a : args) command.push_back(std::move(a));
+
+  Reply reply = co_await connection_.command(command);
+  if (reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
+    command[0] = "EVAL";
+    command[1] = std::string(info.body);
+    reply = co_await connection_.command(std::move(command));
+  }
+  if (reply.is_error()) {
+    // BUSY / LOADING / READONLY (failover) can clear up; a Lua error cannot.
+    const bool retryable = reply.str.rfind("BUSY", 0) == 0 || reply.str.rfind("LOADING", 0) == 0 ||
+                           reply.str.rfind("READONLY", 0) == 0 ||
+                           reply.str.rfind("TRYAGAIN", 0) == 0;
+    throw ServerError("script " + std::string(info.file) + ": " + reply.str, retryable);
+  }
+  co_return reply;
+}
+
+awaitable<void> ScriptRunner::load_all(RedisConnection& connection) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(kScriptCount);
+  for (const auto& info : kScripts) commands.push_back(strings("SCRIPT", "LOAD", std::string(info.body)));
+  auto replies = co_await connection.handshake_pipeline(commands);
+  for (std::size_t i = 0; i < kScriptCount; ++i) {
+    const auto& r = replies[i];
+    if (r.is_error()) {
+      throw ServerError("SCRIPT LOAD " + std::string(kScripts[i].file) + " failed: " + r.str, true);
+    }
+    if (r.str != kScripts[i].sha1) {
+      throw ProtocolError("SCRIPT LOAD " + std::string(kScripts[i].file) + " returned SHA1 " + r.str +
+                          ", expected " + std::string(kScripts[i].sha1));
+    }
+  }
+}
+
+}  // namespace bullmq

@@ -1,0 +1,33 @@
+// Runs the embedded BullMQ scripts on a command connection: EVALSHA, and on a
+// NOSCRIPT reply (Redis restarted, failed over, or SCRIPT FLUSH) EVAL with the
+// body, which also caches it again. load_all() is the connect hook that
+// SCRIPT LOADs every script and checks Redis computed the embedded SHA1.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bullmq/asio.hpp"
+#include "bullmq/redis_connection.hpp"
+#include "bullmq/script_catalog.hpp"
+
+namespace bullmq {
+
+class ScriptRunner {
+ public:
+  explicit ScriptRunner(RedisConnection& connection) : connection_(connection) {}
+
+  // Runs `id` with `keys` (their count must match the script's) and `args`.
+  // Returns the reply; a Lua error comes back as ServerError naming the script.
+  awaitable<Reply> run(ScriptId id, std::vector<std::string> keys, std::vector<std::string> args);
+
+  // Connect hook: loads every script on a fresh connection.
+  static awaitable<void> load_all(RedisConnection& connection);
+
+  RedisConnection& connection() { return connection_; }
+
+ private:
+  RedisConnection& connection_;
+};
+
+}  // namespace bullmq

@@ -1,0 +1,719 @@
+#include "bullmq/worker.hpp"
+
+#include <cxxabi.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <atomic>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <condition_variable>
+#include <cstdio>
+#include <future>
+#include <mutex>
+
+#include "bullmq/backoff.hpp"
+#include "bullmq/clock.hpp"
+#include "bullmq/job_scheduler.hpp"
+#include "bullmq/logger.hpp"
+#include "bullmq/script_catalog.hpp"
+#include "bullmq/strings.hpp"
+
+namespace bullmq {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool is_json(std::string_view text) {
+  rapidjson::Document doc;
+  doc.Parse(text.data(), text.size());
+  return !doc.HasParseError();
+}
+
+std::string type_name(const std::exception& e) {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : typeid(e).name();
+  std::free(demangled);
+  return name;
+}
+
+// A stack entry in the shape Node tools display: "<Name>: <message>\n    at …".
+std::string stack_entry(const std::string& error_name, const std::string& message,
+                        const std::string& job_name) {
+  return error_name + ": " + message + "\n    at processor '" + job_name + "' (bullmq-worker)";
+}
+
+int major_of(std::string_view version) {
+  int major = 0;
+  for (char c : version) {
+    if (c < '0' || c > '9') break;
+    major = major * 10 + (c - '0');
+  }
+  return major;
+}
+
+}  // namespace
+
+// One claimed job while this worker holds it. Shared by the I/O thread and
+// the processing thread running it.
+struct Worker::RunningJob : std::enable_shared_from_this<Worker::RunningJob> {
+  Job job;
+  std::string token;
+  std::int64_t started_ms = 0;
+  std::atomic<bool> cancelled{false};
+  bool processing = false;  // inside execute(); I/O thread only
+  bool abandoned = false;   // handed back; its outcome is dropped; I/O thread only
+  std::mutex mutex;
+  std::condition_variable wake;
+
+  void cancel() {
+    {
+      std::lock_guard lock(mutex);
+      cancelled = true;
+    }
+    wake.notify_all();
+  }
+};
+
+// The JobContext a processor gets: forwards to the I/O thread and waits.
+class Worker::Context final : public JobContext {
+ public:
+  Context(Worker& worker, std::shared_ptr<RunningJob> running)
+      : worker_(worker), running_(std::move(running)) {}
+
+  // Runs a coroutine on the I/O thread and blocks this processing thread
+  // until it is done; its exception, if any, is rethrown here.
+  template <typename F>
+  auto on_io(F f) {
+    return asio::co_spawn(worker_.io_, std::move(f), asio::use_future).get();
+  }
+
+
+  void update_progress(std::string_view json) override {
+    if (!is_json(json)) throw std::invalid_argument("progress must be JSON (a number or an object)");
+    int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
+      co_return co_await worker_.scripts_.update_progress(job().id, body);
+    });
+    if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, "updateProgress"));
+  }
+
+  void log(std::string_view line) override {
+    auto rc = on_io([this, row = std::string(line)]() -> awaitable<std::int64_t> {
+      co_return co_await worker_.scripts_.add_log(job().id, row, job().opts.keep_logs);
+    });
+    if (rc < 0) throw std::runtime_error(finish_error_message(static_cast<int>(rc), job().id, "addLog"));
+  }
+
+  void update_data(std::string_view json) override {
+    if (!is_json(json)) throw std::invalid_argument("job data must be JSON");
+    int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
+      co_return co_await worker_.scripts_.update_data(job().id, body);
+    });
+    if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, "updateData"));
+  }
+
+  [[noreturn]] void move_to_delayed(std::chrono::milliseconds delay) override {
+    int rc = on_io([this, delay]() -> awaitable<int> {
+      auto result = co_await worker_.scripts_.move_to_delayed(
+          job(), worker_.claim_options(running_->token), delay.count(), /*skip_attempt=*/true, {},
+          /*fetch_next=*/false, now_ms());
+      if (result.error_code == 0) worker_.locks_.untrack(job().id);
+      co_return result.error_code;
+    });
+    if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, "moveToDelayed"));
+    throw DelayedError();
+  }
+
+  void move_to_waiting_children() override {
+    int rc = on_io([this]() -> awaitable<int> {
+      int r = co_await worker_.scripts_.move_to_waiting_children(job().id, running_->token, now_ms());
+      if (r == 0) worker_.locks_.untrack(job().id);
+      co_return r;
+    });
+    if (rc == 1) return;
+    if (rc == 0) throw WaitingChildrenError();
+    if (rc == -9) throw UnrecoverableError(finish_error_message(rc, job().id, "moveToWaitingChildren"));
+    throw std::runtime_error(finish_error_message(rc, job().id, "moveToWaitingChildren"));
+  }
+
+  std::map<std::string, std::string> children_values() override {
+    return hash(worker_.scripts_.keys().job_processed(job().id));
+  }
+
+  std::map<std::string, std::string> ignored_children_failures() override {
+    return hash(worker_.scripts_.keys().job_failed(job().id));
+  }
+
+  bool cancelled() const override { return running_->cancelled.load(); }
+
+  bool sleep_for(std::chrono::milliseconds duration) override {
+    std::unique_lock lock(running_->mutex);
+    running_->wake.wait_for(lock, duration, [this] { return running_->cancelled.load(); });
+    return !running_->cancelled.load();
+  }
+
+ private:
+  const Job& job() const { return running_->job; }
+
+  std::map<std::string, std::string> hash(std::string key) {
+    auto entries = on_io([this, key]() -> awaitable<std::vector<std::pair<std::string, std::string>>> {
+      co_return co_await worker_.scripts_.hash_entries(key);
+    });
+    return {entries.begin(), entries.end()};
+  }
+
+  Worker& worker_;
+  std::shared_ptr<RunningJob> running_;
+};
+
+Worker::Worker(asio::io_context& io, asio::thread_pool& pool, const RedisOptions& redis,
+               WorkerOptions options, const ProcessorRegistry& processors)
+    : io_(io),
+      pool_(pool),
+      options_(std::move(options)),
+      processors_(processors),
+      worker_id_(boost::uuids::to_string(boost::uuids::random_generator()())),
+      commands_(io.get_executor(), redis, "command"),
+      blocking_(io.get_executor(), redis, "blocking"),
+      runner_(commands_),
+      scripts_(runner_, QueueKeys(options_.prefix, options_.queue)),
+      locks_(io.get_executor(), scripts_, options_.lock_duration_ms,
+             options_.effective_lock_renew_time_ms(),
+             [this](const std::string& id) { on_lock_lost(id); }),
+      slot_signal_(io),
+      stalled_timer_(io) {
+  commands_.set_connect_hook(&ScriptRunner::load_all);
+  blocking_.set_client_name(scripts_.keys().worker_client_name(options_.name));
+}
+
+Worker::~Worker() = default;
+
+void Worker::start() {
+  commands_.start();
+  blocking_.start();
+  if (!options_.skip_lock_renewal) locks_.start();
+  asio::co_spawn(io_, check_version(), asio::detached);
+  if (!options_.skip_stalled_check) asio::co_spawn(io_, stalled_check_loop(), asio::detached);
+  asio::co_spawn(io_, main_loop(), asio::detached);
+  logger().info("worker.started", "worker started",
+                {{"queue", options_.queue},
+                 {"prefix", options_.prefix},
+                 {"concurrency", options_.concurrency},
+                 {"worker_id", worker_id_},
+                 {"name", options_.name},
+                 {"bullmq", kBullmqVersion}});
+}
+
+std::string Worker::next_token() { return worker_id_ + ":" + std::to_string(++token_counter_); }
+
+ClaimOptions Worker::claim_options(const std::string& token) const {
+  return ClaimOptions{token, options_.lock_duration_ms, options_.limiter, options_.name};
+}
+
+awaitable<void> Worker::sleep_ms(std::int64_t ms) {
+  asio::steady_timer timer(io_);
+  timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+void Worker::notify_slot() { slot_signal_.cancel(); }
+
+awaitable<void> Worker::check_version() {
+  try {
+    Reply r = co_await commands_.command(strings("HGET", scripts_.keys().meta(), "version"));
+    if (!r.is_string()) co_return;  // no producer has registered yet
+    auto colon = r.str.rfind(':');
+    std::string producer = colon == std::string::npos ? r.str : r.str.substr(colon + 1);
+    if (major_of(producer) != major_of(kBullmqVersion)) {
+      logger().warn("queue.version_mismatch",
+                    "the queue's producer runs another BullMQ major version than this worker's scripts",
+                    {{"queue", options_.queue}, {"producer_version", r.str}, {"worker_scripts", kBullmqVersion}});
+    }
+  } catch (const std::exception& e) {
+    logger().debug("queue.version_unknown", "could not read the queue's meta version",
+                   {{"queue", options_.queue}, {"error", e.what()}});
+  }
+}
+
+void Worker::apply_claim_hints(const ClaimResult& result) {
+  const std::int64_t now = now_ms();
+  limit_until_ms_ = result.rate_limit_ms > 0 ? now + result.rate_limit_ms : 0;
+  block_until_ms_ = result.next_delayed_ms;
+  drained_ = !result.job.has_value();
+}
+
+awaitable<void> Worker::wait_for_marker() {
+  double timeout_s;
+  const std::int64_t now = now_ms();
+  if (block_until_ms_ > 0) {
+    const std::int64_t d = block_until_ms_ - now;
+    if (d <= 0) co_return;  // already due: claim now
+    timeout_s = d < 1 ? 0.001 : std::min(static_cast<double>(d) / 1000.0, 10.0);
+  } else {
+    timeout_s = std::max(options_.drain_delay_s, 0.001);
+  }
+  block_until_ms_ = 0;
+  char timeout_text[32];
+  std::snprintf(timeout_text, sizeof timeout_text, "%.3f", timeout_s);
+
+  // BZPOPMIN must come back by its timeout; if the link silently died, reset it.
+  asio::steady_timer watchdog(io_);
+  watchdog.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)) + 2s);
+  watchdog.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !closing_) blocking_.reset("BZPOPMIN did not return in time");
+  });
+  Reply r;
+  try {
+    r = co_await blocking_.command(strings("BZPOPMIN", scripts_.keys().marker(), std::string(timeout_text)));
+  } catch (...) {
+    watchdog.cancel();
+    throw;
+  }
+  watchdog.cancel();
+  if (r.is_array() && r.elements.size() >= 3) {
+    block_until_ms_ = static_cast<std::int64_t>(std::strtod(r.elements[2].str.c_str(), nullptr));
+  } else if (r.is_error()) {
+    throw ServerError("BZPOPMIN on queue " + options_.queue + ": " + r.str);
+  }
+}
+
+awaitable<ClaimResult> Worker::fetch() {
+  if (drained_) {
+    co_await wait_for_marker();
+    if (closing_) co_return ClaimResult{};
+    if (block_until_ms_ > 0 && block_until_ms_ - now_ms() >= 1) co_return ClaimResult{};
+  }
+  ClaimResult result = co_await scripts_.move_to_active(claim_options(next_token()), now_ms());
+  apply_claim_hints(result);
+  co_return result;
+}
+
+awaitable<void> Worker::main_loop() {
+  unsigned errors = 0;
+  while (!closing_) {
+    if (in_flight_ >= options_.concurrency) {
+      slot_signal_.expires_at(asio::steady_timer::time_point::max());
+      boost::system::error_code ec;
+      co_await slot_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
+    if (limit_until_ms_ > 0) {
+      const std::int64_t wait = limit_until_ms_ - now_ms();
+      if (wait > 0 && in_flight_ > 0) {
+        slot_signal_.expires_after(std::chrono::milliseconds(wait));
+        boost::system::error_code ec;
+        co_await slot_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        continue;
+      }
+      if (wait > 0) co_await sleep_ms(std::min(wait, options_.maximum_rate_limit_delay_ms));
+      limit_until_ms_ = 0;
+      drained_ = false;
+      continue;
+    }
+    bool failed = false;
+    try {
+      ClaimResult claimed = co_await fetch();
+      errors = 0;
+      if (!claimed.job) continue;
+      stats_.last_claim_ms = now_ms();
+      ++in_flight_;
+      asio::co_spawn(io_, run_slot(std::move(*claimed.job), claimed.token), asio::detached);
+    } catch (const std::exception& e) {
+      if (closing_) break;
+      const bool connection = dynamic_cast<const ConnectionError*>(&e) != nullptr;
+      if (!connection || errors == 0) {
+        logger().log(connection ? LogLevel::kWarn : LogLevel::kError, "worker.fetch_failed",
+                     "could not claim a job; retrying", {{"queue", options_.queue}, {"error", e.what()}});
+      }
+      ++errors;
+      failed = true;
+    }
+    if (failed) co_await sleep_ms(std::min<std::int64_t>(100LL << std::min(errors, 6u), 5000));
+  }
+  main_loop_done_ = true;
+  maybe_finish_shutdown();
+}
+
+awaitable<void> Worker::run_slot(Job first, std::string token) {
+  std::optional<Job> next = std::move(first);
+  while (next) {
+    auto running = std::make_shared<RunningJob>();
+    running->job = std::move(*next);
+    running->token = token;
+    running->started_ms = now_ms();
+    next.reset();
+    const Job& job = running->job;
+    active_[job.id] = running;
+    locks_.track(job.id, token, job.processed_on_ms ? job.processed_on_ms : running->started_ms);
+    ++stats_.by_name[job.name].claimed;
+    logger().debug("job.active", "job claimed",
+                   {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name}, {"attempt", job.attempt()}});
+
+    if (!job.repeat_job_key.empty()) co_await schedule_next_iteration(scripts_, job, now_ms());
+
+    Outcome outcome = co_await execute(running);
+    if (running->abandoned) co_return;  // handed back; the slot was released then
+
+    FinishResult finished;
+    try {
+      finished = co_await finish(*running, std::move(outcome));
+    } catch (const std::exception& e) {
+      ++stats_.finish_errors;
+      logger().error("job.finish_failed", "could not record the job's outcome; stalled-job recovery will retry it",
+                     {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name},
+                      {"attempt", job.attempt()}, {"error", e.what()}});
+    }
+    locks_.untrack(job.id);
+    active_.erase(job.id);
+    if (finished.next) {
+      apply_claim_hints(*finished.next);
+      if (finished.next->job && !closing_) {
+        stats_.last_claim_ms = now_ms();
+        next = std::move(finished.next->job);
+      } else if (finished.next->job) {
+        // Claimed while closing: give it straight back.
+        try {
+          co_await scripts_.move_job_from_active_to_wait(finished.next->job->id, token);
+        } catch (const std::exception&) {
+        }
+      }
+    }
+  }
+  --in_flight_;
+  notify_slot();
+  maybe_finish_shutdown();
+}
+
+awaitable<Worker::Outcome> Worker::execute(const std::shared_ptr<RunningJob>& running) {
+  const Job& job = running->job;
+  if (!job.deferred_failure.empty()) {
+    co_return Outcome{Outcome::Kind::kFailed, job.deferred_failure,
+                      stack_entry("UnrecoverableError", job.deferred_failure, job.name), true};
+  }
+  if (options_.max_started_attempts && *options_.max_started_attempts < job.attempts_started) {
+    const std::string msg = "job started more than allowable limit";
+    co_return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name), true};
+  }
+  if (!job.opts_error.empty()) {
+    co_return Outcome{Outcome::Kind::kFailed, job.opts_error,
+                      stack_entry("UnrecoverableError", job.opts_error, job.name), true};
+  }
+  running->processing = true;
+  // GCC 12 destroys the captures of a lambda that appears in a co_await
+  // expression twice, so the initiation captures nothing that owns memory.
+  RunningJob* raw = running.get();
+  Outcome outcome = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Outcome)>(
+      [this, raw](auto handler) {
+        asio::post(pool_, [this, job = raw->shared_from_this(), h = std::move(handler)]() mutable {
+          Outcome o = run_processor(job);
+          auto ex = asio::get_associated_executor(h);
+          asio::post(ex, [h = std::move(h), o = std::move(o)]() mutable { std::move(h)(std::move(o)); });
+        });
+      },
+      asio::use_awaitable);
+  running->processing = false;
+  if (running->abandoned) --abandoned_;
+  co_return outcome;
+}
+
+Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running) {
+  const Job& job = running->job;
+  Processor* processor = processors_.find(job.name);
+  if (!processor) processor = processors_.fallback();
+  if (!processor) {
+    const std::string msg = "unknown job name: " + job.name;
+    return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name), true};
+  }
+  Context context(*this, running);
+  try {
+    std::string value = processor->process(job, context);
+    if (value.empty()) value = "null";
+    if (!is_json(value)) {
+      const std::string msg = "processor for '" + job.name + "' returned a value that is not JSON";
+      return Outcome{Outcome::Kind::kFailed, msg, stack_entry("Error", msg, job.name), true};
+    }
+    return Outcome{Outcome::Kind::kCompleted, std::move(value), {}, false};
+  } catch (const DelayedError&) {
+    return Outcome{Outcome::Kind::kMoved, {}, {}, false};
+  } catch (const WaitingChildrenError&) {
+    return Outcome{Outcome::Kind::kMoved, {}, {}, false};
+  } catch (const UnrecoverableError& e) {
+    return Outcome{Outcome::Kind::kFailed, e.what(), stack_entry("UnrecoverableError", e.what(), job.name), true};
+  } catch (const std::exception& e) {
+    return Outcome{Outcome::Kind::kFailed, e.what(), stack_entry(type_name(e), e.what(), job.name), false};
+  } catch (...) {
+    const std::string msg = "processor threw a non-standard exception";
+    return Outcome{Outcome::Kind::kFailed, msg, stack_entry("Error", msg, job.name), false};
+  }
+}
+
+std::vector<std::string> Worker::failure_fields(const Job& job, const std::string& message,
+                                                const std::string& stack) const {
+  // Stored stack list + this error's stack, trimmed by stackTraceLimit.
+  rapidjson::Document stored;
+  std::vector<std::string> entries;
+  if (!job.stacktrace_json.empty()) {
+    stored.Parse(job.stacktrace_json.c_str());
+    if (!stored.HasParseError() && stored.IsArray()) {
+      for (const auto& e : stored.GetArray()) {
+        if (e.IsString()) entries.emplace_back(e.GetString(), e.GetStringLength());
+      }
+    }
+  }
+  if (!stack.empty()) entries.push_back(stack);
+  if (job.opts.stack_trace_limit) {
+    const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(*job.opts.stack_trace_limit, 0));
+    if (entries.size() > limit) entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(limit));
+  }
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.StartArray();
+  for (const auto& e : entries) writer.String(e.c_str(), static_cast<rapidjson::SizeType>(e.size()));
+  writer.EndArray();
+  return {"failedReason", message, "stacktrace", buffer.GetString()};
+}
+
+ScriptCall Worker::finish_call(const RunningJob& running, const FinishRequest& request,
+                               bool fetch_next) const {
+  const ClaimOptions claim = claim_options(running.token);
+  switch (request.action) {
+    case FinishRequest::Action::kComplete:
+      return scripts_.move_to_finished_call(running.job, claim, true, request.value, request.keep_jobs,
+                                            request.fields, fetch_next,
+                                            options_.metrics_max_data_points, now_ms());
+    case FinishRequest::Action::kFail:
+      return scripts_.move_to_finished_call(running.job, claim, false, request.value, request.keep_jobs,
+                                            request.fields, fetch_next,
+                                            options_.metrics_max_data_points, now_ms());
+    case FinishRequest::Action::kRetryLater:
+      return scripts_.move_to_delayed_call(running.job, claim, request.delay_ms, false, request.fields,
+                                           fetch_next, now_ms());
+    case FinishRequest::Action::kRetryNow:
+      break;
+  }
+  return scripts_.retry_job_call(running.job, running.token, request.fields, now_ms());
+}
+
+// Sends a finishing script; while Redis is unreachable, tries again with
+// capped backoff. A retry never claims a next job: the first try may have
+// run before the link dropped, and a second claim would strand a job.
+awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest request) {
+  bool fetch_next = !closing_ && request.action != FinishRequest::Action::kRetryNow;
+  for (unsigned attempt = 0;; ++attempt) {
+    std::string error;
+    try {
+      ScriptCall call = finish_call(running, request, fetch_next);
+      Reply reply = co_await scripts_.execute(std::move(call));
+      co_return scripts_.decode_finish(reply, running.token);
+    } catch (const Error& e) {
+      if (!e.retryable() || running.abandoned || stopped_) throw;
+      error = e.what();
+    }
+    if (attempt == 0) {
+      logger().warn("job.finish_retry", "Redis unavailable while recording the job's outcome; retrying",
+                    {{"queue", options_.queue}, {"job_id", running.job.id}, {"job_name", running.job.name},
+                     {"attempt", running.job.attempt()}, {"error", error}});
+    }
+    fetch_next = false;
+    co_await sleep_ms(std::min<std::int64_t>(100LL << std::min(attempt, 6u), 5000));
+  }
+}
+
+Worker::FinishRequest Worker::plan_failure(const Job& job, const std::string& message,
+                                           const std::string& stack, bool unrecoverable) const {
+  const int attempts_made = job.attempts_made + 1;  // counting this one
+  bool retry = !unrecoverable && attempts_made < job.opts.attempts &&
+               !(options_.max_started_attempts && *options_.max_started_attempts <= job.attempts_started);
+  FinishRequest request;
+  request.value = message;
+  if (retry && job.opts.backoff) {
+    if (auto d = backoff_delay(*job.opts.backoff, attempts_made)) {
+      request.delay_ms = *d;
+      if (*d < 0) retry = false;  // a strategy's "do not retry"
+    } else {
+      // Node would leave such a job active until it stalls; fail it clearly instead.
+      retry = false;
+      request.value = message + " (no retry: unknown backoff strategy '" + job.opts.backoff->type + "')";
+    }
+  }
+  request.fields = failure_fields(job, request.value, stack);
+  if (!retry) {
+    request.action = FinishRequest::Action::kFail;
+    request.keep_jobs = effective_keep_jobs(job.opts.remove_on_fail, options_.remove_on_fail);
+  } else {
+    request.action = request.delay_ms > 0 ? FinishRequest::Action::kRetryLater : FinishRequest::Action::kRetryNow;
+  }
+  request.unrecoverable = unrecoverable;
+  return request;
+}
+
+void Worker::log_outcome(const RunningJob& running, const FinishRequest& request,
+                         const FinishResult& result) {
+  const Job& job = running.job;
+  static constexpr const char* kCommands[] = {"moveToFinished", "moveToFinished", "moveToDelayed", "retryJob"};
+  if (result.error_code < 0) {
+    log_finish_error(job, result.error_code, kCommands[static_cast<int>(request.action)]);
+    return;
+  }
+  auto& name_stats = stats_.by_name[job.name];
+  const long long duration_ms = now_ms() - running.started_ms;
+  switch (request.action) {
+    case FinishRequest::Action::kComplete:
+      ++name_stats.completed;
+      logger().info("job.completed", "job completed",
+                    {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name},
+                     {"attempt", job.attempt()}, {"duration_ms", duration_ms}});
+      break;
+    case FinishRequest::Action::kFail:
+      ++name_stats.failed;
+      logger().warn("job.failed", "job failed",
+                    {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name},
+                     {"attempt", job.attempt()}, {"duration_ms", duration_ms},
+                     {"unrecoverable", request.unrecoverable}, {"error", request.value}});
+      break;
+    case FinishRequest::Action::kRetryLater:
+    case FinishRequest::Action::kRetryNow:
+      ++name_stats.retried;
+      logger().info("job.retrying", "attempt failed; the job will run again",
+                    {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name},
+                     {"attempt", job.attempt()}, {"duration_ms", duration_ms},
+                     {"delay_ms", static_cast<long long>(request.delay_ms)}, {"error", request.value}});
+      break;
+  }
+}
+
+awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
+  const Job& job = running.job;
+  auto& name_stats = stats_.by_name[job.name];
+  name_stats.processing_seconds_sum += static_cast<double>(now_ms() - running.started_ms) / 1000.0;
+  if (outcome.kind == Outcome::Kind::kMoved) {
+    ++name_stats.delayed;
+    logger().info("job.moved", "processor moved the job (delayed or waiting for children)",
+                  {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name}, {"attempt", job.attempt()}});
+    co_return FinishResult{};
+  }
+  FinishRequest request;
+  if (outcome.kind == Outcome::Kind::kFailed) {
+    request = plan_failure(job, outcome.value, outcome.stack, outcome.unrecoverable);
+  } else {
+    request.action = FinishRequest::Action::kComplete;
+    request.value = std::move(outcome.value);
+    request.keep_jobs = effective_keep_jobs(job.opts.remove_on_complete, options_.remove_on_complete);
+  }
+  FinishResult result = co_await send_finish(running, request);
+  if (request.action == FinishRequest::Action::kComplete &&
+      (result.error_code == -4 || result.error_code == -9)) {
+    // Node treats these exactly like a processor failure (-9 is unrecoverable).
+    const bool unrecoverable = result.error_code == -9;
+    const std::string msg = finish_error_message(result.error_code, job.id, "moveToFinished");
+    request = plan_failure(job, msg, stack_entry(unrecoverable ? "UnrecoverableError" : "Error", msg, job.name),
+                           unrecoverable);
+    result = co_await send_finish(running, request);
+  }
+  log_outcome(running, request, result);
+  co_return result;
+}
+
+void Worker::log_finish_error(const Job& job, int code, const char* command) {
+  ++stats_.finish_errors;
+  logger().error("job.lock_lost", "the job's outcome was not recorded: " + finish_error_message(code, job.id, command),
+                 {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name}, {"attempt", job.attempt()}});
+}
+
+void Worker::on_lock_lost(const std::string& job_id) {
+  ++stats_.locks_lost;
+  auto it = active_.find(job_id);
+  std::string name = it != active_.end() ? it->second->job.name : "";
+  int attempt = it != active_.end() ? it->second->job.attempt() : 0;
+  if (it != active_.end()) it->second->cancel();
+  logger().error("job.lock_lost", "lost the lock of a running job; its result will not be written",
+                 {{"queue", options_.queue}, {"job_id", job_id}, {"job_name", name}, {"attempt", attempt}});
+}
+
+awaitable<void> Worker::stalled_check_loop() {
+  while (!closing_) {
+    std::int64_t wait = options_.stalled_interval_ms;
+    try {
+      auto ids = co_await scripts_.move_stalled_jobs_to_wait(options_.max_stalled_count,
+                                                             options_.stalled_interval_ms, now_ms());
+      for (const auto& id : ids) {
+        ++stats_.stalled_recovered;
+        logger().warn("job.stalled", "recovered a stalled job (its worker stopped renewing the lock)",
+                      {{"queue", options_.queue}, {"job_id", id}});
+      }
+    } catch (const std::exception& e) {
+      if (closing_) break;
+      logger().warn("worker.stalled_check_failed", "stalled-job check failed; retrying in 5 s",
+                    {{"queue", options_.queue}, {"error", e.what()}});
+      wait = 5000;
+    }
+    stalled_timer_.expires_after(std::chrono::milliseconds(wait));
+    boost::system::error_code ec;
+    co_await stalled_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+}
+
+void Worker::shutdown(std::function<void()> on_stopped) {
+  if (closing_) return;
+  closing_ = true;
+  on_stopped_ = std::move(on_stopped);
+  logger().info("worker.closing", "stopping: no new jobs; waiting for running jobs",
+                {{"queue", options_.queue}, {"active", static_cast<long long>(active_.size())}});
+  blocking_.stop();  // breaks BZPOPMIN
+  slot_signal_.cancel();
+  stalled_timer_.cancel();
+  if (options_.shutdown_timeout_ms) {
+    deadline_ = std::make_unique<asio::steady_timer>(io_);
+    deadline_->expires_after(std::chrono::milliseconds(*options_.shutdown_timeout_ms));
+    deadline_->async_wait([this](boost::system::error_code ec) {
+      if (!ec) abandon_running_jobs();
+    });
+  }
+  maybe_finish_shutdown();
+}
+
+void Worker::abandon_running_jobs() {
+  for (auto& [id, running] : active_) {
+    if (!running->processing || running->abandoned) continue;
+    running->abandoned = true;
+    ++abandoned_;
+    running->cancel();
+    locks_.untrack(id);
+    asio::co_spawn(
+        io_,
+        [this, running]() -> awaitable<void> {
+          try {
+            std::int64_t rc = co_await scripts_.move_job_from_active_to_wait(running->job.id, running->token);
+            if (rc < 0) {
+              log_finish_error(running->job, static_cast<int>(rc), "moveJobFromActiveToWait");
+            } else {
+              logger().warn("job.handed_back", "shutdown deadline passed; job handed back to the queue",
+                            {{"queue", options_.queue}, {"job_id", running->job.id},
+                             {"job_name", running->job.name}, {"attempt", running->job.attempt()}});
+            }
+          } catch (const std::exception& e) {
+            logger().error("job.hand_back_failed", "could not hand the job back; stalled-job recovery will",
+                           {{"queue", options_.queue}, {"job_id", running->job.id}, {"error", e.what()}});
+          }
+          active_.erase(running->job.id);
+          --in_flight_;
+          maybe_finish_shutdown();
+        },
+        asio::detached);
+  }
+}
+
+void Worker::maybe_finish_shutdown() {
+  if (!closing_ || stopped_ || in_flight_ > 0 || !main_loop_done_) return;
+  stopped_ = true;
+  locks_.stop();
+  if (deadline_) deadline_->cancel();
+  commands_.stop();
+  logger().info("worker.closed", "worker closed", {{"queue", options_.queue}});
+  if (on_stopped_) asio::post(io_, std::move(on_stopped_));
+}
+
+}  // namespace bullmq

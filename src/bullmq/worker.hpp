@@ -1,0 +1,131 @@
+// A BullMQ worker for one queue, behaving as Node's Worker does: it waits on
+// the queue marker, claims jobs with moveToActive, runs their processors on a
+// processing thread pool (never on the I/O thread), keeps their locks alive,
+// completes or fails them with BullMQ's attempts/backoff rules, and recovers
+// stalled jobs. Everything talking to Redis runs on the io_context's thread.
+//
+// The Worker owns its two Redis connections (commands, and the blocking
+// marker wait), its lock manager and its stalled checker. The io_context and
+// the processing pool are the caller's and must outlive the Worker; so must
+// the ProcessorRegistry.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "bullmq/asio.hpp"
+#include "bullmq/lock_manager.hpp"
+#include "bullmq/processor.hpp"
+#include "bullmq/queue_scripts.hpp"
+#include "bullmq/redis_connection.hpp"
+#include "bullmq/redis_options.hpp"
+#include "bullmq/script_runner.hpp"
+#include "bullmq/worker_options.hpp"
+#include "bullmq/worker_stats.hpp"
+
+namespace bullmq {
+
+class Worker {
+ public:
+  Worker(asio::io_context& io, asio::thread_pool& pool, const RedisOptions& redis,
+         WorkerOptions options, const ProcessorRegistry& processors);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Connects and starts consuming. Call on the I/O thread.
+  void start();
+  // Graceful stop: no new claims; running jobs finish (their results are
+  // written); with a shutdown timeout, jobs still running at the deadline are
+  // handed back to the queue. `on_stopped` runs once everything is closed.
+  void shutdown(std::function<void()> on_stopped);
+  // Hands back every running job now (second signal, or the deadline).
+  void abandon_running_jobs();
+
+  const WorkerOptions& options() const { return options_; }
+  const WorkerStats& stats() const { return stats_; }
+  bool redis_ready() const { return commands_.ready(); }
+  std::size_t active_jobs() const { return active_.size(); }
+  bool closing() const { return closing_; }
+  // Processing threads still busy with jobs that were handed back.
+  bool has_abandoned_processors() const { return abandoned_ > 0; }
+  const std::string& worker_id() const { return worker_id_; }
+
+ private:
+  struct RunningJob;
+  class Context;
+  struct Outcome {
+    enum class Kind { kCompleted, kFailed, kMoved } kind = Kind::kFailed;
+    std::string value;  // return value JSON, or the error message
+    std::string stack;
+    bool unrecoverable = false;
+  };
+
+  awaitable<void> main_loop();
+  awaitable<ClaimResult> fetch();
+  awaitable<void> wait_for_marker();
+  awaitable<void> run_slot(Job first, std::string token);
+  awaitable<Outcome> execute(const std::shared_ptr<RunningJob>& running);
+  Outcome run_processor(const std::shared_ptr<RunningJob>& running);
+  // How a finished attempt is recorded.
+  struct FinishRequest {
+    enum class Action { kComplete, kFail, kRetryLater, kRetryNow } action = Action::kFail;
+    std::string value;  // return value JSON, or the failure reason
+    std::vector<std::string> fields;
+    KeepJobs keep_jobs;
+    std::int64_t delay_ms = 0;
+    bool unrecoverable = false;
+  };
+  awaitable<FinishResult> finish(RunningJob& running, Outcome outcome);
+  FinishRequest plan_failure(const Job& job, const std::string& message, const std::string& stack,
+                             bool unrecoverable) const;
+  ScriptCall finish_call(const RunningJob& running, const FinishRequest& request, bool fetch_next) const;
+  awaitable<FinishResult> send_finish(RunningJob& running, FinishRequest request);
+  void log_outcome(const RunningJob& running, const FinishRequest& request, const FinishResult& result);
+  awaitable<void> stalled_check_loop();
+  awaitable<void> check_version();
+  awaitable<void> schedule_next(const Job& job);
+  void apply_claim_hints(const ClaimResult& result);
+  void on_lock_lost(const std::string& job_id);
+  void log_finish_error(const Job& job, int code, const char* command);
+  void notify_slot();
+  void maybe_finish_shutdown();
+  std::string next_token();
+  ClaimOptions claim_options(const std::string& token) const;
+  std::vector<std::string> failure_fields(const Job& job, const std::string& message,
+                                          const std::string& stack) const;
+  awaitable<void> sleep_ms(std::int64_t ms);
+
+  asio::io_context& io_;
+  asio::thread_pool& pool_;
+  WorkerOptions options_;
+  const ProcessorRegistry& processors_;
+  std::string worker_id_;
+  std::uint64_t token_counter_ = 0;
+
+  RedisConnection commands_;
+  RedisConnection blocking_;
+  ScriptRunner runner_;
+  QueueScripts scripts_;
+  LockManager locks_;
+
+  std::unordered_map<std::string, std::shared_ptr<RunningJob>> active_;
+  int in_flight_ = 0;  // slots in use (claimed jobs being processed or finished)
+  bool drained_ = false;
+  std::int64_t block_until_ms_ = 0;
+  std::int64_t limit_until_ms_ = 0;
+  bool closing_ = false;
+  bool stopped_ = false;
+  bool main_loop_done_ = false;
+  int abandoned_ = 0;
+  asio::steady_timer slot_signal_;
+  asio::steady_timer stalled_timer_;
+  std::unique_ptr<asio::steady_timer> deadline_;
+  std::function<void()> on_stopped_;
+  WorkerStats stats_;
+};
+
+}  // namespace bullmq

@@ -1,0 +1,42 @@
+// Settings of one Worker (one queue), with Node's defaults (protocol
+// reference §14). Plain values, validated by validate().
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "bullmq/job_options.hpp"
+#include "bullmq/script_args.hpp"
+
+namespace bullmq {
+
+struct WorkerOptions {
+  std::string queue;
+  std::string prefix = "bull";
+  int concurrency = 1;
+  std::int64_t lock_duration_ms = 30000;
+  std::int64_t lock_renew_time_ms = 0;  // 0 = lock_duration_ms / 2
+  std::int64_t stalled_interval_ms = 30000;
+  int max_stalled_count = 1;
+  double drain_delay_s = 5;
+  std::int64_t maximum_rate_limit_delay_ms = 30000;
+  std::optional<RateLimit> limiter;
+  std::string name;  // listed by Queue.getWorkers(), stored as the job's processedBy
+  std::optional<std::int64_t> shutdown_timeout_ms;  // unset: wait for running jobs
+  std::optional<KeepJobs> remove_on_complete;  // worker-level defaults
+  std::optional<KeepJobs> remove_on_fail;
+  std::optional<std::int64_t> metrics_max_data_points;
+  std::optional<int> max_started_attempts;
+  int processor_threads = 0;  // 0 = one per concurrency slot
+  bool skip_stalled_check = false;
+  bool skip_lock_renewal = false;
+
+  std::int64_t effective_lock_renew_time_ms() const {
+    return lock_renew_time_ms > 0 ? lock_renew_time_ms : lock_duration_ms / 2;
+  }
+  // Returns a message naming the first bad setting, or empty.
+  std::string validate() const;
+};
+
+}  // namespace bullmq

@@ -1,0 +1,205 @@
+#include "processing/conformance_processors.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <functional>
+#include <string>
+
+namespace processing {
+namespace {
+
+using bullmq::Job;
+using bullmq::JobContext;
+using bullmq::UnrecoverableError;
+
+// Parses the job data; anything but a JSON object is bad input.
+rapidjson::Document parse_data(const Job& job) {
+  rapidjson::Document doc;
+  doc.Parse(job.data.c_str(), job.data.size());
+  if (doc.HasParseError()) {
+    throw UnrecoverableError("job data of '" + job.name + "' is not valid JSON");
+  }
+  if (!doc.IsObject())
+    throw UnrecoverableError("job data of '" + job.name + "' must be a JSON object");
+  return doc;
+}
+
+std::int64_t int_field(const rapidjson::Value& data, const char* name, std::int64_t fallback,
+                       const Job& job) {
+  auto it = data.FindMember(name);
+  if (it == data.MemberEnd() || it->value.IsNull()) return fallback;
+  if (!it->value.IsNumber()) {
+    throw UnrecoverableError("field '" + std::string(name) + "' of '" + job.name +
+                             "' must be a number");
+  }
+  return it->value.IsInt64() ? it->value.GetInt64()
+                             : static_cast<std::int64_t>(it->value.GetDouble());
+}
+
+std::string string_field(const rapidjson::Value& data, const char* name,
+                         const std::string& fallback, const Job& job) {
+  auto it = data.FindMember(name);
+  if (it == data.MemberEnd() || it->value.IsNull()) return fallback;
+  if (!it->value.IsString()) {
+    throw UnrecoverableError("field '" + std::string(name) + "' of '" + job.name +
+                             "' must be a string");
+  }
+  return {it->value.GetString(), it->value.GetStringLength()};
+}
+
+const rapidjson::Value* array_field(const rapidjson::Value& data, const char* name,
+                                    const Job& job) {
+  auto it = data.FindMember(name);
+  if (it == data.MemberEnd() || it->value.IsNull()) return nullptr;
+  if (!it->value.IsArray()) {
+    throw UnrecoverableError("field '" + std::string(name) + "' of '" + job.name +
+                             "' must be an array");
+  }
+  return &it->value;
+}
+
+std::string to_json(const rapidjson::Value& value) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  value.Accept(writer);
+  return buffer.GetString();
+}
+
+std::string object1(const char* key, const std::string& json_value) {
+  return std::string("{\"") + key + "\":" + json_value + "}";
+}
+
+// Adapts a function to the Processor interface.
+class FunctionProcessor final : public bullmq::Processor {
+ public:
+  using Fn = std::function<std::string(const Job&, JobContext&)>;
+  explicit FunctionProcessor(Fn fn) : fn_(std::move(fn)) {}
+  std::string process(const Job& job, JobContext& context) override { return fn_(job, context); }
+
+ private:
+  Fn fn_;
+};
+
+std::string echo(const Job& job, JobContext&) {
+  rapidjson::Document doc;
+  doc.Parse(job.data.c_str(), job.data.size());
+  if (doc.HasParseError()) throw UnrecoverableError("job data of 'echo' is not valid JSON");
+  return job.data;
+}
+
+std::string sleep(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  const std::int64_t ms = int_field(data, "ms", 100, job);
+  if (ms < 0) throw UnrecoverableError("field 'ms' of 'sleep' may not be negative");
+  if (!context.sleep_for(std::chrono::milliseconds(ms))) {
+    throw std::runtime_error("sleep interrupted: the job was cancelled");
+  }
+  return object1("slept", std::to_string(ms));
+}
+
+std::string fail(const Job& job, JobContext&) {
+  auto data = parse_data(job);
+  throw std::runtime_error(string_field(data, "message", "conformance failure", job));
+}
+
+std::string fail_unrecoverable(const Job& job, JobContext&) {
+  auto data = parse_data(job);
+  throw UnrecoverableError(string_field(data, "message", "conformance failure", job));
+}
+
+std::string flaky(const Job& job, JobContext&) {
+  auto data = parse_data(job);
+  const std::int64_t succeed_on = int_field(data, "succeedOnAttempt", 1, job);
+  const int attempt = job.attempt();
+  if (attempt < succeed_on) throw std::runtime_error("flaky attempt " + std::to_string(attempt));
+  return object1("attempt", std::to_string(attempt));
+}
+
+std::string progress(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  const rapidjson::Value* steps = array_field(data, "steps", job);
+  const std::int64_t interval = int_field(data, "intervalMs", 10, job);
+  std::size_t count = 0;
+  if (steps) {
+    for (const auto& step : steps->GetArray()) {
+      if (!step.IsNumber() && !step.IsObject()) {
+        throw UnrecoverableError("each progress step must be a number or an object");
+      }
+      if (count > 0 && !context.sleep_for(std::chrono::milliseconds(interval))) {
+        throw std::runtime_error("progress interrupted: the job was cancelled");
+      }
+      context.update_progress(to_json(step));
+      ++count;
+    }
+  }
+  return object1("steps", std::to_string(count));
+}
+
+std::string log(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  const rapidjson::Value* lines = array_field(data, "lines", job);
+  std::size_t count = 0;
+  if (lines) {
+    for (const auto& line : lines->GetArray()) {
+      if (!line.IsString()) throw UnrecoverableError("each log line must be a string");
+      context.log(std::string_view(line.GetString(), line.GetStringLength()));
+      ++count;
+    }
+  }
+  return object1("logged", std::to_string(count));
+}
+
+std::string delay(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  if (string_field(data, "step", "", job) == "done") return R"({"resumed":true})";
+  const std::int64_t ms = int_field(data, "ms", 1000, job);
+  if (ms < 0) throw UnrecoverableError("field 'ms' of 'delay' may not be negative");
+  auto& alloc = data.GetAllocator();
+  if (auto it = data.FindMember("step"); it != data.MemberEnd()) {
+    it->value.SetString("done", alloc);
+  } else {
+    data.AddMember("step", "done", alloc);
+  }
+  context.update_data(to_json(data));
+  context.move_to_delayed(std::chrono::milliseconds(ms));
+  throw bullmq::DelayedError();  // move_to_delayed always throws; this keeps the contract visible
+}
+
+std::string sum_children(const Job&, JobContext& context) {
+  double sum = 0;
+  for (const auto& [child, value_json] : context.children_values()) {
+    rapidjson::Document value;
+    value.Parse(value_json.c_str(), value_json.size());
+    if (value.HasParseError() || !value.IsObject()) continue;
+    auto it = value.FindMember("value");
+    if (it != value.MemberEnd() && it->value.IsNumber()) sum += it->value.GetDouble();
+  }
+  rapidjson::Value number;
+  if (sum == static_cast<double>(static_cast<std::int64_t>(sum))) {
+    number.SetInt64(static_cast<std::int64_t>(sum));
+  } else {
+    number.SetDouble(sum);
+  }
+  return object1("sum", to_json(number));
+}
+
+}  // namespace
+
+void register_conformance_processors(bullmq::ProcessorRegistry& registry) {
+  auto add = [&](const char* name, FunctionProcessor::Fn fn) {
+    registry.add(name, std::make_shared<FunctionProcessor>(std::move(fn)));
+  };
+  add("echo", echo);
+  add("sleep", sleep);
+  add("fail", fail);
+  add("fail-unrecoverable", fail_unrecoverable);
+  add("flaky", flaky);
+  add("progress", progress);
+  add("log", log);
+  add("delay", delay);
+  add("sum-children", sum_children);
+}
+
+}  // namespace processing

@@ -1,0 +1,34 @@
+#include "processing/pipeline/register_pipeline.hpp"
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "processing/isolated_extraction.hpp"
+#include "processing/pipeline/batch_aggregator.hpp"
+#include "processing/pipeline/file_processor.hpp"
+
+namespace processing {
+
+ExtractFunction isolated_extractor(std::filesystem::path worker_executable) {
+  if (worker_executable.empty()) {
+    throw std::invalid_argument("the isolated extractor needs the worker executable's path");
+  }
+  return [exe = std::move(worker_executable)](const std::filesystem::path& storage_root,
+                                              std::string_view relative_path,
+                                              const ExtractionLimits& limits) {
+    return extract_file_isolated(exe, storage_root, relative_path, limits);
+  };
+}
+
+void register_pipeline_processors(bullmq::ProcessorRegistry& registry,
+                                  std::shared_ptr<db::ConnectionPool> pool,
+                                  const PipelineConfig& config, ExtractFunction extract) {
+  if (!extract) extract = isolated_extractor(config.worker_executable);
+  registry.add(std::string(kProcessFileJobName),
+               std::make_shared<FileProcessor>(pool, config, std::move(extract)));
+  registry.add(std::string(kAggregateBatchJobName),
+               std::make_shared<BatchAggregator>(std::move(pool), config));
+}
+
+}  // namespace processing
