@@ -318,6 +318,11 @@ awaitable<void> Worker::main_loop() {
       ClaimResult claimed = co_await fetch();
       errors = 0;
       if (!claimed.job) continue;
+      if (closing_) {
+        // The claim was already under way when the shutdown began.
+        hand_back_unstarted(std::move(*claimed.job), claimed.token);
+        continue;
+      }
       stats_.last_claim_ms = now_ms();
       ++in_flight_;
       asio::co_spawn(io_, run_slot(std::move(*claimed.job), claimed.token), asio::detached);
@@ -374,11 +379,7 @@ awaitable<void> Worker::run_slot(Job first, std::string token) {
         stats_.last_claim_ms = now_ms();
         next = std::move(finished.next->job);
       } else if (finished.next->job) {
-        // Claimed while closing: give it straight back.
-        try {
-          co_await scripts_.move_job_from_active_to_wait(finished.next->job->id, token);
-        } catch (const std::exception&) {
-        }
+        hand_back_unstarted(std::move(*finished.next->job), token);
       }
     }
   }
@@ -665,14 +666,40 @@ void Worker::shutdown(std::function<void()> on_stopped) {
   blocking_.stop();  // breaks BZPOPMIN
   slot_signal_.cancel();
   stalled_timer_.cancel();
+  // With Redis unreachable and nothing to record, there is nothing to wait
+  // for: fail the queued claim so the main loop ends.
+  if (!commands_.ready() && in_flight_ == 0) commands_.stop();
   if (options_.shutdown_timeout_ms) {
     deadline_ = std::make_unique<asio::steady_timer>(io_);
     deadline_->expires_after(std::chrono::milliseconds(*options_.shutdown_timeout_ms));
     deadline_->async_wait([this](boost::system::error_code ec) {
-      if (!ec) abandon_running_jobs();
+      if (ec) return;
+      abandon_running_jobs();
+      // Past the deadline, results that cannot reach Redis are given up:
+      // their jobs' locks expire and the stalled check brings them back.
+      if (!commands_.ready()) commands_.stop();
     });
   }
   maybe_finish_shutdown();
+}
+
+void Worker::hand_back_unstarted(Job job, std::string token) {
+  ++in_flight_;
+  asio::co_spawn(
+      io_,
+      [this, id = std::move(job.id), token = std::move(token)]() -> awaitable<void> {
+        try {
+          co_await scripts_.move_job_from_active_to_wait(id, token);
+          logger().info("job.handed_back", "claimed while stopping; handed back to the queue",
+                        {{"queue", options_.queue}, {"job_id", id}});
+        } catch (const std::exception& e) {
+          logger().warn("job.hand_back_failed", "could not hand the job back; stalled-job recovery will",
+                        {{"queue", options_.queue}, {"job_id", id}, {"error", e.what()}});
+        }
+        --in_flight_;
+        maybe_finish_shutdown();
+      },
+      asio::detached);
 }
 
 void Worker::abandon_running_jobs() {

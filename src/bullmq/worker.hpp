@@ -93,6 +93,8 @@ class Worker {
   void log_finish_error(const Job& job, int code, const char* command);
   void notify_slot();
   void maybe_finish_shutdown();
+  // A job claimed after the shutdown began goes straight back to the queue.
+  void hand_back_unstarted(Job job, std::string token);
   std::string next_token();
   ClaimOptions claim_options(const std::string& token) const;
   std::vector<std::string> failure_fields(const Job& job, const std::string& message,

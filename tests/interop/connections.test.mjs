@@ -1,0 +1,134 @@
+// How the worker reaches Redis: TLS (rediss://), a Unix socket, an ACL user,
+// and what it does with a wrong password (keeps retrying, never crashes).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Queue, QueueEvents } from 'bullmq';
+import { freePort, waitFor, WorkerProcess } from './lib/harness.mjs';
+
+let dir;
+let redis;
+let port;
+let tlsPort;
+let socketPath;
+
+function exitOf(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', resolve);
+  });
+}
+
+before(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'bullmq-worker-conn-'));
+  // A CA and a server certificate for 127.0.0.1.
+  const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2',
+    '-subj', '/CN=bullmq-worker test CA');
+  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out',
+    'server.crt', '-days', '2', '-extfile', 'ext.cnf');
+  port = await freePort();
+  tlsPort = await freePort();
+  socketPath = path.join(dir, 'redis.sock');
+  redis = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+    '--unixsocket', socketPath, '--unixsocketperm', '700',
+    '--tls-port', String(tlsPort), '--tls-cert-file', path.join(dir, 'server.crt'),
+    '--tls-key-file', path.join(dir, 'server.key'), '--tls-ca-cert-file', path.join(dir, 'ca.crt'),
+    '--tls-auth-clients', 'no',
+    '--user', 'default', 'on', 'nopass', '~*', '&*', '+@all',
+    '--user', 'worker', 'on', '>s3cret', '~*', '&*', '+@all',
+  ], { stdio: 'ignore' });
+  await waitFor(() => {
+    try {
+      return execFileSync('redis-cli', ['-p', String(port), 'ping']).toString().trim() === 'PONG';
+    } catch {
+      return false;
+    }
+  }, { timeout: 10000, what: 'redis-server with TLS' });
+});
+
+after(async () => {
+  redis?.kill('SIGKILL');
+  if (redis) await exitOf(redis);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function roundTrip(queueName, redisUrl, env = {}) {
+  const connection = { host: '127.0.0.1', port };
+  const queue = new Queue(queueName, { connection });
+  const events = new QueueEvents(queueName, { connection });
+  await events.waitUntilReady();
+  const worker = WorkerProcess.start(['run', '--queue', queueName, '--redis', redisUrl, '--processors', 'conformance'], { env });
+  try {
+    const job = await queue.add('echo', { via: redisUrl.split(':')[0] });
+    const value = await job.waitUntilFinished(events, 15000);
+    assert.deepEqual(value, { via: redisUrl.split(':')[0] });
+  } finally {
+    const { code } = await worker.stop();
+    assert.equal(code, 0, worker.stderrText);
+    await queue.close();
+    await events.close();
+  }
+}
+
+test('rediss:// with a CA bundle verifies the server and works', async () => {
+  await roundTrip('conn-tls', `rediss://127.0.0.1:${tlsPort}?tls_ca=${encodeURIComponent(path.join(dir, 'ca.crt'))}`);
+});
+
+test('rediss:// refuses a server it cannot verify, and says so', async () => {
+  const worker = WorkerProcess.start(['run', '--queue', 'conn-tls-bad', '--redis', `rediss://127.0.0.1:${tlsPort}`,
+    '--processors', 'conformance']);
+  try {
+    const line = await worker.waitForLog('redis.connect_failed', () => true, 10000);
+    assert.match(line.error, /certificate|verify/i);
+    assert.equal(worker.process.exitCode, null, 'the worker keeps running and retrying');
+  } finally {
+    await worker.stop();
+  }
+});
+
+test('unix:// socket', async () => {
+  await roundTrip('conn-unix', `unix://${socketPath}`);
+});
+
+test('an ACL user name and password', async () => {
+  await roundTrip('conn-acl', `redis://worker:s3cret@127.0.0.1:${port}/0`);
+});
+
+test('REDIS_HOST / REDIS_PORT / REDIS_PASSWORD instead of a URL', async () => {
+  const queueName = 'conn-env';
+  const connection = { host: '127.0.0.1', port };
+  const queue = new Queue(queueName, { connection });
+  const events = new QueueEvents(queueName, { connection });
+  await events.waitUntilReady();
+  const worker = WorkerProcess.start(['run', '--queue', queueName, '--processors', 'conformance'], {
+    env: { REDIS_URL: '', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) },
+  });
+  try {
+    const job = await queue.add('echo', { env: true });
+    assert.deepEqual(await job.waitUntilFinished(events, 15000), { env: true });
+  } finally {
+    await worker.stop();
+    await queue.close();
+    await events.close();
+  }
+});
+
+test('a wrong password is reported and retried, not a crash', async () => {
+  const worker = WorkerProcess.start(['run', '--queue', 'conn-badpass', '--redis',
+    `redis://worker:wrong@127.0.0.1:${port}`, '--processors', 'conformance']);
+  try {
+    const line = await worker.waitForLog('redis.connect_failed', () => true, 10000);
+    assert.match(line.error, /AUTH|WRONGPASS|invalid/i);
+    assert.equal(worker.process.exitCode, null);
+  } finally {
+    const { code } = await worker.stop();
+    assert.equal(code, 0);
+  }
+});
