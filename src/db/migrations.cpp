@@ -1,5 +1,7 @@
 #include "db/migrations.hpp"
 
+#include <openssl/sha.h>
+
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -121,13 +123,15 @@ int latest_schema_version() {
 }
 
 std::string migration_checksum(std::string_view sql) {
-  std::uint64_t hash = 0xcbf29ce484222325ull;
-  for (unsigned char c : sql) {
-    hash ^= c;
-    hash *= 0x100000001b3ull;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(sql.data()), sql.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(2 * sizeof digest);
+  for (unsigned char byte : digest) {
+    text += kHex[byte >> 4];
+    text += kHex[byte & 15];
   }
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
   return text;
 }
 

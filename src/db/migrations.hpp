@@ -32,7 +32,7 @@ const std::vector<Migration>& all_migrations();
 int latest_schema_version();
 // The highest applied version, 0 when schema_migrations does not exist.
 int current_schema_version(pqxx::transaction_base& tx);
-// Stable checksum (FNV-1a 64, hex) of a migration's SQL.
+// Stable checksum (SHA-256, hex) of a migration's SQL.
 std::string migration_checksum(std::string_view sql);
 
 struct MigrationOutcome {
