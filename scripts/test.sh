@@ -57,7 +57,11 @@ if [[ ${failed[*]-} == *build* ]]; then echo "suites: ${#passed[@]} passed, ${#f
 
 wanted unit && suite unit ctest --test-dir build --output-on-failure
 wanted interop && suite interop node_suite tests/interop "$root/build/bullmq-worker"
-wanted e2e && [[ -d tests/e2e ]] && suite e2e node_suite tests/e2e "$root/build/bullmq-worker"
+e2e_suite() {  # the pipeline test uses the producer's packages and the interop harness
+  npm_ready scripts/node && npm_ready tests/interop &&
+    (cd tests/e2e && BULLMQ_WORKER_BIN=$1 node --test --test-concurrency=1 .)
+}
+wanted e2e && suite e2e e2e_suite "$root/build/bullmq-worker"
 
 if ((sanitize)) && wanted sanitize; then
   suite sanitize-build build build-asan -DCMAKE_BUILD_TYPE=Debug -DBULLMQ_WORKER_SANITIZE=ON -DBULLMQ_WORKER_TESTS=ON

@@ -120,7 +120,15 @@ std::optional<std::string> final_error_message(const BatchCounts& counts) {
 FileFacts file_facts(const db::FileExtraction& file) {
   FileFacts facts;
   const auto slash = file.file_path.find_last_of('/');
-  facts.folder = slash == std::string::npos ? "" : file.file_path.substr(0, slash);
+  // Folders are relative to the batch: the backend extracts a batch under
+  // "<run_id>/" in storage, a prefix every file of the batch shares.
+  std::string_view batch_path = file.file_path;
+  if (!file.run_id.empty() && batch_path.starts_with(file.run_id + "/")) {
+    batch_path.remove_prefix(file.run_id.size() + 1);
+  }
+  const auto folder_end = batch_path.find_last_of('/');
+  facts.folder =
+      folder_end == std::string_view::npos ? "" : std::string(batch_path.substr(0, folder_end));
   facts.name = file.file_name.value_or(
       slash == std::string::npos ? file.file_path : file.file_path.substr(slash + 1));
   rapidjson::Document raw;

@@ -46,7 +46,8 @@ struct FlowInputs {
 // What the pipeline knows of one file, from its row and raw_extraction.
 struct FileFacts {
   std::string name;    // file_name, or the last path component
-  std::string folder;  // directory part of file_path ("" at the root)
+  std::string folder;  // directory part of file_path, without a leading "<run_id>/"
+                       // (the batch's folder in storage); "" at the batch's root
   std::string type;    // extractor kind, else guessed from the extension
   std::optional<std::string> mime_type;
   std::optional<std::string> sha256;
