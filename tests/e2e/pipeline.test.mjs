@@ -20,8 +20,8 @@ import { fileURLToPath } from 'node:url';
 
 import { RedisServer, WorkerProcess, runBinary, waitFor, workerBinary } from '../interop/lib/harness.mjs';
 import { PostgresServer } from './lib/postgres.mjs';
-import { mixedUpload, uploadZip } from './lib/documents.mjs';
-import { buildZip } from './lib/zip.mjs';
+import { mixedUpload, uploadZip } from '../../scripts/lib/documents.mjs';
+import { buildZip } from '../../scripts/lib/zip.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');

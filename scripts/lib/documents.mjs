@@ -1,4 +1,4 @@
-// Generates the mixed upload of the end-to-end test: a two-page PDF written
+// Generates a mixed upload (used by the demo and the end-to-end test): a two-page PDF written
 // by hand (with a correct xref table), a DOCX and an XLSX built from XML
 // strings, CSV, UTF-8 text, Markdown and a truncated (corrupt) PDF, in nested
 // folders. Each entry says what the worker should make of it.
