@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Benchmark: the official Node.js bullmq Worker (6.7.0) against bullmq-worker,
+# alternating in one run on the same private redis-server and the same
+# pre-added no-op jobs, at several concurrencies, several repeats, medians.
+# Prints jobs/s, worker CPU per job, peak RSS, time to the first finished job,
+# Redis CPU per job and the Redis-bound limit, with the ratios to Node and the
+# targets; writes the same as JSON to OUT/bench-results.json.
+#
+# It prints figures; it is not a test. Exit status is 0 whatever the figures
+# and non-zero only if something broke (a worker died, jobs failed, or not all
+# jobs completed within a generous bound).
+#
+# Usage: scripts/bench.sh [--jobs N] [--repeats R] [--concurrency "1 10 100"]
+#                         [--binary PATH] [--out DIR] [--build] [--native-args "ARGS"]
+#                         [--no-warmup] [--quick]
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+bench_dir="$here/bench"
+
+jobs=20000
+repeats=3
+concurrency="1 10 100"
+binary=""
+out=""
+force_build=0
+warmup=1
+native_args=""
+quick=0
+jobs_set=0 repeats_set=0 concurrency_set=0
+
+usage() {
+  cat <<'EOF'
+Usage: scripts/bench.sh [options]
+  --jobs N              jobs per run (default 20000)
+  --repeats R           runs per worker and concurrency; medians are printed (default 3)
+  --concurrency "LIST"  concurrencies to run, space-separated (default "1 10 100")
+  --binary PATH         bullmq-worker binary (default build/bullmq-worker, built if missing)
+  --build               bring the default binary up to date first (flocked incremental build)
+  --out DIR             where bench-results.json and the worker logs go (default: a new temp dir)
+  --native-args "ARGS"  extra arguments for `bullmq-worker run` (experiments, e.g. "--processor-threads 1")
+  --no-warmup           skip the uncounted warm-up run of each worker
+  --quick               smoke run: 2000 jobs, 1 repeat, concurrency "1 10", no warm-up
+  -h, --help            this text
+EOF
+}
+
+while (($#)); do
+  case "$1" in
+    --jobs) jobs=${2:?--jobs needs a value}; jobs_set=1; shift 2 ;;
+    --repeats) repeats=${2:?--repeats needs a value}; repeats_set=1; shift 2 ;;
+    --concurrency) concurrency=${2:?--concurrency needs a value}; concurrency_set=1; shift 2 ;;
+    --binary) binary=${2:?--binary needs a value}; shift 2 ;;
+    --out) out=${2:?--out needs a value}; shift 2 ;;
+    --build) force_build=1; shift ;;
+    --native-args) native_args=${2?--native-args needs a value}; shift 2 ;;
+    --no-warmup) warmup=0; shift ;;
+    --quick) quick=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if ((quick)); then
+  ((jobs_set)) || jobs=2000
+  ((repeats_set)) || repeats=1
+  ((concurrency_set)) || concurrency="1 10"
+  warmup=0
+fi
+
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "bench: --jobs must be a positive integer, got '$jobs'" >&2; exit 2; }
+[[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "bench: --repeats must be a positive integer, got '$repeats'" >&2; exit 2; }
+[[ $concurrency =~ ^[[:space:]]*[1-9][0-9]*([[:space:],]+[1-9][0-9]*)*[[:space:]]*$ ]] ||
+  { echo "bench: --concurrency must list positive integers, got '$concurrency'" >&2; exit 2; }
+
+for tool in node npm redis-server redis-cli; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
+done
+
+cd "$root"
+
+# The native binary: the default one is built when missing (or with --build).
+build_binary() {
+  if [[ ! -d build ]]; then
+    echo "bench: configuring build/ (Release)"
+    flock /tmp/bullmq-build.lock cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  fi
+  echo "bench: building build/bullmq-worker"
+  flock /tmp/bullmq-build.lock cmake --build build -j2 --target bullmq-worker
+}
+if [[ -z $binary ]]; then
+  binary="$root/build/bullmq-worker"
+  if [[ ! -x $binary ]] || ((force_build)); then build_binary; fi
+fi
+[[ -x $binary ]] || { echo "bench: $binary is not an executable" >&2; exit 1; }
+binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
+
+# The pinned Node.js bullmq.
+if [[ ! -d $bench_dir/node_modules ]]; then
+  echo "bench: npm ci in scripts/bench"
+  (cd "$bench_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+work=$(mktemp -d /tmp/bullmq-bench-work.XXXXXX)
+if [[ -z $out ]]; then out=$(mktemp -d /tmp/bullmq-bench-results.XXXXXX); fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+redis_pid=""
+driver_pid=""
+cleanup() {
+  local rc=$?
+  if [[ -n $driver_pid ]] && kill -0 "$driver_pid" 2>/dev/null; then
+    kill "$driver_pid" 2>/dev/null || true
+    wait "$driver_pid" 2>/dev/null || true
+  fi
+  if [[ -n $redis_pid ]] && kill -0 "$redis_pid" 2>/dev/null; then
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A private redis-server on a free loopback port, without persistence.
+port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+  --logfile "$work/redis.log" --daemonize no &
+redis_pid=$!
+for _ in $(seq 1 100); do
+  redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && break
+  kill -0 "$redis_pid" 2>/dev/null || { echo "bench: redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1; }
+  sleep 0.05
+done
+redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null || { echo "bench: redis-server did not answer" >&2; exit 1; }
+
+# Run a private copy, so that a rebuild of build/ during the run cannot swap
+# the binary between runs.
+cp "$binary" "$work/bullmq-worker"
+binary_sha=$(sha256sum "$work/bullmq-worker" | cut -d' ' -f1)
+echo "bench: binary $binary (sha256 ${binary_sha:0:16}…), run from a copy in $work"
+
+args=(--redis "redis://127.0.0.1:$port" --binary "$work/bullmq-worker" --jobs "$jobs" --repeats "$repeats"
+      --concurrency "$concurrency" --out "$out" --logs "$out/logs")
+((warmup)) || args+=(--no-warmup)
+[[ -z $native_args ]] || args+=(--native-args "$native_args")
+# In the background, so that a SIGTERM to this script stops the run at once
+# (the driver kills its worker by pid on SIGTERM).
+BENCH_BINARY_SOURCE=$binary BENCH_BINARY_SHA256=$binary_sha \
+BENCH_CLK_TCK=$(getconf CLK_TCK) BENCH_GIT_REVISION=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || true) \
+  node "$bench_dir/run.mjs" "${args[@]}" &
+driver_pid=$!
+wait "$driver_pid"

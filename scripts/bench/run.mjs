@@ -1,0 +1,520 @@
+// Benchmark driver, started by scripts/bench.sh with a running redis-server.
+// For each concurrency and repeat it runs the official Node.js bullmq Worker
+// and the native bullmq-worker, alternating which goes first, each against the
+// same freshly flushed Redis holding the same N pre-added no-op jobs, and
+// measures from the worker's spawn. Prints a table of medians per concurrency
+// with the ratios to Node and the issue's targets, and writes them as JSON.
+//
+// Exit status: 0 whatever the figures; 1 only if a run broke (a worker died,
+// jobs failed, or not all jobs completed within the bound).
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import IORedis from 'ioredis';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const QUEUE = 'bench';
+const PREFIX = 'bull';
+const CLK_TCK = Number(process.env.BENCH_CLK_TCK || 100);
+
+// ---------------------------------------------------------------- options
+function parseArgs(argv) {
+  const o = {
+    redis: null, binary: null, jobs: 20000, repeats: 3, concurrency: [1, 10, 100],
+    out: null, logs: null, warmup: true, nativeArgs: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--redis') o.redis = next();
+    else if (a === '--binary') o.binary = next();
+    else if (a === '--jobs') o.jobs = Number(next());
+    else if (a === '--repeats') o.repeats = Number(next());
+    else if (a === '--concurrency') o.concurrency = next().trim().split(/[\s,]+/).map(Number);
+    else if (a === '--out') o.out = next();
+    else if (a === '--logs') o.logs = next();
+    else if (a === '--no-warmup') o.warmup = false;
+    else if (a === '--native-args') o.nativeArgs = next().trim().split(/\s+/).filter(Boolean);
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (!o.redis || !o.binary || !o.out || !o.logs) throw new Error('--redis, --binary, --out and --logs are required');
+  if (!(o.jobs >= 1) || !Number.isInteger(o.jobs)) throw new Error('--jobs must be a positive integer');
+  if (!(o.repeats >= 1) || !Number.isInteger(o.repeats)) throw new Error('--repeats must be a positive integer');
+  if (!o.concurrency.length || o.concurrency.some((c) => !Number.isInteger(c) || c < 1)) {
+    throw new Error('--concurrency must list positive integers');
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------- helpers
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const nowMs = () => performance.timeOrigin + performance.now(); // epoch ms, sub-ms precision
+
+function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+function parseInfo(text) {
+  const out = {};
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+function parseCommandStats(info) {
+  const stats = {};
+  for (const [k, v] of Object.entries(info)) {
+    if (!k.startsWith('cmdstat_')) continue;
+    const e = {};
+    for (const kv of v.split(',')) {
+      const [kk, vv] = kv.split('=');
+      e[kk] = Number(vv);
+    }
+    stats[k.slice(8)] = e;
+  }
+  return stats;
+}
+
+// CPU time of every live thread of `pid` in ns (schedstat, precise), and
+// utime+stime of the whole process in ns (/proc/pid/stat, clock ticks; it
+// also counts threads that have exited).
+function processCpu(pid) {
+  let sched = 0;
+  let threads = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        sched += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        threads++;
+      } catch {
+        // thread exited meanwhile
+      }
+    }
+  } catch {
+    sched = NaN;
+  }
+  let ticks = NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+    ticks = Number(f[11]) + Number(f[12]); // fields 14 utime, 15 stime
+  } catch {
+    // gone
+  }
+  const statNs = (ticks * 1e9) / CLK_TCK;
+  // schedstat misses exited threads; stat is tick-rounded. Take the larger.
+  return { ns: Math.max(Number.isFinite(sched) ? sched : 0, Number.isFinite(statNs) ? statNs : 0), schedNs: sched, statNs, threads };
+}
+
+function peakRssKiB(pid) {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+function waitExit(child, timeoutMs) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  if (!(await waitExit(child, 10000))) {
+    child.kill('SIGKILL');
+    await waitExit(child, 5000);
+  }
+}
+
+// Output piped into e.g. `head` must not kill the run before the JSON is written.
+process.stdout.on('error', (err) => {
+  if (err.code !== 'EPIPE') throw err;
+});
+
+let currentChild = null;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    if (currentChild && currentChild.exitCode === null) {
+      try {
+        process.kill(currentChild.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(130);
+  });
+}
+
+// ---------------------------------------------------------------- one run
+async function addJobs(redisUrl, n) {
+  const u = new URL(redisUrl);
+  const queue = new Queue(QUEUE, { connection: { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null }, prefix: PREFIX });
+  const chunk = 1000;
+  for (let i = 0; i < n; i += chunk) {
+    const size = Math.min(chunk, n - i);
+    await queue.addBulk(Array.from({ length: size }, () => ({ name: 'echo', data: {} })));
+  }
+  await queue.close();
+}
+
+function workerCommand(kind, opts, concurrency) {
+  if (kind === 'node') {
+    return {
+      cmd: process.execPath,
+      args: [path.join(here, 'node-worker.mjs'), QUEUE, opts.redis, String(concurrency)],
+      env: { ...process.env },
+    };
+  }
+  return {
+    cmd: opts.binary,
+    args: ['run', '--queue', QUEUE, '--redis', opts.redis, '--processors', 'conformance', '--concurrency', String(concurrency), ...opts.nativeArgs],
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  };
+}
+
+async function runOnce(admin, opts, kind, concurrency, n, label) {
+  const keyCompleted = `${PREFIX}:${QUEUE}:completed`;
+  const keyFailed = `${PREFIX}:${QUEUE}:failed`;
+  await admin.flushall('SYNC');
+  await addJobs(opts.redis, n);
+  const waiting = await admin.llen(`${PREFIX}:${QUEUE}:wait`);
+  if (waiting !== n) throw new Error(`${label}: expected ${n} waiting jobs after addBulk, found ${waiting}`);
+  await sleep(300); // let Redis settle after the bulk add
+  await admin.config('RESETSTAT');
+  const info0 = parseInfo(await admin.info('everything'));
+  let infoCalls = 0;
+  let zcardCalls = 0;
+
+  const { cmd, args, env } = workerCommand(kind, opts, concurrency);
+  const logPath = path.join(opts.logs, `${label.replace(/[^\w.-]+/g, '_')}.log`);
+  const logFd = openSync(logPath, 'w');
+  const spawnMs = nowMs();
+  const child = spawn(cmd, args, { env, stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  currentChild = child;
+  let exited = null;
+  child.once('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+
+  const boundMs = Math.max(30000, (n / 250) * 1000);
+  let first = null; // { count, cpu, atMs }
+  let doneMs = null;
+  let end = null;
+  let failure = null;
+  for (;;) {
+    const [[, completed], [, failed]] = await admin.multi().zcard(keyCompleted).zcard(keyFailed).exec();
+    zcardCalls += 2;
+    const t = nowMs();
+    if (failed > 0) {
+      failure = `${failed} job(s) failed`;
+      break;
+    }
+    if (completed > 0 && !first) first = { count: completed, cpu: processCpu(child.pid), atMs: t };
+    if (completed >= n) {
+      doneMs = t;
+      end = { cpu: processCpu(child.pid) };
+      break;
+    }
+    if (exited) {
+      failure = `worker exited early (code ${exited.code}, signal ${exited.signal}) after ${completed}/${n} jobs`;
+      break;
+    }
+    if (t - spawnMs > boundMs) {
+      failure = `only ${completed}/${n} jobs completed within ${Math.round(boundMs / 1000)} s`;
+      break;
+    }
+    await sleep(first ? 10 : 1);
+  }
+  const info1 = parseInfo(await admin.info('everything'));
+  infoCalls += 1;
+  const rssKiB = peakRssKiB(child.pid);
+  await stopChild(child);
+  currentChild = null;
+  if (failure) {
+    let tail = '';
+    try {
+      tail = readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
+    } catch {
+      // no log
+    }
+    throw new Error(`${label}: ${failure}\n--- worker log (${logPath}) ---\n${tail}`);
+  }
+
+  // Engine timestamps, from the jobs themselves (ms since the epoch).
+  const [, firstFinishedText] = await admin.zrange(keyCompleted, 0, 0, 'WITHSCORES');
+  const [, lastFinishedText] = await admin.zrange(keyCompleted, -1, -1, 'WITHSCORES');
+  const earlyIds = new Set(await admin.zrange(keyCompleted, 0, concurrency + 10));
+  for (let i = 1; i <= Math.min(concurrency + 10, n); i++) earlyIds.add(String(i));
+  const pipe = admin.pipeline();
+  for (const id of earlyIds) pipe.hmget(`${PREFIX}:${QUEUE}:${id}`, 'processedOn', 'returnvalue');
+  let firstProcessed = Infinity;
+  let sampleReturn = null;
+  for (const [, [processedOn, returnvalue]] of await pipe.exec()) {
+    if (processedOn) firstProcessed = Math.min(firstProcessed, Number(processedOn));
+    if (returnvalue != null && sampleReturn == null) sampleReturn = returnvalue;
+  }
+  if (sampleReturn !== '{}') throw new Error(`${label}: unexpected return value ${sampleReturn}`);
+  const firstFinished = Number(firstFinishedText);
+  const lastFinished = Number(lastFinishedText);
+
+  // Redis side.
+  const redisCpuS = (i) => Number(i.used_cpu_sys) + Number(i.used_cpu_user);
+  const redisCpuUs = (redisCpuS(info1) - redisCpuS(info0)) * 1e6;
+  const cs = parseCommandStats(info1);
+  // Remove the harness's own polling from the command counts.
+  if (cs.zcard) cs.zcard.calls -= zcardCalls;
+  if (cs.info) cs.info.calls -= infoCalls;
+  if (cs.multi) cs.multi.calls -= zcardCalls / 2;
+  if (cs.exec) cs.exec.calls -= zcardCalls / 2;
+  const perJob = (name) => (cs[name] ? cs[name].calls / n : 0);
+  const commandsPerJob = {};
+  for (const [name, e] of Object.entries(cs)) if (e.calls > 0) commandsPerJob[name] = +(e.calls / n).toFixed(4);
+
+  const cpuTotalNs = end.cpu.ns;
+  const steadyJobs = n - first.count;
+  const result = {
+    kind,
+    concurrency,
+    jobs: n,
+    label,
+    jobsPerSec: (n * 1000) / Math.max(lastFinished - firstProcessed, 1),
+    jobsPerSecWall: (n * 1000) / (doneMs - spawnMs),
+    firstJobMs: firstFinished - spawnMs,
+    workerCpuUsPerJob: steadyJobs > 0 ? (cpuTotalNs - first.cpu.ns) / 1000 / steadyJobs : null,
+    workerCpuUsPerJobTotal: cpuTotalNs / 1000 / n,
+    workerCpuStartupMs: first.cpu.ns / 1e6,
+    workerThreads: end.cpu.threads,
+    peakRssMiB: rssKiB / 1024,
+    redisCpuUsPerJob: redisCpuUs / n,
+    redisBoundJobsPerSec: redisCpuUs > 0 ? 1e6 / (redisCpuUs / n) : null,
+    scriptCallsPerJob: perJob('evalsha') + perJob('eval'),
+    bzpopminPerJob: perJob('bzpopmin'),
+    redisNetInBytesPerJob: (Number(info1.total_net_input_bytes) - Number(info0.total_net_input_bytes)) / n,
+    redisNetOutBytesPerJob: (Number(info1.total_net_output_bytes) - Number(info0.total_net_output_bytes)) / n,
+    commandsPerJob,
+    loadavg: os.loadavg(),
+    raw: {
+      spawnMs, firstProcessed, firstFinished, lastFinished, doneMs,
+      firstSeenCount: first.count, firstSeenAfterMs: first.atMs - spawnMs,
+      cpuAtFirst: first.cpu, cpuAtEnd: end.cpu, peakRssKiB: rssKiB, redisCpuUs,
+    },
+  };
+  return result;
+}
+
+// ---------------------------------------------------------------- report
+const METRICS = [
+  ['jobsPerSec', 'jobs/s (finishedOn-based)', 0],
+  ['jobsPerSecWall', 'jobs/s (wall, from spawn)', 0],
+  ['workerCpuUsPerJob', 'worker CPU µs/job (after 1st job)', 1],
+  ['workerCpuUsPerJobTotal', 'worker CPU µs/job (total / N)', 1],
+  ['workerCpuStartupMs', 'worker CPU ms until 1st job', 1],
+  ['peakRssMiB', 'peak RSS MiB (VmHWM)', 1],
+  ['firstJobMs', 'first job finished, ms from spawn', 1],
+  ['redisCpuUsPerJob', 'Redis CPU µs/job', 1],
+  ['redisBoundJobsPerSec', 'Redis-bound limit jobs/s', 0],
+  ['redisBoundFraction', 'jobs/s ÷ Redis-bound limit', 2],
+  ['scriptCallsPerJob', 'EVALSHA calls/job', 2],
+  ['bzpopminPerJob', 'BZPOPMIN calls/job', 3],
+  ['redisNetInBytesPerJob', 'bytes to Redis/job', 0],
+  ['redisNetOutBytesPerJob', 'bytes from Redis/job', 0],
+];
+
+function fmt(v, digits) {
+  if (v == null || !Number.isFinite(v)) return '-';
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function summarize(runs, concurrency) {
+  const pick = (kind) => runs.filter((r) => r.kind === kind && r.concurrency === concurrency);
+  const med = (kind) => {
+    const rs = pick(kind);
+    const m = { repeats: rs.length };
+    const jps = rs.map((r) => r.jobsPerSec);
+    m.jobsPerSecMin = Math.min(...jps);
+    m.jobsPerSecMax = Math.max(...jps);
+    for (const [key] of METRICS) {
+      m[key] = median(rs.map((r) => (key === 'redisBoundFraction' ? r.jobsPerSec / r.redisBoundJobsPerSec : r[key])));
+    }
+    return m;
+  };
+  const node = med('node');
+  const native = med('native');
+  const ratio = (k) => (node[k] && native[k] != null ? native[k] / node[k] : null);
+  const targets = [];
+  if (concurrency === 1) {
+    targets.push({ name: 'jobs/s ≥ 1.6 × Node', value: ratio('jobsPerSec'), target: 1.6, op: '>=', unit: 'x' });
+  } else {
+    targets.push({ name: 'jobs/s ≥ 0.95 × Redis-bound limit', value: native.redisBoundFraction, target: 0.95, op: '>=', unit: 'x' });
+  }
+  targets.push({ name: 'worker CPU/job ≤ 1/8 of Node', value: ratio('workerCpuUsPerJob'), target: 1 / 8, op: '<=', unit: 'x' });
+  targets.push({ name: 'peak RSS ≤ 1/10 of Node', value: ratio('peakRssMiB'), target: 1 / 10, op: '<=', unit: 'x' });
+  targets.push({ name: 'first job ≤ 20 ms from spawn', value: native.firstJobMs, target: 20, op: '<=', unit: 'ms' });
+  for (const t of targets) {
+    t.pass = t.value != null && (t.op === '>=' ? t.value >= t.target : t.value <= t.target);
+  }
+  const ratios = {};
+  for (const [key] of METRICS) ratios[key] = ratio(key);
+  return { concurrency, node, native, ratios, targets };
+}
+
+function printSummary(s, jobs) {
+  const w0 = 36;
+  const w = 12;
+  const lines = [];
+  lines.push('');
+  lines.push(`== concurrency ${s.concurrency}: ${jobs} jobs, medians of ${s.node.repeats} Node / ${s.native.repeats} native runs`);
+  lines.push(`${'metric'.padEnd(w0)}${'node'.padStart(w)}${'native'.padStart(w)}${'native/node'.padStart(w)}`);
+  for (const [key, label, digits] of METRICS) {
+    const r = s.ratios[key];
+    lines.push(
+      `${label.padEnd(w0)}${fmt(s.node[key], digits).padStart(w)}${fmt(s.native[key], digits).padStart(w)}` +
+        `${(r == null || !Number.isFinite(r) ? '-' : `${r.toFixed(r < 0.1 ? 3 : 2)}x`).padStart(w)}`,
+    );
+  }
+  lines.push(
+    `${'jobs/s spread over repeats'.padEnd(w0)}${`${fmt(s.node.jobsPerSecMin, 0)}–${fmt(s.node.jobsPerSecMax, 0)}`.padStart(w + 4)}` +
+      `${`${fmt(s.native.jobsPerSecMin, 0)}–${fmt(s.native.jobsPerSecMax, 0)}`.padStart(w + 4)}`,
+  );
+  lines.push('targets (native):');
+  for (const t of s.targets) {
+    const val = t.value == null ? '-' : t.unit === 'ms' ? `${t.value.toFixed(1)} ms` : `${t.value.toFixed(3)}x`;
+    const tgt = t.unit === 'ms' ? `${t.target} ms` : `${t.target.toFixed(3)}x`;
+    lines.push(`  [${t.pass ? 'PASS' : 'MISS'}] ${t.name.padEnd(36)} measured ${val.padStart(10)}   target ${t.op} ${tgt}`);
+  }
+  console.log(lines.join('\n'));
+}
+
+function runLine(r) {
+  return (
+    `  c=${String(r.concurrency).padEnd(3)} ${r.kind.padEnd(6)} ${fmt(r.jobsPerSec, 0).padStart(7)} jobs/s` +
+    ` (wall ${fmt(r.jobsPerSecWall, 0).padStart(6)})  cpu ${fmt(r.workerCpuUsPerJob, 1).padStart(6)} µs/job` +
+    `  rss ${fmt(r.peakRssMiB, 1).padStart(6)} MiB  first ${fmt(r.firstJobMs, 1).padStart(6)} ms` +
+    `  redis ${fmt(r.redisCpuUsPerJob, 1).padStart(5)} µs/job (limit ${fmt(r.redisBoundJobsPerSec, 0)})` +
+    `  evalsha/job ${r.scriptCallsPerJob.toFixed(2)}`
+  );
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  mkdirSync(opts.out, { recursive: true });
+  mkdirSync(opts.logs, { recursive: true });
+  const admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
+  const redisInfo = parseInfo(await admin.info('server'));
+  const startedAt = new Date().toISOString();
+  console.log(
+    `bench: ${opts.jobs} jobs × ${opts.repeats} repeat(s), concurrency ${opts.concurrency.join(' ')}; ` +
+      `redis ${redisInfo.redis_version} at ${opts.redis}; node ${process.version}; ${os.cpus().length} CPUs; ` +
+      `load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+  );
+  if (os.loadavg()[0] > 0.5) {
+    console.log(`bench: note: load average ${os.loadavg()[0].toFixed(2)} before starting (other work, or an earlier run, shared the CPUs lately): expect noisier figures`);
+  }
+  console.log(`bench: native ${[process.env.BENCH_BINARY_SOURCE || opts.binary, ...opts.nativeArgs].join(' ')}; Node bullmq ${JSON.parse(readFileSync(path.join(here, 'node_modules/bullmq/package.json'), 'utf8')).version}`);
+
+  const runs = [];
+  let broken = null;
+  try {
+    if (opts.warmup) {
+      const n = Math.min(opts.jobs, 2000);
+      for (const kind of ['node', 'native']) await runOnce(admin, opts, kind, 10, n, `warmup-${kind}`);
+      console.log(`bench: warm-up done (${n} jobs each, not counted)`);
+    }
+    let slot = 0;
+    for (const c of opts.concurrency) {
+      for (let r = 0; r < opts.repeats; r++, slot++) {
+        // Alternate who goes first so neither side always gets the warmer Redis.
+        const order = slot % 2 === 0 ? ['node', 'native'] : ['native', 'node'];
+        for (const kind of order) {
+          const res = await runOnce(admin, opts, kind, c, opts.jobs, `c${c}-r${r + 1}-${kind}`);
+          res.repeat = r + 1;
+          runs.push(res);
+          console.log(runLine(res));
+        }
+      }
+    }
+  } catch (err) {
+    broken = err;
+    console.error(`bench: BROKEN: ${err.message}`);
+  }
+
+  const summaries = [];
+  for (const c of opts.concurrency) {
+    if (!runs.some((r) => r.concurrency === c && r.kind === 'node') || !runs.some((r) => r.concurrency === c && r.kind === 'native')) continue;
+    const s = summarize(runs, c);
+    summaries.push(s);
+    printSummary(s, opts.jobs);
+  }
+  console.log(
+    '\nnotes: jobs/s = N / (last finishedOn − first processedOn); worker CPU = utime+stime of all the worker\'s threads ' +
+      '(schedstat), per job after the first finished job; Redis CPU = Δ(used_cpu_sys+used_cpu_user) from spawn to the ' +
+      'last completion ÷ N; Redis-bound limit = 1e6 ÷ Redis CPU µs/job of the same worker; first job = first finishedOn − spawn time.',
+  );
+
+  const resultsPath = path.join(opts.out, 'bench-results.json');
+  writeFileSync(
+    resultsPath,
+    `${JSON.stringify(
+      {
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        config: { jobs: opts.jobs, repeats: opts.repeats, concurrency: opts.concurrency, warmup: opts.warmup, binary: opts.binary, nativeArgs: opts.nativeArgs },
+        environment: {
+          node: process.version,
+          bullmq: JSON.parse(readFileSync(path.join(here, 'node_modules/bullmq/package.json'), 'utf8')).version,
+          redis: redisInfo.redis_version,
+          cpus: os.cpus().length,
+          cpuModel: os.cpus()[0]?.model,
+          kernel: os.release(),
+          loadavgAtStart: os.loadavg(),
+          gitRevision: process.env.BENCH_GIT_REVISION || null,
+          binarySource: process.env.BENCH_BINARY_SOURCE || opts.binary,
+          binarySha256: process.env.BENCH_BINARY_SHA256 || null,
+        },
+        summaries,
+        runs,
+        broken: broken ? String(broken.message) : null,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`bench: results written to ${resultsPath}; worker logs in ${opts.logs}`);
+  await admin.quit();
+  process.exit(broken ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err.stack || err}`);
+  if (currentChild && currentChild.exitCode === null) {
+    try {
+      process.kill(currentChild.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  process.exit(1);
+});
