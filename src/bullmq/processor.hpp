@@ -79,6 +79,11 @@ class Processor {
   virtual ~Processor() = default;
   // Does the job's work; see the file comment for outcomes.
   virtual std::string process(const Job& job, JobContext& context) = 0;
+  // True for processors that finish in microseconds and never block nor call
+  // the JobContext (a lookup, a transformation of the data): the worker then
+  // runs them on the I/O thread and saves two thread hand-offs per job.
+  // Anything that sleeps, does I/O, or uses the context must return false.
+  virtual bool runs_inline() const { return false; }
 };
 
 // Job name -> processor. Filled before the worker starts, read-only after.

@@ -206,6 +206,11 @@ void Worker::start() {
                  {"bullmq", kBullmqVersion}});
 }
 
+Processor* Worker::find_processor(const std::string& job_name) const {
+  Processor* processor = processors_.find(job_name);
+  return processor ? processor : processors_.fallback();
+}
+
 std::string Worker::next_token() { return worker_id_ + ":" + std::to_string(++token_counter_); }
 
 ClaimOptions Worker::claim_options(const std::string& token) const {
@@ -402,6 +407,9 @@ awaitable<Worker::Outcome> Worker::execute(const std::shared_ptr<RunningJob>& ru
     co_return Outcome{Outcome::Kind::kFailed, job.opts_error,
                       stack_entry("UnrecoverableError", job.opts_error, job.name), true};
   }
+  if (const Processor* p = find_processor(job.name); p && p->runs_inline()) {
+    co_return run_processor(running);
+  }
   running->processing = true;
   // GCC 12 destroys the captures of a lambda that appears in a co_await
   // expression twice, so the initiation captures nothing that owns memory.
@@ -422,8 +430,7 @@ awaitable<Worker::Outcome> Worker::execute(const std::shared_ptr<RunningJob>& ru
 
 Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running) {
   const Job& job = running->job;
-  Processor* processor = processors_.find(job.name);
-  if (!processor) processor = processors_.fallback();
+  Processor* processor = find_processor(job.name);
   if (!processor) {
     const std::string msg = "unknown job name: " + job.name;
     return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name), true};

@@ -96,6 +96,7 @@ class Worker {
   // A job claimed after the shutdown began goes straight back to the queue.
   void hand_back_unstarted(Job job, std::string token);
   std::string next_token();
+  Processor* find_processor(const std::string& job_name) const;
   ClaimOptions claim_options(const std::string& token) const;
   std::vector<std::string> failure_fields(const Job& job, const std::string& message,
                                           const std::string& stack) const;

@@ -75,11 +75,13 @@ std::string object1(const char* key, const std::string& json_value) {
 class FunctionProcessor final : public bullmq::Processor {
  public:
   using Fn = std::function<std::string(const Job&, JobContext&)>;
-  explicit FunctionProcessor(Fn fn) : fn_(std::move(fn)) {}
+  FunctionProcessor(Fn fn, bool runs_inline) : fn_(std::move(fn)), runs_inline_(runs_inline) {}
   std::string process(const Job& job, JobContext& context) override { return fn_(job, context); }
+  bool runs_inline() const override { return runs_inline_; }
 
  private:
   Fn fn_;
+  bool runs_inline_;
 };
 
 std::string echo(const Job& job, JobContext&) {
@@ -188,18 +190,20 @@ std::string sum_children(const Job&, JobContext& context) {
 }  // namespace
 
 void register_conformance_processors(bullmq::ProcessorRegistry& registry) {
-  auto add = [&](const char* name, FunctionProcessor::Fn fn) {
-    registry.add(name, std::make_shared<FunctionProcessor>(std::move(fn)));
+  // Pure functions of the job run inline on the I/O thread; the ones that
+  // sleep or talk to Redis through the context run on processing threads.
+  auto add = [&](const char* name, FunctionProcessor::Fn fn, bool runs_inline) {
+    registry.add(name, std::make_shared<FunctionProcessor>(std::move(fn), runs_inline));
   };
-  add("echo", echo);
-  add("sleep", sleep);
-  add("fail", fail);
-  add("fail-unrecoverable", fail_unrecoverable);
-  add("flaky", flaky);
-  add("progress", progress);
-  add("log", log);
-  add("delay", delay);
-  add("sum-children", sum_children);
+  add("echo", echo, true);
+  add("fail", fail, true);
+  add("fail-unrecoverable", fail_unrecoverable, true);
+  add("flaky", flaky, true);
+  add("sleep", sleep, false);
+  add("progress", progress, false);
+  add("log", log, false);
+  add("delay", delay, false);
+  add("sum-children", sum_children, false);
 }
 
 }  // namespace processing
