@@ -10,7 +10,6 @@
 #include "app/config.hpp"
 #include "app/run_command.hpp"
 #include "bullmq/script_catalog.hpp"
-#include "processing/isolated_extraction.hpp"
 
 namespace app {
 namespace {
@@ -175,7 +174,7 @@ std::optional<std::string> finish_run_config(RunConfig& cfg, const std::string& 
 int main_entry(int argc, char** argv) {
   // Internal: the isolated extraction child the `files` processors start.
   if (argc > 1 && std::string_view(argv[1]) == "extract-file") {
-    return processing::run_extract_file_command(argc, argv);
+    return run_extract_file(argc, argv);
   }
   CLI::App app{"bullmq-worker: a native worker for BullMQ queues"};
   app.require_subcommand(0, 1);

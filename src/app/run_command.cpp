@@ -3,16 +3,15 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
+#include "app/files_plugin.hpp"
 #include "bullmq/asio.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/worker.hpp"
-#include "db/connection_pool.hpp"
-#include "db/migrations.hpp"
 #include "processing/conformance_processors.hpp"
-#include "processing/pipeline/register_pipeline.hpp"
 
 namespace app {
 namespace {
@@ -35,18 +34,25 @@ int run_worker(const RunConfig& config, const char* argv0) {
   if (config.processors == "conformance") {
     processing::register_conformance_processors(registry);
   } else {
-    if (config.migrate) {
-      if (int rc = db::run_migrations(config.database_url, std::cerr); rc != 0) return rc;
+    std::string error;
+    auto plugin = FilesPlugin::load(&error);
+    if (!plugin) {
+      std::cerr << "bullmq-worker run: " << error << "\n";
+      return 1;
     }
-    const int pool_size = config.database_pool_size > 0 ? config.database_pool_size : config.worker.concurrency;
-    db::PoolOptions pool_options;
-    pool_options.max_connections = static_cast<std::size_t>(pool_size);
-    auto pool = std::make_shared<db::ConnectionPool>(config.database_url, pool_options);
-    processing::PipelineConfig pipeline;
-    pipeline.storage_root = config.storage_base_path;
-    pipeline.batch_timeout = std::chrono::seconds(config.batch_processing_timeout_s);
-    pipeline.worker_executable = executable_path(argv0);
-    processing::register_pipeline_processors(registry, pool, pipeline);
+    if (config.migrate) {
+      if (int rc = plugin->migrate(config.database_url.c_str()); rc != 0) return rc;
+    }
+    const std::string exe = executable_path(argv0);
+    BullmqFilesConfig files{config.database_url.c_str(), config.storage_base_path.c_str(),
+                            config.batch_processing_timeout_s,
+                            config.database_pool_size > 0 ? config.database_pool_size : config.worker.concurrency,
+                            exe.c_str()};
+    char message[512] = {};
+    if (plugin->register_processors(&registry, &files, message, sizeof message) != 0) {
+      std::cerr << "bullmq-worker run: cannot set up the files processors: " << message << "\n";
+      return 1;
+    }
   }
 
   asio::io_context io(1);
@@ -88,6 +94,26 @@ int run_worker(const RunConfig& config, const char* argv0) {
   return 0;
 }
 
-int run_migrate(const std::string& database_url) { return db::run_migrations(database_url, std::cerr); }
+int run_migrate(const std::string& database_url) {
+  std::string error;
+  auto plugin = FilesPlugin::load(&error);
+  if (!plugin) {
+    std::cerr << "bullmq-worker migrate: " << error << "\n";
+    return 1;
+  }
+  return plugin->migrate(database_url.c_str());
+}
+
+int run_extract_file(int argc, char** argv) {
+  std::string error;
+  auto plugin = FilesPlugin::load(&error);
+  if (!plugin) {
+    std::printf("{\"ok\":false,\"error_type\":\"extractor_unavailable\",\"retryable\":true,\"message\":\"%s\"}\n",
+                "the files plugin cannot be loaded");
+    std::cerr << "bullmq-worker extract-file: " << error << "\n";
+    return 2;
+  }
+  return plugin->extract(argc, argv);
+}
 
 }  // namespace app

@@ -11,5 +11,7 @@ namespace app {
 
 int run_worker(const RunConfig& config, const char* argv0);
 int run_migrate(const std::string& database_url);
+// The internal `extract-file` child of the files processors.
+int run_extract_file(int argc, char** argv);
 
 }  // namespace app
