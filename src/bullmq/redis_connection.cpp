@@ -32,7 +32,6 @@ RedisConnection::RedisConnection(asio::any_io_executor executor, RedisOptions op
     : executor_(std::move(executor)),
       options_(std::move(options)),
       role_(std::move(role)),
-      write_signal_(executor_),
       retry_timer_(executor_) {
   read_buffer_.resize(64 * 1024);
   if (options_.tls) {
@@ -58,7 +57,6 @@ void RedisConnection::stop() {
   state_ = State::kStopped;
   close_stream();
   retry_timer_.cancel();
-  write_signal_.cancel();
   out_buffer_.clear();
   fail_all(in_flight_, "connection closed");
   fail_all(queued_, "connection closed");
@@ -89,7 +87,10 @@ void RedisConnection::enqueue(const std::vector<std::string>& args,
   }
   format_command(args, out_buffer_);
   queued_.push_back(std::move(pending));
-  if (state_ == State::kReady && !writing_) write_signal_.cancel();
+  // Written at once when no write is under way (so Redis can start on it
+  // while later replies are still being handled); otherwise it goes out with
+  // the next batch, as soon as the current write completes.
+  start_write();
 }
 
 void RedisConnection::close_stream() {
@@ -105,7 +106,6 @@ void RedisConnection::close_stream() {
         }
       },
       stream_);
-  write_signal_.cancel();
 }
 
 awaitable<std::size_t> RedisConnection::read_some(asio::mutable_buffer buffer) {
@@ -220,28 +220,31 @@ awaitable<void> RedisConnection::read_loop() {
   }
 }
 
-awaitable<void> RedisConnection::write_loop() {
+void RedisConnection::start_write() {
+  if (writing_ || out_buffer_.empty() || state_ != State::kReady) return;
+  writing_ = true;
+  write_batch_.clear();
+  write_batch_.swap(out_buffer_);
+  for (auto& p : queued_) in_flight_.push_back(std::move(p));
+  queued_.clear();
   const std::uint64_t generation = generation_;
-  std::string batch;
-  while (generation == generation_ && state_ == State::kReady) {
-    if (out_buffer_.empty()) {
-      write_signal_.expires_at(asio::steady_timer::time_point::max());
-      boost::system::error_code ec;
-      co_await write_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      continue;
+  auto on_written = [this, generation](boost::system::error_code ec, std::size_t) {
+    writing_ = false;
+    if (generation != generation_) return;  // the socket was replaced meanwhile
+    if (ec) {
+      close_stream();  // the read loop reports the loss
+      return;
     }
-    batch.clear();
-    batch.swap(out_buffer_);
-    for (auto& p : queued_) in_flight_.push_back(std::move(p));
-    queued_.clear();
-    writing_ = true;
-    try {
-      co_await write_all(asio::buffer(batch));
-    } catch (const std::exception&) {
-      writing_ = false;
-      if (generation == generation_) close_stream();  // the read loop reports the loss
-      co_return;
-    }
+    start_write();  // what was queued while this write was under way
+  };
+  auto buffer = asio::buffer(write_batch_);
+  if (auto* tcp = std::get_if<TcpSocket>(&stream_)) {
+    asio::async_write(*tcp, buffer, std::move(on_written));
+  } else if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&stream_)) {
+    asio::async_write(**tls, buffer, std::move(on_written));
+  } else if (auto* unix_socket = std::get_if<UnixSocket>(&stream_)) {
+    asio::async_write(*unix_socket, buffer, std::move(on_written));
+  } else {
     writing_ = false;
   }
 }
@@ -270,7 +273,7 @@ awaitable<void> RedisConnection::supervise() {
                     {{"connection", role_}, {"redis", options_.describe()}, {"reconnects", static_cast<long long>(reconnects_)}});
       failures = 0;
       was_ready = true;
-      asio::co_spawn(executor_, write_loop(), asio::detached);
+      start_write();  // commands queued while the link was down
       co_await read_loop();
     } catch (const std::exception& e) {
       last_error = e.what();

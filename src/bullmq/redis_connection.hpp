@@ -103,7 +103,7 @@ class RedisConnection {
   awaitable<void> open_stream();
   awaitable<void> handshake();
   awaitable<void> read_loop();
-  awaitable<void> write_loop();
+  void start_write();
   awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
   awaitable<void> write_all(asio::const_buffer buffer);
   awaitable<Reply> read_reply();
@@ -125,9 +125,9 @@ class RedisConnection {
   std::string read_buffer_;
 
   std::string out_buffer_;                               // bytes not yet written
+  std::string write_batch_;                              // bytes being written
   std::deque<std::unique_ptr<PendingBase>> queued_;      // their handlers
   std::deque<std::unique_ptr<PendingBase>> in_flight_;   // written, awaiting replies
-  asio::steady_timer write_signal_;
   asio::steady_timer retry_timer_;
   bool writing_ = false;
 };
