@@ -44,7 +44,8 @@ std::optional<FilesPlugin> FilesPlugin::load(std::string* error) {
     tried += "\n  " + path.string() + ": missing entry points";
     ::dlclose(handle);
   }
-  if (error) *error = "cannot load the files plugin (" + std::string(kFilesPluginFile) + "):" + tried;
+  if (error)
+    *error = "cannot load the files plugin (" + std::string(kFilesPluginFile) + "):" + tried;
   return std::nullopt;
 }
 

@@ -44,10 +44,11 @@ int run_worker(const RunConfig& config, const char* argv0) {
       if (int rc = plugin->migrate(config.database_url.c_str()); rc != 0) return rc;
     }
     const std::string exe = executable_path(argv0);
-    BullmqFilesConfig files{config.database_url.c_str(), config.storage_base_path.c_str(),
-                            config.batch_processing_timeout_s,
-                            config.database_pool_size > 0 ? config.database_pool_size : config.worker.concurrency,
-                            exe.c_str()};
+    BullmqFilesConfig files{
+        config.database_url.c_str(), config.storage_base_path.c_str(),
+        config.batch_processing_timeout_s,
+        config.database_pool_size > 0 ? config.database_pool_size : config.worker.concurrency,
+        exe.c_str()};
     char message[512] = {};
     if (plugin->register_processors(&registry, &files, message, sizeof message) != 0) {
       std::cerr << "bullmq-worker run: cannot set up the files processors: " << message << "\n";
@@ -63,10 +64,12 @@ int run_worker(const RunConfig& config, const char* argv0) {
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   int signal_count = 0;
-  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec, int sig) {
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                      int sig) {
     if (ec) return;
     ++signal_count;
-    logger().info("worker.signal", "received a stop signal", {{"signal", sig}, {"count", signal_count}});
+    logger().info("worker.signal", "received a stop signal",
+                  {{"signal", sig}, {"count", signal_count}});
     if (signal_count == 1) {
       worker->shutdown([&] {
         signals.cancel();
@@ -108,8 +111,10 @@ int run_extract_file(int argc, char** argv) {
   std::string error;
   auto plugin = FilesPlugin::load(&error);
   if (!plugin) {
-    std::printf("{\"ok\":false,\"error_type\":\"extractor_unavailable\",\"retryable\":true,\"message\":\"%s\"}\n",
-                "the files plugin cannot be loaded");
+    std::printf(
+        "{\"ok\":false,\"error_type\":\"extractor_unavailable\",\"retryable\":true,\"message\":\"%"
+        "s\"}\n",
+        "the files plugin cannot be loaded");
     std::cerr << "bullmq-worker extract-file: " << error << "\n";
     return 2;
   }

@@ -21,18 +21,30 @@ Job Job::from_hash(std::string queue, std::string id, const std::vector<std::str
   for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
     const std::string& field = flat[i];
     const std::string& value = flat[i + 1];
-    if (field == "name") job.name = value;
-    else if (field == "data") job.data = value;
-    else if (field == "opts") job.opts_json = value;
-    else if (field == "timestamp") job.timestamp_ms = to_int(value);
-    else if (field == "processedOn") job.processed_on_ms = to_int(value);
-    else if (field == "atm" || (field == "attemptsMade" && job.attempts_made == 0)) job.attempts_made = static_cast<int>(to_int(value));
-    else if (field == "ats") job.attempts_started = static_cast<int>(to_int(value));
-    else if (field == "stc") job.stalled_counter = static_cast<int>(to_int(value));
-    else if (field == "defa") job.deferred_failure = value;
-    else if (field == "rjk") job.repeat_job_key = value;
-    else if (field == "parentKey") job.parent_key = value;
-    else if (field == "stacktrace") job.stacktrace_json = value;
+    if (field == "name")
+      job.name = value;
+    else if (field == "data")
+      job.data = value;
+    else if (field == "opts")
+      job.opts_json = value;
+    else if (field == "timestamp")
+      job.timestamp_ms = to_int(value);
+    else if (field == "processedOn")
+      job.processed_on_ms = to_int(value);
+    else if (field == "atm" || (field == "attemptsMade" && job.attempts_made == 0))
+      job.attempts_made = static_cast<int>(to_int(value));
+    else if (field == "ats")
+      job.attempts_started = static_cast<int>(to_int(value));
+    else if (field == "stc")
+      job.stalled_counter = static_cast<int>(to_int(value));
+    else if (field == "defa")
+      job.deferred_failure = value;
+    else if (field == "rjk")
+      job.repeat_job_key = value;
+    else if (field == "parentKey")
+      job.parent_key = value;
+    else if (field == "stacktrace")
+      job.stacktrace_json = value;
   }
   job.opts_error = parse_job_options(job.opts_json, job.opts);
   return job;

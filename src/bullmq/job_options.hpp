@@ -24,7 +24,7 @@ struct BackoffOptions {
 };
 
 struct RepeatOptions {
-  std::string pattern;                  // cron, empty for `every`
+  std::string pattern;  // cron, empty for `every`
   std::optional<std::int64_t> every_ms;
   std::string tz;
   std::optional<std::int64_t> limit;

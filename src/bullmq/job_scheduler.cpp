@@ -63,7 +63,8 @@ std::optional<NextIteration> plan_next_iteration(const Job& job, std::int64_t no
       return std::nullopt;
     }
     std::int64_t reference = std::max(now_ms, job.opts.prev_millis.value_or(0));
-    if (repeat.start_date_ms && *repeat.start_date_ms > reference) reference = *repeat.start_date_ms - 1;
+    if (repeat.start_date_ms && *repeat.start_date_ms > reference)
+      reference = *repeat.start_date_ms - 1;
     std::string tz_error;
     auto at = cron->next_after(reference, repeat.tz, &tz_error);
     if (!at) {
@@ -87,7 +88,9 @@ std::optional<NextIteration> plan_next_iteration(const Job& job, std::int64_t no
   const std::int64_t next_ms = next.next_ms.value_or(now_ms);
   const std::string job_id = "repeat:" + job.repeat_job_key + ":" + std::to_string(next_ms);
   set_member(opts, "jobId", rapidjson::Value(job_id.c_str(), alloc), alloc);
-  set_member(opts, "delay", rapidjson::Value(static_cast<int64_t>(std::max<std::int64_t>(next_ms - now_ms, 0))), alloc);
+  set_member(opts, "delay",
+             rapidjson::Value(static_cast<int64_t>(std::max<std::int64_t>(next_ms - now_ms, 0))),
+             alloc);
   set_member(opts, "timestamp", rapidjson::Value(static_cast<int64_t>(now_ms)), alloc);
   set_member(opts, "prevMillis", rapidjson::Value(static_cast<int64_t>(next_ms)), alloc);
   set_member(opts, "repeatJobKey", rapidjson::Value(job.repeat_job_key.c_str(), alloc), alloc);
@@ -96,7 +99,8 @@ std::optional<NextIteration> plan_next_iteration(const Job& job, std::int64_t no
     set_member(opts, "repeat", rapidjson::Value(rapidjson::kObjectType), alloc);
     repeat_it = opts.FindMember("repeat");
   }
-  set_member(repeat_it->value, "count", rapidjson::Value(static_cast<int64_t>(repeat.count + 1)), alloc);
+  set_member(repeat_it->value, "count", rapidjson::Value(static_cast<int64_t>(repeat.count + 1)),
+             alloc);
 
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
@@ -105,16 +109,21 @@ std::optional<NextIteration> plan_next_iteration(const Job& job, std::int64_t no
   return next;
 }
 
-awaitable<void> schedule_next_iteration(QueueScripts& scripts, const Job& job, std::int64_t now_ms) {
+awaitable<void> schedule_next_iteration(QueueScripts& scripts, const Job& job,
+                                        std::int64_t now_ms) {
   const std::string& queue = scripts.keys().queue();
   try {
     if (is_legacy_repeat_key(job.repeat_job_key)) {
       Reply r = co_await scripts.connection().command(
           strings("HEXISTS", scripts.keys().key("repeat:" + job.repeat_job_key), "ic"));
       if (!r.is_integer() || r.integer == 0) {
-        logger().error("scheduler.legacy_repeat",
-                       "legacy (BullMQ v5) repeatable job: not rescheduled; migrate it to a job scheduler",
-                       {{"queue", queue}, {"job_id", job.id}, {"job_name", job.name}, {"scheduler", job.repeat_job_key}});
+        logger().error(
+            "scheduler.legacy_repeat",
+            "legacy (BullMQ v5) repeatable job: not rescheduled; migrate it to a job scheduler",
+            {{"queue", queue},
+             {"job_id", job.id},
+             {"job_name", job.name},
+             {"scheduler", job.repeat_job_key}});
         co_return;
       }
     }
@@ -122,21 +131,33 @@ awaitable<void> schedule_next_iteration(QueueScripts& scripts, const Job& job, s
     auto next = plan_next_iteration(job, now_ms, &error);
     if (!next) {
       if (!error.empty()) {
-        logger().error("scheduler.next_failed", "cannot plan the scheduler's next iteration: " + error,
-                       {{"queue", queue}, {"job_id", job.id}, {"job_name", job.name}, {"scheduler", job.repeat_job_key}});
+        logger().error("scheduler.next_failed",
+                       "cannot plan the scheduler's next iteration: " + error,
+                       {{"queue", queue},
+                        {"job_id", job.id},
+                        {"job_name", job.name},
+                        {"scheduler", job.repeat_job_key}});
       }
       co_return;
     }
     std::string packed;
     pack_json_object(next->opts_json, packed);
-    auto id = co_await scripts.update_job_scheduler(job.repeat_job_key, next->next_ms, packed, job.id, now_ms);
+    auto id = co_await scripts.update_job_scheduler(job.repeat_job_key, next->next_ms, packed,
+                                                    job.id, now_ms);
     if (id) {
       logger().debug("scheduler.next", "scheduled the next iteration",
-                     {{"queue", queue}, {"job_id", job.id}, {"scheduler", job.repeat_job_key}, {"next_job_id", *id}});
+                     {{"queue", queue},
+                      {"job_id", job.id},
+                      {"scheduler", job.repeat_job_key},
+                      {"next_job_id", *id}});
     }
   } catch (const std::exception& e) {
-    logger().error("scheduler.next_failed", std::string("cannot schedule the next iteration: ") + e.what(),
-                   {{"queue", queue}, {"job_id", job.id}, {"job_name", job.name}, {"scheduler", job.repeat_job_key}});
+    logger().error("scheduler.next_failed",
+                   std::string("cannot schedule the next iteration: ") + e.what(),
+                   {{"queue", queue},
+                    {"job_id", job.id},
+                    {"job_name", job.name},
+                    {"scheduler", job.repeat_job_key}});
   }
 }
 

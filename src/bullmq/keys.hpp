@@ -59,17 +59,23 @@ class QueueKeys {
   const std::string& events() const { return events_; }
   const std::string& id() const { return id_; }
   const std::string& repeat() const { return repeat_; }
-  std::string metrics(std::string_view target) const { return key("metrics:" + std::string(target)); }
+  std::string metrics(std::string_view target) const {
+    return key("metrics:" + std::string(target));
+  }
   const std::string& metrics_completed() const { return metrics_completed_; }
   const std::string& metrics_failed() const { return metrics_failed_; }
 
   std::string job(std::string_view job_id) const { return base_ + std::string(job_id); }
   std::string job_lock(std::string_view job_id) const { return job(job_id) + ":lock"; }
   std::string job_logs(std::string_view job_id) const { return job(job_id) + ":logs"; }
-  std::string job_dependencies(std::string_view job_id) const { return job(job_id) + ":dependencies"; }
+  std::string job_dependencies(std::string_view job_id) const {
+    return job(job_id) + ":dependencies";
+  }
   std::string job_processed(std::string_view job_id) const { return job(job_id) + ":processed"; }
   std::string job_failed(std::string_view job_id) const { return job(job_id) + ":failed"; }
-  std::string job_unsuccessful(std::string_view job_id) const { return job(job_id) + ":unsuccessful"; }
+  std::string job_unsuccessful(std::string_view job_id) const {
+    return job(job_id) + ":unsuccessful";
+  }
 
   // The name Node gives a worker's blocking connection, which is how
   // Queue.getWorkers() finds workers: `<prefix>:<base64(queue)>[:w:<name>]`.

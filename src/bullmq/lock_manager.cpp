@@ -26,11 +26,14 @@ void LockManager::stop() {
   timer_.cancel();
 }
 
-void LockManager::track(const std::string& job_id, const std::string& token, std::int64_t since_ms) {
+void LockManager::track(const std::string& job_id, const std::string& token,
+                        std::int64_t since_ms) {
   tracked_[job_id] = Entry{token, since_ms};
 }
 
-void LockManager::untrack(const std::string& job_id) { tracked_.erase(job_id); }
+void LockManager::untrack(const std::string& job_id) {
+  tracked_.erase(job_id);
+}
 
 awaitable<void> LockManager::run() {
   const auto tick = std::chrono::milliseconds(std::max<std::int64_t>(renew_time_ms_ / 2, 1));

@@ -107,19 +107,28 @@ Logger& Logger::instance() {
 }
 
 bool parse_log_level(std::string_view text, LogLevel& out) {
-  if (text == "debug" || text == "trace") out = LogLevel::kDebug;
-  else if (text == "info") out = LogLevel::kInfo;
-  else if (text == "warn" || text == "warning") out = LogLevel::kWarn;
-  else if (text == "error") out = LogLevel::kError;
-  else if (text == "off" || text == "silent") out = LogLevel::kOff;
-  else return false;
+  if (text == "debug" || text == "trace")
+    out = LogLevel::kDebug;
+  else if (text == "info")
+    out = LogLevel::kInfo;
+  else if (text == "warn" || text == "warning")
+    out = LogLevel::kWarn;
+  else if (text == "error")
+    out = LogLevel::kError;
+  else if (text == "off" || text == "silent")
+    out = LogLevel::kOff;
+  else
+    return false;
   return true;
 }
 
 bool parse_log_format(std::string_view text, LogFormat& out) {
-  if (text == "json") out = LogFormat::kJson;
-  else if (text == "text") out = LogFormat::kText;
-  else return false;
+  if (text == "json")
+    out = LogFormat::kJson;
+  else if (text == "text")
+    out = LogFormat::kText;
+  else
+    return false;
   return true;
 }
 

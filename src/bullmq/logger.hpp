@@ -50,16 +50,20 @@ class Logger {
   void log(LogLevel level, std::string_view event, std::string_view message,
            std::initializer_list<LogField> fields = {});
 
-  void debug(std::string_view event, std::string_view message, std::initializer_list<LogField> f = {}) {
+  void debug(std::string_view event, std::string_view message,
+             std::initializer_list<LogField> f = {}) {
     if (enabled(LogLevel::kDebug)) log(LogLevel::kDebug, event, message, f);
   }
-  void info(std::string_view event, std::string_view message, std::initializer_list<LogField> f = {}) {
+  void info(std::string_view event, std::string_view message,
+            std::initializer_list<LogField> f = {}) {
     if (enabled(LogLevel::kInfo)) log(LogLevel::kInfo, event, message, f);
   }
-  void warn(std::string_view event, std::string_view message, std::initializer_list<LogField> f = {}) {
+  void warn(std::string_view event, std::string_view message,
+            std::initializer_list<LogField> f = {}) {
     if (enabled(LogLevel::kWarn)) log(LogLevel::kWarn, event, message, f);
   }
-  void error(std::string_view event, std::string_view message, std::initializer_list<LogField> f = {}) {
+  void error(std::string_view event, std::string_view message,
+             std::initializer_list<LogField> f = {}) {
     if (enabled(LogLevel::kError)) log(LogLevel::kError, event, message, f);
   }
 
@@ -68,6 +72,8 @@ class Logger {
   std::atomic<LogFormat> format_{LogFormat::kJson};
 };
 
-inline Logger& logger() { return Logger::instance(); }
+inline Logger& logger() {
+  return Logger::instance();
+}
 
 }  // namespace bullmq

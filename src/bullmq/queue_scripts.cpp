@@ -5,7 +5,9 @@
 namespace bullmq {
 namespace {
 
-std::int64_t int_or_zero(const Reply& r) { return r.is_integer() ? r.integer : 0; }
+std::int64_t int_or_zero(const Reply& r) {
+  return r.is_integer() ? r.integer : 0;
+}
 
 std::string fields_arg(std::vector<std::string> fields) {
   return fields.empty() ? std::string() : pack_string_array(fields);
@@ -26,7 +28,8 @@ std::string finish_error_message(int code, const std::string& job_id, const std:
     case -6:
       return "Lock mismatch for job " + job_id + ". Cmd " + command + " from active";
     case -9:
-      return "Cannot complete job " + job_id + " because it has at least one failed child. " + command;
+      return "Cannot complete job " + job_id + " because it has at least one failed child. " +
+             command;
     default:
       return "Unknown code " + std::to_string(code) + " error for " + job_id + ". " + command;
   }
@@ -36,7 +39,8 @@ ClaimResult QueueScripts::decode_claim(const Reply& reply, const std::string& to
   ClaimResult out;
   out.token = token;
   if (!reply.is_array() || reply.elements.size() < 4) {
-    throw ProtocolError("unexpected claim reply " + reply.describe() + " on queue " + keys_.queue());
+    throw ProtocolError("unexpected claim reply " + reply.describe() + " on queue " +
+                        keys_.queue());
   }
   const auto& e = reply.elements;
   if (e[0].is_array() && e[1].is_string()) {
@@ -52,23 +56,20 @@ ClaimResult QueueScripts::decode_claim(const Reply& reply, const std::string& to
 
 ScriptCall QueueScripts::move_to_active_call(const ClaimOptions& claim, std::int64_t now_ms) const {
   return {ScriptId::kMoveToActive,
-          strings(keys_.wait(), keys_.active(), keys_.prioritized(), keys_.events(), keys_.stalled(),
-                  keys_.limiter(), keys_.delayed(), keys_.paused(), keys_.meta(),
+          strings(keys_.wait(), keys_.active(), keys_.prioritized(), keys_.events(),
+                  keys_.stalled(), keys_.limiter(), keys_.delayed(), keys_.paused(), keys_.meta(),
                   keys_.priority_counter(), keys_.marker()),
           strings(keys_.base(), std::to_string(now_ms), pack_claim_options(claim))};
 }
 
-ScriptCall QueueScripts::move_to_finished_call(const Job& job, const ClaimOptions& claim,
-                                               bool completed, const std::string& value,
-                                               const KeepJobs& keep_jobs,
-                                               const std::vector<std::string>& fields,
-                                               bool fetch_next,
-                                               std::optional<std::int64_t> max_metrics_size,
-                                               std::int64_t now_ms) const {
+ScriptCall QueueScripts::move_to_finished_call(
+    const Job& job, const ClaimOptions& claim, bool completed, const std::string& value,
+    const KeepJobs& keep_jobs, const std::vector<std::string>& fields, bool fetch_next,
+    std::optional<std::int64_t> max_metrics_size, std::int64_t now_ms) const {
   const char* target = completed ? "completed" : "failed";
   return {ScriptId::kMoveToFinished,
-          strings(keys_.wait(), keys_.active(), keys_.prioritized(), keys_.events(), keys_.stalled(),
-                  keys_.limiter(), keys_.delayed(), keys_.paused(), keys_.meta(),
+          strings(keys_.wait(), keys_.active(), keys_.prioritized(), keys_.events(),
+                  keys_.stalled(), keys_.limiter(), keys_.delayed(), keys_.paused(), keys_.meta(),
                   keys_.priority_counter(), completed ? keys_.completed() : keys_.failed(),
                   keys_.job(job.id), completed ? keys_.metrics_completed() : keys_.metrics_failed(),
                   keys_.marker()),
@@ -88,9 +89,9 @@ ScriptCall QueueScripts::move_to_delayed_call(const Job& job, const ClaimOptions
           strings(keys_.marker(), keys_.active(), keys_.prioritized(), keys_.delayed(),
                   keys_.job(job.id), keys_.events(), keys_.meta(), keys_.stalled(), keys_.wait(),
                   keys_.limiter(), keys_.priority_counter()),
-          strings(keys_.base(), std::to_string(now_ms), job.id, claim.token, std::to_string(delay_ms),
-                  skip_attempt ? "1" : "0", fields_arg(fields), fetch_next ? "1" : "0",
-                  std::move(claim_arg))};
+          strings(keys_.base(), std::to_string(now_ms), job.id, claim.token,
+                  std::to_string(delay_ms), skip_attempt ? "1" : "0", fields_arg(fields),
+                  fetch_next ? "1" : "0", std::move(claim_arg))};
 }
 
 ScriptCall QueueScripts::retry_job_call(const Job& job, const std::string& token,
@@ -125,9 +126,9 @@ awaitable<ClaimResult> QueueScripts::move_to_active(ClaimOptions claim, std::int
 }
 
 awaitable<FinishResult> QueueScripts::move_to_finished(
-    const Job& job, ClaimOptions claim, bool completed, std::string value,
-    KeepJobs keep_jobs, std::vector<std::string> fields, bool fetch_next,
-    std::optional<std::int64_t> max_metrics_size, std::int64_t now_ms) {
+    const Job& job, ClaimOptions claim, bool completed, std::string value, KeepJobs keep_jobs,
+    std::vector<std::string> fields, bool fetch_next, std::optional<std::int64_t> max_metrics_size,
+    std::int64_t now_ms) {
   ScriptCall call = move_to_finished_call(job, claim, completed, value, keep_jobs, fields,
                                           fetch_next, max_metrics_size, now_ms);
   Reply r = co_await execute(std::move(call));
@@ -153,10 +154,11 @@ awaitable<int> QueueScripts::retry_job(const Job& job, std::string token,
 
 awaitable<std::int64_t> QueueScripts::move_job_from_active_to_wait(std::string job_id,
                                                                    std::string token) {
-  ScriptCall call{ScriptId::kMoveJobFromActiveToWait,
-                  strings(keys_.active(), keys_.wait(), keys_.stalled(), keys_.paused(), keys_.meta(),
-                          keys_.limiter(), keys_.prioritized(), keys_.marker(), keys_.events()),
-                  strings(job_id, token, keys_.job(job_id))};
+  ScriptCall call{
+      ScriptId::kMoveJobFromActiveToWait,
+      strings(keys_.active(), keys_.wait(), keys_.stalled(), keys_.paused(), keys_.meta(),
+              keys_.limiter(), keys_.prioritized(), keys_.marker(), keys_.events()),
+      strings(job_id, token, keys_.job(job_id))};
   Reply r = co_await execute(std::move(call));
   co_return int_or_zero(r);
 }
@@ -177,20 +179,20 @@ awaitable<std::vector<std::string>> QueueScripts::move_stalled_jobs_to_wait(
   Reply r = co_await runner_.run(
       ScriptId::kMoveStalledJobsToWait,
       strings(keys_.stalled(), keys_.wait(), keys_.active(), keys_.stalled_check(), keys_.meta(),
-       keys_.paused(), keys_.marker(), keys_.events(), keys_.repeat()),
+              keys_.paused(), keys_.marker(), keys_.events(), keys_.repeat()),
       strings(std::to_string(max_stalled_count), keys_.base(), std::to_string(now_ms),
-       std::to_string(stalled_interval_ms)));
+              std::to_string(stalled_interval_ms)));
   std::vector<std::string> ids;
   for (const auto& e : r.elements) ids.push_back(e.str);
   co_return ids;
 }
 
-awaitable<std::vector<std::string>> QueueScripts::extend_locks(
-    std::vector<std::string> job_ids, std::vector<std::string> tokens,
-    std::int64_t duration_ms) {
+awaitable<std::vector<std::string>> QueueScripts::extend_locks(std::vector<std::string> job_ids,
+                                                               std::vector<std::string> tokens,
+                                                               std::int64_t duration_ms) {
   Reply r = co_await runner_.run(ScriptId::kExtendLocks, strings(keys_.stalled()),
                                  strings(keys_.base(), pack_string_array(tokens),
-                                  pack_string_array(job_ids), std::to_string(duration_ms)));
+                                         pack_string_array(job_ids), std::to_string(duration_ms)));
   std::vector<std::string> failed;
   for (const auto& e : r.elements) failed.push_back(e.str);
   co_return failed;
@@ -198,7 +200,8 @@ awaitable<std::vector<std::string>> QueueScripts::extend_locks(
 
 awaitable<int> QueueScripts::update_progress(std::string job_id, std::string json) {
   Reply r = co_await runner_.run(ScriptId::kUpdateProgress,
-                                 strings(keys_.job(job_id), keys_.events(), keys_.meta()), strings(job_id, json));
+                                 strings(keys_.job(job_id), keys_.events(), keys_.meta()),
+                                 strings(job_id, json));
   co_return static_cast<int>(int_or_zero(r));
 }
 
@@ -218,17 +221,17 @@ awaitable<int> QueueScripts::update_data(std::string job_id, std::string json) {
 }
 
 awaitable<std::optional<std::string>> QueueScripts::update_job_scheduler(
-    std::string scheduler_id, std::optional<std::int64_t> next_ms,
-    std::string packed_opts, std::string producer_id, std::int64_t now_ms) {
+    std::string scheduler_id, std::optional<std::int64_t> next_ms, std::string packed_opts,
+    std::string producer_id, std::int64_t now_ms) {
   std::string next;
   if (next_ms) next = std::to_string(*next_ms);
   Reply r = co_await runner_.run(
       ScriptId::kUpdateJobScheduler,
       strings(keys_.repeat(), keys_.delayed(), keys_.wait(), keys_.paused(), keys_.meta(),
-       keys_.prioritized(), keys_.marker(), keys_.id(), keys_.events(), keys_.priority_counter(),
-       keys_.job(producer_id), keys_.active()),
-      strings(std::move(next), scheduler_id, "{}", packed_opts,
-       std::to_string(now_ms), keys_.base(), producer_id));
+              keys_.prioritized(), keys_.marker(), keys_.id(), keys_.events(),
+              keys_.priority_counter(), keys_.job(producer_id), keys_.active()),
+      strings(std::move(next), scheduler_id, "{}", packed_opts, std::to_string(now_ms),
+              keys_.base(), producer_id));
   if (r.is_string()) co_return r.str;
   co_return std::nullopt;
 }

@@ -20,8 +20,8 @@ namespace bullmq {
 struct ClaimResult {
   std::string token;  // the lock token the claim used
   std::optional<Job> job;
-  std::int64_t rate_limit_ms = 0;     // > 0: the queue is rate limited this long
-  std::int64_t next_delayed_ms = 0;   // > 0: due time of the earliest delayed job
+  std::int64_t rate_limit_ms = 0;    // > 0: the queue is rate limited this long
+  std::int64_t next_delayed_ms = 0;  // > 0: due time of the earliest delayed job
 };
 
 // The outcome of a finishing script: a negative BullMQ error code, or done
@@ -60,18 +60,16 @@ class QueueScripts {
                                            std::optional<std::int64_t> max_metrics_size,
                                            std::int64_t now_ms);
 
-  awaitable<FinishResult> move_to_delayed(const Job& job, ClaimOptions claim,
-                                          std::int64_t delay_ms, bool skip_attempt,
-                                          std::vector<std::string> fields, bool fetch_next,
-                                          std::int64_t now_ms);
+  awaitable<FinishResult> move_to_delayed(const Job& job, ClaimOptions claim, std::int64_t delay_ms,
+                                          bool skip_attempt, std::vector<std::string> fields,
+                                          bool fetch_next, std::int64_t now_ms);
 
-  awaitable<int> retry_job(const Job& job, std::string token,
-                           std::vector<std::string> fields, std::int64_t now_ms);
+  awaitable<int> retry_job(const Job& job, std::string token, std::vector<std::string> fields,
+                           std::int64_t now_ms);
 
   // Gives an active job back to the front of wait (no attempt counted).
   // Returns a negative code, or the limiter's remaining ms (>= 0).
-  awaitable<std::int64_t> move_job_from_active_to_wait(std::string job_id,
-                                                       std::string token);
+  awaitable<std::int64_t> move_job_from_active_to_wait(std::string job_id, std::string token);
 
   // 1: nothing pending (still active); 0: moved; negative: error code.
   awaitable<int> move_to_waiting_children(std::string job_id, std::string token,

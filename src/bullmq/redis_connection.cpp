@@ -109,9 +109,12 @@ void RedisConnection::close_stream() {
 }
 
 awaitable<std::size_t> RedisConnection::read_some(asio::mutable_buffer buffer) {
-  if (auto* tcp = std::get_if<TcpSocket>(&stream_)) co_return co_await tcp->async_read_some(buffer, asio::use_awaitable);
-  if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&stream_)) co_return co_await (*tls)->async_read_some(buffer, asio::use_awaitable);
-  if (auto* unix_socket = std::get_if<UnixSocket>(&stream_)) co_return co_await unix_socket->async_read_some(buffer, asio::use_awaitable);
+  if (auto* tcp = std::get_if<TcpSocket>(&stream_))
+    co_return co_await tcp->async_read_some(buffer, asio::use_awaitable);
+  if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&stream_))
+    co_return co_await (*tls)->async_read_some(buffer, asio::use_awaitable);
+  if (auto* unix_socket = std::get_if<UnixSocket>(&stream_))
+    co_return co_await unix_socket->async_read_some(buffer, asio::use_awaitable);
   throw ConnectionError("Redis " + role_ + " connection is not open");
 }
 
@@ -155,7 +158,8 @@ awaitable<void> RedisConnection::open_stream() {
   if (!SSL_set_tlsext_host_name(tls->native_handle(), options_.host.c_str())) {
     throw ConnectionError("cannot set TLS server name " + options_.host);
   }
-  if (options_.tls_verify) tls->set_verify_callback(asio::ssl::host_name_verification(options_.host));
+  if (options_.tls_verify)
+    tls->set_verify_callback(asio::ssl::host_name_verification(options_.host));
   co_await tls->async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
 }
 
@@ -195,12 +199,14 @@ awaitable<void> RedisConnection::handshake() {
   }
   if (options_.db != 0) {
     Reply r = co_await handshake_command(strings("SELECT", std::to_string(options_.db)));
-    if (r.is_error()) throw ServerError("Redis SELECT " + std::to_string(options_.db) + " failed: " + r.str);
+    if (r.is_error())
+      throw ServerError("Redis SELECT " + std::to_string(options_.db) + " failed: " + r.str);
   }
   if (!client_name_.empty()) {
     Reply r = co_await handshake_command(strings("CLIENT", "SETNAME", client_name_));
     if (r.is_error()) {
-      logger().warn("redis.setname_failed", "CLIENT SETNAME refused; the worker will not be listed by Queue.getWorkers()",
+      logger().warn("redis.setname_failed",
+                    "CLIENT SETNAME refused; the worker will not be listed by Queue.getWorkers()",
                     {{"connection", role_}, {"error", r.str}});
     }
   }
@@ -270,7 +276,9 @@ awaitable<void> RedisConnection::supervise() {
       state_ = State::kReady;
       if (failures > 0 || was_ready) ++reconnects_;
       logger().info("redis.connected", "connected to Redis",
-                    {{"connection", role_}, {"redis", options_.describe()}, {"reconnects", static_cast<long long>(reconnects_)}});
+                    {{"connection", role_},
+                     {"redis", options_.describe()},
+                     {"reconnects", static_cast<long long>(reconnects_)}});
       failures = 0;
       was_ready = true;
       start_write();  // commands queued while the link was down

@@ -72,7 +72,8 @@ class RedisConnection {
   // reads its reply before anything else is sent.
   awaitable<Reply> handshake_command(std::vector<std::string> args);
   // Same, for several commands written at once; replies in order.
-  awaitable<std::vector<Reply>> handshake_pipeline(const std::vector<std::vector<std::string>>& commands);
+  awaitable<std::vector<Reply>> handshake_pipeline(
+      const std::vector<std::vector<std::string>>& commands);
 
  private:
   enum class State { kIdle, kConnecting, kReady, kStopped };
@@ -124,10 +125,10 @@ class RedisConnection {
   RespParser parser_;
   std::string read_buffer_;
 
-  std::string out_buffer_;                               // bytes not yet written
-  std::string write_batch_;                              // bytes being written
-  std::deque<std::unique_ptr<PendingBase>> queued_;      // their handlers
-  std::deque<std::unique_ptr<PendingBase>> in_flight_;   // written, awaiting replies
+  std::string out_buffer_;                              // bytes not yet written
+  std::string write_batch_;                             // bytes being written
+  std::deque<std::unique_ptr<PendingBase>> queued_;     // their handlers
+  std::deque<std::unique_ptr<PendingBase>> in_flight_;  // written, awaiting replies
   asio::steady_timer retry_timer_;
   bool writing_ = false;
 };

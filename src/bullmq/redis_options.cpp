@@ -40,7 +40,8 @@ std::optional<std::string> apply_query(std::string_view query, RedisOptions& out
     std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
     if (key == "db") {
       unsigned long db = 0;
-      if (!parse_uint(value, 1'000'000, db)) return "bad database number '" + std::string(value) + "'";
+      if (!parse_uint(value, 1'000'000, db))
+        return "bad database number '" + std::string(value) + "'";
       out.db = static_cast<int>(db);
     } else if (key == "password") {
       if (auto err = percent_decode(value, out.password)) return err;
@@ -63,7 +64,8 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
   RedisOptions result;
   auto scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
-    return "Redis URL '" + std::string(url) + "' has no scheme (expected redis://, rediss:// or unix://)";
+    return "Redis URL '" + std::string(url) +
+           "' has no scheme (expected redis://, rediss:// or unix://)";
   }
   std::string_view scheme = url.substr(0, scheme_end);
   std::string_view rest = url.substr(scheme_end + 3);
@@ -124,16 +126,19 @@ std::optional<std::string> parse_redis_url(std::string_view url, RedisOptions& o
     if (!host.empty()) result.host = std::string(host);
     if (!port.empty()) {
       unsigned long p = 0;
-      if (!parse_uint(port, 65535, p) || p == 0) return "bad port '" + std::string(port) + "' in Redis URL";
+      if (!parse_uint(port, 65535, p) || p == 0)
+        return "bad port '" + std::string(port) + "' in Redis URL";
       result.port = static_cast<std::uint16_t>(p);
     }
     if (!path.empty()) {
       unsigned long db = 0;
-      if (!parse_uint(path, 1'000'000, db)) return "bad database number '" + std::string(path) + "' in Redis URL";
+      if (!parse_uint(path, 1'000'000, db))
+        return "bad database number '" + std::string(path) + "' in Redis URL";
       result.db = static_cast<int>(db);
     }
   } else {
-    return "unsupported Redis URL scheme '" + std::string(scheme) + "' (expected redis, rediss or unix)";
+    return "unsupported Redis URL scheme '" + std::string(scheme) +
+           "' (expected redis, rediss or unix)";
   }
   if (auto err = apply_query(query, result)) return err;
   out = std::move(result);
@@ -145,7 +150,8 @@ std::string RedisOptions::describe() const {
   if (!username.empty() || !password.empty()) {
     auth = username + (password.empty() ? "" : ":***") + "@";
   }
-  if (!unix_socket.empty()) return "unix://" + auth + unix_socket + (db ? "?db=" + std::to_string(db) : "");
+  if (!unix_socket.empty())
+    return "unix://" + auth + unix_socket + (db ? "?db=" + std::to_string(db) : "");
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   return std::string(tls ? "rediss://" : "redis://") + auth + h + ":" + std::to_string(port) + "/" +
          std::to_string(db);

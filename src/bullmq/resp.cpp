@@ -60,7 +60,9 @@ RespParser::RespParser() : reader_(redisReaderCreate()) {
   if (!reader_) throw std::bad_alloc();
 }
 
-RespParser::~RespParser() { redisReaderFree(reader_); }
+RespParser::~RespParser() {
+  redisReaderFree(reader_);
+}
 
 void RespParser::feed(std::string_view bytes) {
   if (redisReaderFeed(reader_, bytes.data(), bytes.size()) != REDIS_OK) {

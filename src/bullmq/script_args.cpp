@@ -1,9 +1,9 @@
 #include "bullmq/script_args.hpp"
 
-#include <msgpack.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <msgpack.hpp>
 
 namespace bullmq {
 namespace {
@@ -53,9 +53,12 @@ void pack_json_value(Packer& p, const rapidjson::Value& v) {
       pack_str(p, std::string_view(v.GetString(), v.GetStringLength()));
       break;
     case rapidjson::kNumberType:
-      if (v.IsInt64()) p.pack(v.GetInt64());
-      else if (v.IsUint64()) p.pack(v.GetUint64());
-      else p.pack(v.GetDouble());
+      if (v.IsInt64())
+        p.pack(v.GetInt64());
+      else if (v.IsUint64())
+        p.pack(v.GetUint64());
+      else
+        p.pack(v.GetDouble());
       break;
     case rapidjson::kArrayType:
       p.pack_array(v.Size());
@@ -81,15 +84,15 @@ std::string pack_claim_options(const ClaimOptions& claim) {
   return std::string(buf.data(), buf.size());
 }
 
-std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_jobs,
-                                int attempts, std::optional<std::int64_t> max_metrics_size) {
+std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_jobs, int attempts,
+                                std::optional<std::int64_t> max_metrics_size) {
   msgpack::sbuffer buf;
   Packer p(buf);
   p.pack_map(static_cast<std::uint32_t>(claim_entries(claim) + 3));
   pack_claim_entries(p, claim);
   pack_str(p, "keepJobs");
-  std::uint32_t keep_entries = (keep_jobs.count ? 1 : 0) + (keep_jobs.age_seconds ? 1 : 0) +
-                               (keep_jobs.limit ? 1 : 0);
+  std::uint32_t keep_entries =
+      (keep_jobs.count ? 1 : 0) + (keep_jobs.age_seconds ? 1 : 0) + (keep_jobs.limit ? 1 : 0);
   p.pack_map(keep_entries);
   if (keep_jobs.count) {
     pack_str(p, "count");
@@ -106,8 +109,10 @@ std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_
   pack_str(p, "attempts");
   p.pack(attempts);
   pack_str(p, "maxMetricsSize");
-  if (max_metrics_size) p.pack(*max_metrics_size);
-  else pack_str(p, "");
+  if (max_metrics_size)
+    p.pack(*max_metrics_size);
+  else
+    pack_str(p, "");
   return std::string(buf.data(), buf.size());
 }
 

@@ -29,8 +29,8 @@ struct ClaimOptions {
 std::string pack_claim_options(const ClaimOptions& claim);
 
 // moveToFinished's map: claim options plus keepJobs, attempts, maxMetricsSize.
-std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_jobs,
-                                int attempts, std::optional<std::int64_t> max_metrics_size);
+std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_jobs, int attempts,
+                                std::optional<std::int64_t> max_metrics_size);
 
 // A flat array of strings (field/value lists, token and job id lists).
 std::string pack_string_array(const std::vector<std::string>& items);

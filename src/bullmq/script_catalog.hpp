@@ -38,6 +38,8 @@ struct ScriptInfo {
 extern const char* const kBullmqVersion;  // e.g. "6.7.0"
 extern const ScriptInfo kScripts[kScriptCount];
 
-inline const ScriptInfo& script_info(ScriptId id) { return kScripts[static_cast<std::size_t>(id)]; }
+inline const ScriptInfo& script_info(ScriptId id) {
+  return kScripts[static_cast<std::size_t>(id)];
+}
 
 }  // namespace bullmq

@@ -38,7 +38,8 @@ awaitable<Reply> ScriptRunner::run(ScriptId id, std::vector<std::string> keys,
 awaitable<void> ScriptRunner::load_all(RedisConnection& connection) {
   std::vector<std::vector<std::string>> commands;
   commands.reserve(kScriptCount);
-  for (const auto& info : kScripts) commands.push_back(strings("SCRIPT", "LOAD", std::string(info.body)));
+  for (const auto& info : kScripts)
+    commands.push_back(strings("SCRIPT", "LOAD", std::string(info.body)));
   auto replies = co_await connection.handshake_pipeline(commands);
   for (std::size_t i = 0; i < kScriptCount; ++i) {
     const auto& r = replies[i];
@@ -46,8 +47,8 @@ awaitable<void> ScriptRunner::load_all(RedisConnection& connection) {
       throw ServerError("SCRIPT LOAD " + std::string(kScripts[i].file) + " failed: " + r.str, true);
     }
     if (r.str != kScripts[i].sha1) {
-      throw ProtocolError("SCRIPT LOAD " + std::string(kScripts[i].file) + " returned SHA1 " + r.str +
-                          ", expected " + std::string(kScripts[i].sha1));
+      throw ProtocolError("SCRIPT LOAD " + std::string(kScripts[i].file) + " returned SHA1 " +
+                          r.str + ", expected " + std::string(kScripts[i].sha1));
     }
   }
 }

@@ -19,11 +19,22 @@ std::string WorkerOptions::validate() const {
   if (name.find_first_of(" \t\r\n") != std::string::npos) {
     return "worker name '" + name + "' may not contain spaces (Redis client names cannot)";
   }
-  if (shutdown_timeout_ms && *shutdown_timeout_ms < 0) return "shutdown timeout may not be negative";
+  // Redis refuses client names with any byte outside '!'..'~'; the worker
+  // would then run unlisted by Queue.getWorkers() and Bull Board.
+  for (unsigned char c : name) {
+    if (c < '!' || c > '~') {
+      return "worker name '" + name +
+             "' may only contain printable ASCII characters (Redis client names cannot hold "
+             "others)";
+    }
+  }
+  if (shutdown_timeout_ms && *shutdown_timeout_ms < 0)
+    return "shutdown timeout may not be negative";
   if (metrics_max_data_points && *metrics_max_data_points < 1) {
     return "metrics max data points must be at least 1";
   }
-  if (max_started_attempts && *max_started_attempts < 0) return "max started attempts may not be negative";
+  if (max_started_attempts && *max_started_attempts < 0)
+    return "max started attempts may not be negative";
   if (processor_threads < 0) return "processor threads may not be negative";
   return {};
 }

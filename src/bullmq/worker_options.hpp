@@ -24,7 +24,7 @@ struct WorkerOptions {
   std::optional<RateLimit> limiter;
   std::string name;  // listed by Queue.getWorkers(), stored as the job's processedBy
   std::optional<std::int64_t> shutdown_timeout_ms;  // unset: wait for running jobs
-  std::optional<KeepJobs> remove_on_complete;  // worker-level defaults
+  std::optional<KeepJobs> remove_on_complete;       // worker-level defaults
   std::optional<KeepJobs> remove_on_fail;
   std::optional<std::int64_t> metrics_max_data_points;
   std::optional<int> max_started_attempts;

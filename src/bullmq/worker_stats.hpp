@@ -11,9 +11,9 @@ namespace bullmq {
 struct JobNameStats {
   std::uint64_t claimed = 0;
   std::uint64_t completed = 0;
-  std::uint64_t failed = 0;    // final failures
-  std::uint64_t retried = 0;   // failed attempts that will run again
-  std::uint64_t delayed = 0;   // moved back to delayed by the processor
+  std::uint64_t failed = 0;   // final failures
+  std::uint64_t retried = 0;  // failed attempts that will run again
+  std::uint64_t delayed = 0;  // moved back to delayed by the processor
   double processing_seconds_sum = 0;
 };
 

@@ -13,9 +13,9 @@
 
 extern "C" {
 
-__attribute__((visibility("default"))) int bullmq_files_register(bullmq::ProcessorRegistry* registry,
-                                                                 const BullmqFilesConfig* config,
-                                                                 char* error, std::size_t error_size) {
+__attribute__((visibility("default"))) int bullmq_files_register(
+    bullmq::ProcessorRegistry* registry, const BullmqFilesConfig* config, char* error,
+    std::size_t error_size) {
   try {
     db::PoolOptions pool_options;
     pool_options.max_connections = static_cast<std::size_t>(config->database_pool_size);

@@ -6,9 +6,15 @@ using bullmq::backoff_delay;
 using bullmq::BackoffOptions;
 
 namespace {
-double zero() { return 0.0; }
-double almost_one() { return 0.999999; }
-double half() { return 0.5; }
+double zero() {
+  return 0.0;
+}
+double almost_one() {
+  return 0.999999;
+}
+double half() {
+  return 0.5;
+}
 }  // namespace
 
 TEST_CASE("fixed backoff is the delay on every attempt") {

@@ -1,5 +1,5 @@
-#include "bullmq/job.hpp"
 #include "bullmq/job_options.hpp"
+#include "bullmq/job.hpp"
 
 #include <doctest/doctest.h>
 
@@ -9,11 +9,12 @@ using bullmq::parse_job_options;
 
 TEST_CASE("opts as Lua cjson stores them") {
   JobOptions o;
-  CHECK(parse_job_options(
-            R"({"attempts":3,"backoff":{"type":"exponential","delay":1000,"jitter":0.5},"lifo":true,)"
-            R"("priority":7,"delay":0,"kl":5,"stackTraceLimit":2,"removeOnComplete":true,"removeOnFail":{"age":3600,"count":10}})",
-            o)
-            .empty());
+  CHECK(
+      parse_job_options(
+          R"({"attempts":3,"backoff":{"type":"exponential","delay":1000,"jitter":0.5},"lifo":true,)"
+          R"("priority":7,"delay":0,"kl":5,"stackTraceLimit":2,"removeOnComplete":true,"removeOnFail":{"age":3600,"count":10}})",
+          o)
+          .empty());
   CHECK(o.attempts == 3);
   REQUIRE(o.backoff);
   CHECK(o.backoff->type == "exponential");
@@ -56,10 +57,11 @@ TEST_CASE("keepJobs: job option wins over the worker default; keep all otherwise
 
 TEST_CASE("repeat options of a scheduler iteration") {
   JobOptions o;
-  CHECK(parse_job_options(
-            R"({"repeat":{"pattern":"*\/5 * * * * *","tz":"Europe/Berlin","count":3,"limit":10,"endDate":1900000000000},"prevMillis":1700000000000})",
-            o)
-            .empty());
+  CHECK(
+      parse_job_options(
+          R"({"repeat":{"pattern":"*\/5 * * * * *","tz":"Europe/Berlin","count":3,"limit":10,"endDate":1900000000000},"prevMillis":1700000000000})",
+          o)
+          .empty());
   REQUIRE(o.repeat);
   CHECK(o.repeat->pattern == "*/5 * * * * *");
   CHECK(o.repeat->tz == "Europe/Berlin");
@@ -76,11 +78,20 @@ TEST_CASE("malformed opts are reported") {
 }
 
 TEST_CASE("a job from its HGETALL field list") {
-  auto job = bullmq::Job::from_hash(
-      "q", "12",
-      {"name", "echo", "data", R"({"a":1})", "opts", R"({"attempts":4})", "timestamp", "1700000000000",
-       "processedOn", "1700000000500", "atm", "2", "ats", "3", "stc", "1", "defa", "job stalled more than allowable limit",
-       "rjk", "sched", "parentKey", "bull:p:9", "stacktrace", R"(["x"])", "unknown", "ignored"});
+  auto job =
+      bullmq::Job::from_hash("q", "12", {"name",        "echo",
+                                         "data",        R"({"a":1})",
+                                         "opts",        R"({"attempts":4})",
+                                         "timestamp",   "1700000000000",
+                                         "processedOn", "1700000000500",
+                                         "atm",         "2",
+                                         "ats",         "3",
+                                         "stc",         "1",
+                                         "defa",        "job stalled more than allowable limit",
+                                         "rjk",         "sched",
+                                         "parentKey",   "bull:p:9",
+                                         "stacktrace",  R"(["x"])",
+                                         "unknown",     "ignored"});
   CHECK(job.queue == "q");
   CHECK(job.id == "12");
   CHECK(job.name == "echo");

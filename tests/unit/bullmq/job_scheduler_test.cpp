@@ -22,7 +22,8 @@ rapidjson::Document parse(const std::string& json) {
 TEST_CASE("cron scheduler: next run in the scheduler's zone, opts carried over") {
   // 2026-01-01T00:00:00Z = 1767225600000
   const std::int64_t now = 1767225600000;
-  auto job = scheduled(R"({"attempts":2,"kl":3,"repeat":{"pattern":"0 0 * * * *","tz":"UTC","count":4}})");
+  auto job =
+      scheduled(R"({"attempts":2,"kl":3,"repeat":{"pattern":"0 0 * * * *","tz":"UTC","count":4}})");
   std::string error;
   auto next = plan_next_iteration(job, now, &error);
   REQUIRE(next);
@@ -46,16 +47,20 @@ TEST_CASE("every scheduler: the script computes the time") {
 }
 
 TEST_CASE("limit and endDate stop the scheduler") {
-  CHECK_FALSE(plan_next_iteration(scheduled(R"({"repeat":{"every":500,"count":3,"limit":3}})"), 1000, nullptr));
-  CHECK_FALSE(plan_next_iteration(scheduled(R"({"repeat":{"every":500,"endDate":999}})"), 1000, nullptr));
+  CHECK_FALSE(plan_next_iteration(scheduled(R"({"repeat":{"every":500,"count":3,"limit":3}})"),
+                                  1000, nullptr));
+  CHECK_FALSE(
+      plan_next_iteration(scheduled(R"({"repeat":{"every":500,"endDate":999}})"), 1000, nullptr));
 }
 
 TEST_CASE("bad patterns and zones are errors, not crashes") {
   std::string error;
-  CHECK_FALSE(plan_next_iteration(scheduled(R"({"repeat":{"pattern":"61 * * * *"}})"), 1000, &error));
+  CHECK_FALSE(
+      plan_next_iteration(scheduled(R"({"repeat":{"pattern":"61 * * * *"}})"), 1000, &error));
   CHECK(error.find("cron") != std::string::npos);
   error.clear();
-  CHECK_FALSE(plan_next_iteration(scheduled(R"({"repeat":{"pattern":"* * * * *","tz":"Mars/Olympus"}})"), 1000, &error));
+  CHECK_FALSE(plan_next_iteration(
+      scheduled(R"({"repeat":{"pattern":"* * * * *","tz":"Mars/Olympus"}})"), 1000, &error));
   CHECK_FALSE(error.empty());
 }
 

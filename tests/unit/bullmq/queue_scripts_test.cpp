@@ -54,20 +54,23 @@ TEST_CASE("claim options pack as the reference's example bytes") {
 }
 
 TEST_CASE("keepJobs {count:-1} packs as in the reference") {
-  auto packed = pack_finish_options(ClaimOptions{"t", 1, std::nullopt, ""}, KeepJobs{-1, {}, {}}, 0, std::nullopt);
+  auto packed = pack_finish_options(ClaimOptions{"t", 1, std::nullopt, ""}, KeepJobs{-1, {}, {}}, 0,
+                                    std::nullopt);
   CHECK(hex(packed).find("81a5636f756e74ff") != std::string::npos);
-  CHECK(msgpack_to_json(packed) ==
-        R"({"token":"t","lockDuration":1,"keepJobs":{"count":-1},"attempts":0,"maxMetricsSize":""})");
+  CHECK(
+      msgpack_to_json(packed) ==
+      R"({"token":"t","lockDuration":1,"keepJobs":{"count":-1},"attempts":0,"maxMetricsSize":""})");
 }
 
 TEST_CASE("moveToActive: 11 keys in order, prefix, timestamp, options") {
   Fixture f;
-  auto call = f.scripts.move_to_active_call(ClaimOptions{"tok:1", 30000, std::nullopt, ""}, 1700000000000);
+  auto call =
+      f.scripts.move_to_active_call(ClaimOptions{"tok:1", 30000, std::nullopt, ""}, 1700000000000);
   CHECK(call.id == ScriptId::kMoveToActive);
   CHECK(call.keys == std::vector<std::string>{"bull:q:wait", "bull:q:active", "bull:q:prioritized",
-                                               "bull:q:events", "bull:q:stalled", "bull:q:limiter",
-                                               "bull:q:delayed", "bull:q:paused", "bull:q:meta",
-                                               "bull:q:pc", "bull:q:marker"});
+                                              "bull:q:events", "bull:q:stalled", "bull:q:limiter",
+                                              "bull:q:delayed", "bull:q:paused", "bull:q:meta",
+                                              "bull:q:pc", "bull:q:marker"});
   REQUIRE(call.args.size() == 3);
   CHECK(call.args[0] == "bull:q:");
   CHECK(call.args[1] == "1700000000000");
@@ -77,26 +80,28 @@ TEST_CASE("moveToActive: 11 keys in order, prefix, timestamp, options") {
 TEST_CASE("moveToFinished completed: keys, flags, empty fields, required option keys") {
   Fixture f;
   auto job = f.job();
-  auto call = f.scripts.move_to_finished_call(job, ClaimOptions{"tok", 30000, std::nullopt, "w"}, true,
-                                              R"({"ok":1})", KeepJobs{-1, {}, {}}, {}, true, 100, 42);
+  auto call =
+      f.scripts.move_to_finished_call(job, ClaimOptions{"tok", 30000, std::nullopt, "w"}, true,
+                                      R"({"ok":1})", KeepJobs{-1, {}, {}}, {}, true, 100, 42);
   REQUIRE(call.keys.size() == 14);
   CHECK(call.keys[10] == "bull:q:completed");
   CHECK(call.keys[11] == "bull:q:7");
   CHECK(call.keys[12] == "bull:q:metrics:completed");
   CHECK(call.keys[13] == "bull:q:marker");
-  CHECK(call.args == std::vector<std::string>{"7", "42", "returnvalue", R"({"ok":1})", "completed", "1",
-                                               "bull:q:", call.args[7], ""});
-  CHECK(msgpack_to_json(call.args[7]) ==
-        R"({"token":"tok","lockDuration":30000,"name":"w","keepJobs":{"count":-1},"attempts":3,"maxMetricsSize":100})");
+  CHECK(call.args == std::vector<std::string>{"7", "42", "returnvalue", R"({"ok":1})", "completed",
+                                              "1", "bull:q:", call.args[7], ""});
+  CHECK(
+      msgpack_to_json(call.args[7]) ==
+      R"({"token":"tok","lockDuration":30000,"name":"w","keepJobs":{"count":-1},"attempts":3,"maxMetricsSize":100})");
 }
 
 TEST_CASE("moveToFinished failed: target set, reason and fields array") {
   Fixture f;
   auto job = f.job();
-  auto call = f.scripts.move_to_finished_call(job, ClaimOptions{"tok", 30000, std::nullopt, ""}, false, "boom",
-                                              KeepJobs{std::nullopt, 3600, std::nullopt},
-                                              {"failedReason", "boom", "stacktrace", "[]"}, false,
-                                              std::nullopt, 42);
+  auto call = f.scripts.move_to_finished_call(
+      job, ClaimOptions{"tok", 30000, std::nullopt, ""}, false, "boom",
+      KeepJobs{std::nullopt, 3600, std::nullopt}, {"failedReason", "boom", "stacktrace", "[]"},
+      false, std::nullopt, 42);
   CHECK(call.keys[10] == "bull:q:failed");
   CHECK(call.keys[12] == "bull:q:metrics:failed");
   CHECK(call.args[2] == "failedReason");
@@ -107,14 +112,17 @@ TEST_CASE("moveToFinished failed: target set, reason and fields array") {
   CHECK(msgpack_to_json(call.args[7]).find(R"("keepJobs":{"age":3600})") != std::string::npos);
 }
 
-TEST_CASE("moveToDelayed (6.7, 11 keys): relative delay, skipAttempt flag, claim map only when fetching") {
+TEST_CASE(
+    "moveToDelayed (6.7, 11 keys): relative delay, skipAttempt flag, claim map only when "
+    "fetching") {
   Fixture f;
   auto job = f.job();
-  auto retry = f.scripts.move_to_delayed_call(job, ClaimOptions{"tok", 30000, std::nullopt, ""}, 500, false,
-                                              {"failedReason", "x"}, true, 1000);
-  CHECK(retry.keys == std::vector<std::string>{"bull:q:marker", "bull:q:active", "bull:q:prioritized",
-                                                "bull:q:delayed", "bull:q:7", "bull:q:events", "bull:q:meta",
-                                                "bull:q:stalled", "bull:q:wait", "bull:q:limiter", "bull:q:pc"});
+  auto retry = f.scripts.move_to_delayed_call(job, ClaimOptions{"tok", 30000, std::nullopt, ""},
+                                              500, false, {"failedReason", "x"}, true, 1000);
+  CHECK(retry.keys == std::vector<std::string>{"bull:q:marker", "bull:q:active",
+                                               "bull:q:prioritized", "bull:q:delayed", "bull:q:7",
+                                               "bull:q:events", "bull:q:meta", "bull:q:stalled",
+                                               "bull:q:wait", "bull:q:limiter", "bull:q:pc"});
   CHECK(retry.args[0] == "bull:q:");
   CHECK(retry.args[1] == "1000");
   CHECK(retry.args[2] == "7");
@@ -123,8 +131,8 @@ TEST_CASE("moveToDelayed (6.7, 11 keys): relative delay, skipAttempt flag, claim
   CHECK(retry.args[5] == "0");
   CHECK(retry.args[7] == "1");
   CHECK(msgpack_to_json(retry.args[8]) == R"({"token":"tok","lockDuration":30000})");
-  auto moved = f.scripts.move_to_delayed_call(job, ClaimOptions{"tok", 30000, std::nullopt, ""}, 500, true, {},
-                                              false, 1000);
+  auto moved = f.scripts.move_to_delayed_call(job, ClaimOptions{"tok", 30000, std::nullopt, ""},
+                                              500, true, {}, false, 1000);
   CHECK(moved.args[5] == "1");
   CHECK(moved.args[6] == "");
   CHECK(moved.args[7] == "0");
@@ -185,8 +193,10 @@ TEST_CASE("claim replies decode into job, rate limit and next delay") {
 }
 
 TEST_CASE("finish error messages match Node's wording") {
-  CHECK(finish_error_message(-2, "5", "moveToFinished") == "Missing lock for job 5. moveToFinished");
-  CHECK(finish_error_message(-6, "5", "moveToFinished") == "Lock mismatch for job 5. Cmd moveToFinished from active");
+  CHECK(finish_error_message(-2, "5", "moveToFinished") ==
+        "Missing lock for job 5. moveToFinished");
+  CHECK(finish_error_message(-6, "5", "moveToFinished") ==
+        "Lock mismatch for job 5. Cmd moveToFinished from active");
   CHECK(finish_error_message(-9, "5", "moveToFinished") ==
         "Cannot complete job 5 because it has at least one failed child. moveToFinished");
 }

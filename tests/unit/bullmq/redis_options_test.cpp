@@ -68,9 +68,9 @@ TEST_CASE("redis URL: unix socket with database") {
 TEST_CASE("redis URL: bad input is refused with a message and leaves the output alone") {
   RedisOptions o;
   o.host = "kept";
-  for (const char* bad : {"localhost:6379", "http://h", "redis://h:0", "redis://h:70000", "redis://h:abc",
-                          "redis://h/notanumber", "redis://h?bogus=1", "unix://relative/path",
-                          "redis://[::1", "redis://u:%zz@h"}) {
+  for (const char* bad : {"localhost:6379", "http://h", "redis://h:0", "redis://h:70000",
+                          "redis://h:abc", "redis://h/notanumber", "redis://h?bogus=1",
+                          "unix://relative/path", "redis://[::1", "redis://u:%zz@h"}) {
     CAPTURE(bad);
     auto err = parse_redis_url(bad, o);
     REQUIRE(err.has_value());
