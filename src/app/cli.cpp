@@ -44,18 +44,25 @@ std::optional<std::string> parse_keep_jobs(const std::string& text, bullmq::Keep
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
       auto eq = item.find('=');
       if (eq == std::string_view::npos || !to_int(item.substr(eq + 1), n)) {
-        return "expected true, false, a count, or age=SECONDS[,count=N][,limit=N], got '" + text + "'";
+        return "expected true, false, a count, or age=SECONDS[,count=N][,limit=N], got '" + text +
+               "'";
       }
       std::string_view key = item.substr(0, eq);
-      if (key == "age") out.age_seconds = n;
-      else if (key == "count") out.count = n;
-      else if (key == "limit") out.limit = n;
-      else return "unknown key '" + std::string(key) + "' in '" + text + "'";
+      if (key == "age")
+        out.age_seconds = n;
+      else if (key == "count")
+        out.count = n;
+      else if (key == "limit")
+        out.limit = n;
+      else
+        return "unknown key '" + std::string(key) + "' in '" + text + "'";
     }
   }
   return std::nullopt;
 }
 
+// Numeric flags use integer CLI::Range checks: CLI::NonNegativeNumber would
+// report "not in range 0.000000 to 1797693…" (DBL_MAX printed in full).
 void add_run_options(CLI::App& run, RunConfig& cfg, std::string& redis_url, std::string& redis_host,
                      int& redis_port, std::string& redis_password, int& redis_db,
                      std::optional<std::int64_t>& limiter_max,
@@ -63,39 +70,57 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::string& redis_url, std:
                      std::string& remove_on_fail, std::string& log_level, std::string& log_format) {
   auto& w = cfg.worker;
   run.add_option("--queue", w.queue, "Queue name")->envname("BULLMQ_QUEUE")->required();
-  run.add_option("--redis", redis_url, "Redis URL: redis://[user:pass@]host:port/db, rediss://…, unix:///path")
+  run.add_option("--redis", redis_url,
+                 "Redis URL: redis://[user:pass@]host:port/db, rediss://…, unix:///path")
       ->envname("REDIS_URL");
-  run.add_option("--redis-host", redis_host, "Redis host, when no URL is given")->envname("REDIS_HOST");
-  run.add_option("--redis-port", redis_port, "Redis port, when no URL is given")->envname("REDIS_PORT")
+  run.add_option("--redis-host", redis_host, "Redis host, when no URL is given")
+      ->envname("REDIS_HOST");
+  run.add_option("--redis-port", redis_port, "Redis port, when no URL is given")
+      ->envname("REDIS_PORT")
       ->check(CLI::Range(1, 65535));
   run.add_option("--redis-password", redis_password, "Redis password, when no URL is given")
       ->envname("REDIS_PASSWORD");
-  run.add_option("--redis-db", redis_db, "Redis database number, when no URL is given")->envname("REDIS_DB")
-      ->check(CLI::NonNegativeNumber);
-  run.add_option("--prefix", w.prefix, "Key prefix, as the producer's (default bull)")->envname("BULLMQ_PREFIX");
-  run.add_option("--concurrency", w.concurrency, "Jobs processed at once")->envname("BULLMQ_CONCURRENCY")
+  run.add_option("--redis-db", redis_db, "Redis database number, when no URL is given")
+      ->envname("REDIS_DB")
+      ->check(CLI::Range(0, 1'000'000));
+  run.add_option("--prefix", w.prefix, "Key prefix, as the producer's (default bull)")
+      ->envname("BULLMQ_PREFIX");
+  run.add_option("--concurrency", w.concurrency, "Jobs processed at once")
+      ->envname("BULLMQ_CONCURRENCY")
       ->check(CLI::Range(1, 100000));
   run.add_option("--processors", cfg.processors, "Processor set: files or conformance")
-      ->envname("BULLMQ_PROCESSORS")->check(CLI::IsMember({"files", "conformance"}));
-  run.add_option("--lock-duration", w.lock_duration_ms, "Job lock duration, ms")->envname("BULLMQ_LOCK_DURATION")
+      ->envname("BULLMQ_PROCESSORS")
+      ->check(CLI::IsMember({"files", "conformance"}));
+  run.add_option("--lock-duration", w.lock_duration_ms, "Job lock duration, ms")
+      ->envname("BULLMQ_LOCK_DURATION")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
-  run.add_option("--lock-renew-time", w.lock_renew_time_ms, "Lock renewal period, ms (default lock duration / 2)")
-      ->envname("BULLMQ_LOCK_RENEW_TIME")->check(CLI::NonNegativeNumber);
+  run.add_option("--lock-renew-time", w.lock_renew_time_ms,
+                 "Lock renewal period, ms (default lock duration / 2)")
+      ->envname("BULLMQ_LOCK_RENEW_TIME")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}));
   run.add_option("--stalled-interval", w.stalled_interval_ms, "Stalled-job check period, ms")
-      ->envname("BULLMQ_STALLED_INTERVAL")->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
+      ->envname("BULLMQ_STALLED_INTERVAL")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
   run.add_option("--max-stalled-count", w.max_stalled_count, "Stalls allowed before a job fails")
-      ->envname("BULLMQ_MAX_STALLED_COUNT")->check(CLI::NonNegativeNumber);
-  run.add_option("--drain-delay", w.drain_delay_s, "Seconds to block waiting for jobs when the queue is empty")
-      ->envname("BULLMQ_DRAIN_DELAY")->check(CLI::Range(0.001, 3600.0));
+      ->envname("BULLMQ_MAX_STALLED_COUNT")
+      ->check(CLI::Range(0, 1'000'000));
+  run.add_option("--drain-delay", w.drain_delay_s,
+                 "Seconds to block waiting for jobs when the queue is empty")
+      ->envname("BULLMQ_DRAIN_DELAY")
+      ->check(CLI::Range(0.001, 3600.0));
   run.add_option("--limiter-max", limiter_max, "Rate limit: jobs per --limiter-duration")
-      ->envname("BULLMQ_LIMITER_MAX")->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000'000}));
+      ->envname("BULLMQ_LIMITER_MAX")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000'000}));
   run.add_option("--limiter-duration", limiter_duration, "Rate limit window, ms")
-      ->envname("BULLMQ_LIMITER_DURATION")->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
-  run.add_option("--name", w.name, "Worker name: listed by Queue.getWorkers(), stored as processedBy")
+      ->envname("BULLMQ_LIMITER_DURATION")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
+  run.add_option("--name", w.name,
+                 "Worker name: listed by Queue.getWorkers(), stored as processedBy")
       ->envname("BULLMQ_WORKER_NAME");
   run.add_option("--shutdown-timeout", w.shutdown_timeout_ms,
                  "On SIGTERM, ms to let running jobs finish before handing them back to the queue")
-      ->envname("BULLMQ_SHUTDOWN_TIMEOUT")->check(CLI::NonNegativeNumber);
+      ->envname("BULLMQ_SHUTDOWN_TIMEOUT")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}));
   run.add_option("--remove-on-complete", remove_on_complete,
                  "Default retention of completed jobs: true, false, N, or age=S[,count=N]")
       ->envname("BULLMQ_REMOVE_ON_COMPLETE");
@@ -103,34 +128,43 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::string& redis_url, std:
       ->envname("BULLMQ_REMOVE_ON_FAIL");
   run.add_option("--metrics-max-data-points", w.metrics_max_data_points,
                  "Record BullMQ metrics (one point a minute), keeping this many")
-      ->envname("BULLMQ_METRICS_MAX_DATA_POINTS")->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
-  run.add_option("--max-started-attempts", w.max_started_attempts, "Fail jobs started more often than this")
-      ->envname("BULLMQ_MAX_STARTED_ATTEMPTS")->check(CLI::NonNegativeNumber);
-  run.add_option("--processor-threads", w.processor_threads, "Processing threads (default: concurrency)")
-      ->envname("BULLMQ_PROCESSOR_THREADS")->check(CLI::Range(0, 10000));
+      ->envname("BULLMQ_METRICS_MAX_DATA_POINTS")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1'000'000}));
+  run.add_option("--max-started-attempts", w.max_started_attempts,
+                 "Fail jobs started more often than this")
+      ->envname("BULLMQ_MAX_STARTED_ATTEMPTS")
+      ->check(CLI::Range(0, 1'000'000));
+  run.add_option("--processor-threads", w.processor_threads,
+                 "Processing threads (default: concurrency)")
+      ->envname("BULLMQ_PROCESSOR_THREADS")
+      ->check(CLI::Range(0, 10000));
   run.add_option("--log-level", log_level, "debug, info, warn, error or off")->envname("LOG_LEVEL");
   run.add_option("--log-format", log_format, "json or text")->envname("LOG_FORMAT");
-  run.add_option("--database-url", cfg.database_url, "PostgreSQL URL (processors files)")->envname("DATABASE_URL");
-  run.add_option("--storage-base-path", cfg.storage_base_path, "Root folder of uploaded files (processors files)")
+  run.add_option("--database-url", cfg.database_url, "PostgreSQL URL (processors files)")
+      ->envname("DATABASE_URL");
+  run.add_option("--storage-base-path", cfg.storage_base_path,
+                 "Root folder of uploaded files (processors files)")
       ->envname("STORAGE_BASE_PATH");
   run.add_option("--batch-processing-timeout", cfg.batch_processing_timeout_s,
                  "Seconds after a batch's creation before aggregation gives up")
-      ->envname("BATCH_PROCESSING_TIMEOUT")->check(CLI::Range(std::int64_t{1}, std::int64_t{30 * 86400}));
-  run.add_option("--database-pool-size", cfg.database_pool_size, "PostgreSQL connections (default: concurrency)")
-      ->envname("DATABASE_POOL_SIZE")->check(CLI::Range(0, 1000));
-  run.add_flag("--migrate", cfg.migrate, "Apply database migrations before starting (processors files)")
+      ->envname("BATCH_PROCESSING_TIMEOUT")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{30 * 86400}));
+  run.add_option("--database-pool-size", cfg.database_pool_size,
+                 "PostgreSQL connections (default: concurrency)")
+      ->envname("DATABASE_POOL_SIZE")
+      ->check(CLI::Range(0, 1000));
+  run.add_flag("--migrate", cfg.migrate,
+               "Apply database migrations before starting (processors files)")
       ->envname("BULLMQ_MIGRATE");
 }
 
 // Turns the raw flag values into a validated RunConfig; returns an error.
-std::optional<std::string> finish_run_config(RunConfig& cfg, const std::string& redis_url,
-                                             const std::string& redis_host, int redis_port,
-                                             const std::string& redis_password, int redis_db,
-                                             std::optional<std::int64_t> limiter_max,
-                                             std::optional<std::int64_t> limiter_duration,
-                                             const std::string& remove_on_complete,
-                                             const std::string& remove_on_fail, const std::string& log_level,
-                                             const std::string& log_format) {
+std::optional<std::string> finish_run_config(
+    RunConfig& cfg, const std::string& redis_url, const std::string& redis_host, int redis_port,
+    const std::string& redis_password, int redis_db, std::optional<std::int64_t> limiter_max,
+    std::optional<std::int64_t> limiter_duration, const std::string& remove_on_complete,
+    const std::string& remove_on_fail, const std::string& log_level,
+    const std::string& log_format) {
   if (!redis_url.empty()) {
     if (auto err = bullmq::parse_redis_url(redis_url, cfg.redis)) return "--redis: " + *err;
   } else {
@@ -188,12 +222,15 @@ int main_entry(int argc, char** argv) {
   std::optional<std::int64_t> limiter_max, limiter_duration;
   if (const char* level = env("LOG_LEVEL")) log_level = level;
   auto* run = app.add_subcommand("run", "Consume a queue");
-  add_run_options(*run, cfg, redis_url, redis_host, redis_port, redis_password, redis_db, limiter_max,
-                  limiter_duration, remove_on_complete, remove_on_fail, log_level, log_format);
+  add_run_options(*run, cfg, redis_url, redis_host, redis_port, redis_password, redis_db,
+                  limiter_max, limiter_duration, remove_on_complete, remove_on_fail, log_level,
+                  log_format);
 
   std::string migrate_url;
   auto* migrate = app.add_subcommand("migrate", "Apply the PostgreSQL migrations and exit");
-  migrate->add_option("--database-url", migrate_url, "PostgreSQL URL")->envname("DATABASE_URL")->required();
+  migrate->add_option("--database-url", migrate_url, "PostgreSQL URL")
+      ->envname("DATABASE_URL")
+      ->required();
 
   try {
     app.parse(argc, argv);
@@ -207,13 +244,14 @@ int main_entry(int argc, char** argv) {
   }
 
   if (show_version) {
-    std::printf("bullmq-worker %s (BullMQ scripts %s)\n", BULLMQ_WORKER_VERSION, bullmq::kBullmqVersion);
+    std::printf("bullmq-worker %s (BullMQ scripts %s)\n", BULLMQ_WORKER_VERSION,
+                bullmq::kBullmqVersion);
     return 0;
   }
   if (*run) {
-    if (auto err = finish_run_config(cfg, redis_url, redis_host, redis_port, redis_password, redis_db,
-                                     limiter_max, limiter_duration, remove_on_complete, remove_on_fail,
-                                     log_level, log_format)) {
+    if (auto err = finish_run_config(cfg, redis_url, redis_host, redis_port, redis_password,
+                                     redis_db, limiter_max, limiter_duration, remove_on_complete,
+                                     remove_on_fail, log_level, log_format)) {
       std::cerr << "bullmq-worker run: " << *err << "\n";
       return kUsageError;
     }

@@ -63,8 +63,10 @@ std::optional<NextIteration> plan_next_iteration(const Job& job, std::int64_t no
       return std::nullopt;
     }
     std::int64_t reference = std::max(now_ms, job.opts.prev_millis.value_or(0));
+    // As BullMQ: a match exactly at startDate is skipped, one exactly at
+    // endDate is kept.
     if (repeat.start_date_ms && *repeat.start_date_ms > reference)
-      reference = *repeat.start_date_ms - 1;
+      reference = *repeat.start_date_ms;
     std::string tz_error;
     auto at = cron->next_after(reference, repeat.tz, &tz_error);
     if (!at) {

@@ -65,6 +65,8 @@ struct Worker::RunningJob : std::enable_shared_from_this<Worker::RunningJob> {
   std::atomic<bool> cancelled{false};
   bool processing = false;  // inside execute(); I/O thread only
   bool abandoned = false;   // handed back; its outcome is dropped; I/O thread only
+  bool finish_resent =
+      false;  // its outcome was sent again after a connection loss; I/O thread only
   std::mutex mutex;
   std::condition_variable wake;
 
@@ -90,9 +92,9 @@ class Worker::Context final : public JobContext {
     return asio::co_spawn(worker_.io_, std::move(f), asio::use_future).get();
   }
 
-
   void update_progress(std::string_view json) override {
-    if (!is_json(json)) throw std::invalid_argument("progress must be JSON (a number or an object)");
+    if (!is_json(json))
+      throw std::invalid_argument("progress must be JSON (a number or an object)");
     int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
       co_return co_await worker_.scripts_.update_progress(job().id, body);
     });
@@ -103,7 +105,8 @@ class Worker::Context final : public JobContext {
     auto rc = on_io([this, row = std::string(line)]() -> awaitable<std::int64_t> {
       co_return co_await worker_.scripts_.add_log(job().id, row, job().opts.keep_logs);
     });
-    if (rc < 0) throw std::runtime_error(finish_error_message(static_cast<int>(rc), job().id, "addLog"));
+    if (rc < 0)
+      throw std::runtime_error(finish_error_message(static_cast<int>(rc), job().id, "addLog"));
   }
 
   void update_data(std::string_view json) override {
@@ -128,13 +131,15 @@ class Worker::Context final : public JobContext {
 
   void move_to_waiting_children() override {
     int rc = on_io([this]() -> awaitable<int> {
-      int r = co_await worker_.scripts_.move_to_waiting_children(job().id, running_->token, now_ms());
+      int r =
+          co_await worker_.scripts_.move_to_waiting_children(job().id, running_->token, now_ms());
       if (r == 0) worker_.locks_.untrack(job().id);
       co_return r;
     });
     if (rc == 1) return;
     if (rc == 0) throw WaitingChildrenError();
-    if (rc == -9) throw UnrecoverableError(finish_error_message(rc, job().id, "moveToWaitingChildren"));
+    if (rc == -9)
+      throw UnrecoverableError(finish_error_message(rc, job().id, "moveToWaitingChildren"));
     throw std::runtime_error(finish_error_message(rc, job().id, "moveToWaitingChildren"));
   }
 
@@ -158,9 +163,10 @@ class Worker::Context final : public JobContext {
   const Job& job() const { return running_->job; }
 
   std::map<std::string, std::string> hash(std::string key) {
-    auto entries = on_io([this, key]() -> awaitable<std::vector<std::pair<std::string, std::string>>> {
-      co_return co_await worker_.scripts_.hash_entries(key);
-    });
+    auto entries =
+        on_io([this, key]() -> awaitable<std::vector<std::pair<std::string, std::string>>> {
+          co_return co_await worker_.scripts_.hash_entries(key);
+        });
     return {entries.begin(), entries.end()};
   }
 
@@ -211,7 +217,9 @@ Processor* Worker::find_processor(const std::string& job_name) const {
   return processor ? processor : processors_.fallback();
 }
 
-std::string Worker::next_token() { return worker_id_ + ":" + std::to_string(++token_counter_); }
+std::string Worker::next_token() {
+  return worker_id_ + ":" + std::to_string(++token_counter_);
+}
 
 ClaimOptions Worker::claim_options(const std::string& token) const {
   return ClaimOptions{token, options_.lock_duration_ms, options_.limiter, options_.name};
@@ -224,23 +232,43 @@ awaitable<void> Worker::sleep_ms(std::int64_t ms) {
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
-void Worker::notify_slot() { slot_signal_.cancel(); }
+void Worker::notify_slot() {
+  slot_signal_.cancel();
+}
 
 awaitable<void> Worker::check_version() {
   try {
     Reply r = co_await commands_.command(strings("HGET", scripts_.keys().meta(), "version"));
-    if (!r.is_string()) co_return;  // no producer has registered yet
+    if (!r.is_string()) co_return;  // no producer has registered yet: maybe_recheck_version()
+    if (version_known_) co_return;  // another check got there first: warn once
+    version_known_ = true;
     auto colon = r.str.rfind(':');
     std::string producer = colon == std::string::npos ? r.str : r.str.substr(colon + 1);
     if (major_of(producer) != major_of(kBullmqVersion)) {
-      logger().warn("queue.version_mismatch",
-                    "the queue's producer runs another BullMQ major version than this worker's scripts",
-                    {{"queue", options_.queue}, {"producer_version", r.str}, {"worker_scripts", kBullmqVersion}});
+      logger().warn(
+          "queue.version_mismatch",
+          "the queue's producer runs another BullMQ major version than this worker's scripts",
+          {{"queue", options_.queue},
+           {"producer_version", r.str},
+           {"worker_scripts", kBullmqVersion}});
     }
   } catch (const std::exception& e) {
     logger().debug("queue.version_unknown", "could not read the queue's meta version",
                    {{"queue", options_.queue}, {"error", e.what()}});
   }
+}
+
+// A worker often starts before any producer has written the queue's meta
+// version; the check at start then finds nothing. Until a version has been
+// read, look again when jobs are claimed (the first claim, then at most every
+// few seconds, so that queues without a meta version cost no extra round trip
+// per job).
+void Worker::maybe_recheck_version() {
+  if (version_known_) return;
+  const std::int64_t now = now_ms();
+  if (version_checked_ms_ != 0 && now - version_checked_ms_ < 5000) return;
+  version_checked_ms_ = now;
+  asio::co_spawn(io_, check_version(), asio::detached);
 }
 
 void Worker::apply_claim_hints(const ClaimResult& result) {
@@ -266,13 +294,15 @@ awaitable<void> Worker::wait_for_marker() {
 
   // BZPOPMIN must come back by its timeout; if the link silently died, reset it.
   asio::steady_timer watchdog(io_);
-  watchdog.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)) + 2s);
+  watchdog.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)) +
+                         2s);
   watchdog.async_wait([this](boost::system::error_code ec) {
     if (!ec && !closing_) blocking_.reset("BZPOPMIN did not return in time");
   });
   Reply r;
   try {
-    r = co_await blocking_.command(strings("BZPOPMIN", scripts_.keys().marker(), std::string(timeout_text)));
+    r = co_await blocking_.command(
+        strings("BZPOPMIN", scripts_.keys().marker(), std::string(timeout_text)));
   } catch (...) {
     watchdog.cancel();
     throw;
@@ -336,7 +366,8 @@ awaitable<void> Worker::main_loop() {
       const bool connection = dynamic_cast<const ConnectionError*>(&e) != nullptr;
       if (!connection || errors == 0) {
         logger().log(connection ? LogLevel::kWarn : LogLevel::kError, "worker.fetch_failed",
-                     "could not claim a job; retrying", {{"queue", options_.queue}, {"error", e.what()}});
+                     "could not claim a job; retrying",
+                     {{"queue", options_.queue}, {"error", e.what()}});
       }
       ++errors;
       failed = true;
@@ -359,8 +390,12 @@ awaitable<void> Worker::run_slot(Job first, std::string token) {
     active_[job.id] = running;
     locks_.track(job.id, token, job.processed_on_ms ? job.processed_on_ms : running->started_ms);
     ++stats_.by_name[job.name].claimed;
+    maybe_recheck_version();
     logger().debug("job.active", "job claimed",
-                   {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name}, {"attempt", job.attempt()}});
+                   {{"queue", options_.queue},
+                    {"job_id", job.id},
+                    {"job_name", job.name},
+                    {"attempt", job.attempt()}});
 
     if (!job.repeat_job_key.empty()) co_await schedule_next_iteration(scripts_, job, now_ms());
 
@@ -372,9 +407,13 @@ awaitable<void> Worker::run_slot(Job first, std::string token) {
       finished = co_await finish(*running, std::move(outcome));
     } catch (const std::exception& e) {
       ++stats_.finish_errors;
-      logger().error("job.finish_failed", "could not record the job's outcome; stalled-job recovery will retry it",
-                     {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name},
-                      {"attempt", job.attempt()}, {"error", e.what()}});
+      logger().error("job.finish_failed",
+                     "could not record the job's outcome; stalled-job recovery will retry it",
+                     {{"queue", options_.queue},
+                      {"job_id", job.id},
+                      {"job_name", job.name},
+                      {"attempt", job.attempt()},
+                      {"error", e.what()}});
     }
     locks_.untrack(job.id);
     active_.erase(job.id);
@@ -401,7 +440,8 @@ awaitable<Worker::Outcome> Worker::execute(const std::shared_ptr<RunningJob>& ru
   }
   if (options_.max_started_attempts && *options_.max_started_attempts < job.attempts_started) {
     const std::string msg = "job started more than allowable limit";
-    co_return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name), true};
+    co_return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name),
+                      true};
   }
   if (!job.opts_error.empty()) {
     co_return Outcome{Outcome::Kind::kFailed, job.opts_error,
@@ -419,7 +459,8 @@ awaitable<Worker::Outcome> Worker::execute(const std::shared_ptr<RunningJob>& ru
         asio::post(pool_, [this, job = raw->shared_from_this(), h = std::move(handler)]() mutable {
           Outcome o = run_processor(job);
           auto ex = asio::get_associated_executor(h);
-          asio::post(ex, [h = std::move(h), o = std::move(o)]() mutable { std::move(h)(std::move(o)); });
+          asio::post(
+              ex, [h = std::move(h), o = std::move(o)]() mutable { std::move(h)(std::move(o)); });
         });
       },
       asio::use_awaitable);
@@ -433,7 +474,8 @@ Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running
   Processor* processor = find_processor(job.name);
   if (!processor) {
     const std::string msg = "unknown job name: " + job.name;
-    return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name), true};
+    return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name),
+                   true};
   }
   Context context(*this, running);
   try {
@@ -449,9 +491,11 @@ Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running
   } catch (const WaitingChildrenError&) {
     return Outcome{Outcome::Kind::kMoved, {}, {}, false};
   } catch (const UnrecoverableError& e) {
-    return Outcome{Outcome::Kind::kFailed, e.what(), stack_entry("UnrecoverableError", e.what(), job.name), true};
+    return Outcome{Outcome::Kind::kFailed, e.what(),
+                   stack_entry("UnrecoverableError", e.what(), job.name), true};
   } catch (const std::exception& e) {
-    return Outcome{Outcome::Kind::kFailed, e.what(), stack_entry(type_name(e), e.what(), job.name), false};
+    return Outcome{Outcome::Kind::kFailed, e.what(), stack_entry(type_name(e), e.what(), job.name),
+                   false};
   } catch (...) {
     const std::string msg = "processor threw a non-standard exception";
     return Outcome{Outcome::Kind::kFailed, msg, stack_entry("Error", msg, job.name), false};
@@ -473,13 +517,16 @@ std::vector<std::string> Worker::failure_fields(const Job& job, const std::strin
   }
   if (!stack.empty()) entries.push_back(stack);
   if (job.opts.stack_trace_limit) {
-    const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(*job.opts.stack_trace_limit, 0));
-    if (entries.size() > limit) entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(limit));
+    const auto limit =
+        static_cast<std::size_t>(std::max<std::int64_t>(*job.opts.stack_trace_limit, 0));
+    if (entries.size() > limit)
+      entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(limit));
   }
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   writer.StartArray();
-  for (const auto& e : entries) writer.String(e.c_str(), static_cast<rapidjson::SizeType>(e.size()));
+  for (const auto& e : entries)
+    writer.String(e.c_str(), static_cast<rapidjson::SizeType>(e.size()));
   writer.EndArray();
   return {"failedReason", message, "stacktrace", buffer.GetString()};
 }
@@ -489,16 +536,16 @@ ScriptCall Worker::finish_call(const RunningJob& running, const FinishRequest& r
   const ClaimOptions claim = claim_options(running.token);
   switch (request.action) {
     case FinishRequest::Action::kComplete:
-      return scripts_.move_to_finished_call(running.job, claim, true, request.value, request.keep_jobs,
-                                            request.fields, fetch_next,
+      return scripts_.move_to_finished_call(running.job, claim, true, request.value,
+                                            request.keep_jobs, request.fields, fetch_next,
                                             options_.metrics_max_data_points, now_ms());
     case FinishRequest::Action::kFail:
-      return scripts_.move_to_finished_call(running.job, claim, false, request.value, request.keep_jobs,
-                                            request.fields, fetch_next,
+      return scripts_.move_to_finished_call(running.job, claim, false, request.value,
+                                            request.keep_jobs, request.fields, fetch_next,
                                             options_.metrics_max_data_points, now_ms());
     case FinishRequest::Action::kRetryLater:
-      return scripts_.move_to_delayed_call(running.job, claim, request.delay_ms, false, request.fields,
-                                           fetch_next, now_ms());
+      return scripts_.move_to_delayed_call(running.job, claim, request.delay_ms, false,
+                                           request.fields, fetch_next, now_ms());
     case FinishRequest::Action::kRetryNow:
       break;
   }
@@ -517,15 +564,20 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest r
       Reply reply = co_await scripts_.execute(std::move(call));
       co_return scripts_.decode_finish(reply, running.token);
     } catch (const Error& e) {
-      if (!e.retryable() || running.abandoned || stopped_) throw;
+      if (!e.retryable() || running.abandoned || stopped_ || giving_up_) throw;
       error = e.what();
     }
     if (attempt == 0) {
-      logger().warn("job.finish_retry", "Redis unavailable while recording the job's outcome; retrying",
-                    {{"queue", options_.queue}, {"job_id", running.job.id}, {"job_name", running.job.name},
-                     {"attempt", running.job.attempt()}, {"error", error}});
+      logger().warn("job.finish_retry",
+                    "Redis unavailable while recording the job's outcome; retrying",
+                    {{"queue", options_.queue},
+                     {"job_id", running.job.id},
+                     {"job_name", running.job.name},
+                     {"attempt", running.job.attempt()},
+                     {"error", error}});
     }
     fetch_next = false;
+    running.finish_resent = true;
     co_await sleep_ms(std::min<std::int64_t>(100LL << std::min(attempt, 6u), 5000));
   }
 }
@@ -533,8 +585,9 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest r
 Worker::FinishRequest Worker::plan_failure(const Job& job, const std::string& message,
                                            const std::string& stack, bool unrecoverable) const {
   const int attempts_made = job.attempts_made + 1;  // counting this one
-  bool retry = !unrecoverable && attempts_made < job.opts.attempts &&
-               !(options_.max_started_attempts && *options_.max_started_attempts <= job.attempts_started);
+  bool retry =
+      !unrecoverable && attempts_made < job.opts.attempts &&
+      !(options_.max_started_attempts && *options_.max_started_attempts <= job.attempts_started);
   FinishRequest request;
   request.value = message;
   if (retry && job.opts.backoff) {
@@ -544,7 +597,8 @@ Worker::FinishRequest Worker::plan_failure(const Job& job, const std::string& me
     } else {
       // Node would leave such a job active until it stalls; fail it clearly instead.
       retry = false;
-      request.value = message + " (no retry: unknown backoff strategy '" + job.opts.backoff->type + "')";
+      request.value =
+          message + " (no retry: unknown backoff strategy '" + job.opts.backoff->type + "')";
     }
   }
   request.fields = failure_fields(job, request.value, stack);
@@ -552,7 +606,8 @@ Worker::FinishRequest Worker::plan_failure(const Job& job, const std::string& me
     request.action = FinishRequest::Action::kFail;
     request.keep_jobs = effective_keep_jobs(job.opts.remove_on_fail, options_.remove_on_fail);
   } else {
-    request.action = request.delay_ms > 0 ? FinishRequest::Action::kRetryLater : FinishRequest::Action::kRetryNow;
+    request.action = request.delay_ms > 0 ? FinishRequest::Action::kRetryLater
+                                          : FinishRequest::Action::kRetryNow;
   }
   request.unrecoverable = unrecoverable;
   return request;
@@ -561,9 +616,27 @@ Worker::FinishRequest Worker::plan_failure(const Job& job, const std::string& me
 void Worker::log_outcome(const RunningJob& running, const FinishRequest& request,
                          const FinishResult& result) {
   const Job& job = running.job;
-  static constexpr const char* kCommands[] = {"moveToFinished", "moveToFinished", "moveToDelayed", "retryJob"};
+  static constexpr const char* kCommands[] = {"moveToFinished", "moveToFinished", "moveToDelayed",
+                                              "retryJob"};
   if (result.error_code < 0) {
-    log_finish_error(job, result.error_code, kCommands[static_cast<int>(request.action)]);
+    const char* command = kCommands[static_cast<int>(request.action)];
+    if (running.finish_resent && result.error_code >= -3) {
+      // Job gone (-1), lock gone (-2) or not active (-3) on a resend is what
+      // the first send leaves behind when Redis ran it but the reply was lost
+      // with the connection: the outcome was most likely recorded, so do not
+      // report it as lost.
+      logger().warn(
+          "job.finish_unconfirmed",
+          "the outcome was sent before the connection dropped and was most likely recorded then; "
+          "the resend found the job already moved: " +
+              finish_error_message(result.error_code, job.id, command),
+          {{"queue", options_.queue},
+           {"job_id", job.id},
+           {"job_name", job.name},
+           {"attempt", job.attempt()}});
+      return;
+    }
+    log_finish_error(job, result.error_code, command);
     return;
   }
   auto& name_stats = stats_.by_name[job.name];
@@ -572,23 +645,34 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
     case FinishRequest::Action::kComplete:
       ++name_stats.completed;
       logger().info("job.completed", "job completed",
-                    {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name},
-                     {"attempt", job.attempt()}, {"duration_ms", duration_ms}});
+                    {{"queue", options_.queue},
+                     {"job_id", job.id},
+                     {"job_name", job.name},
+                     {"attempt", job.attempt()},
+                     {"duration_ms", duration_ms}});
       break;
     case FinishRequest::Action::kFail:
       ++name_stats.failed;
       logger().warn("job.failed", "job failed",
-                    {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name},
-                     {"attempt", job.attempt()}, {"duration_ms", duration_ms},
-                     {"unrecoverable", request.unrecoverable}, {"error", request.value}});
+                    {{"queue", options_.queue},
+                     {"job_id", job.id},
+                     {"job_name", job.name},
+                     {"attempt", job.attempt()},
+                     {"duration_ms", duration_ms},
+                     {"unrecoverable", request.unrecoverable},
+                     {"error", request.value}});
       break;
     case FinishRequest::Action::kRetryLater:
     case FinishRequest::Action::kRetryNow:
       ++name_stats.retried;
       logger().info("job.retrying", "attempt failed; the job will run again",
-                    {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name},
-                     {"attempt", job.attempt()}, {"duration_ms", duration_ms},
-                     {"delay_ms", static_cast<long long>(request.delay_ms)}, {"error", request.value}});
+                    {{"queue", options_.queue},
+                     {"job_id", job.id},
+                     {"job_name", job.name},
+                     {"attempt", job.attempt()},
+                     {"duration_ms", duration_ms},
+                     {"delay_ms", static_cast<long long>(request.delay_ms)},
+                     {"error", request.value}});
       break;
   }
 }
@@ -600,7 +684,10 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
   if (outcome.kind == Outcome::Kind::kMoved) {
     ++name_stats.delayed;
     logger().info("job.moved", "processor moved the job (delayed or waiting for children)",
-                  {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name}, {"attempt", job.attempt()}});
+                  {{"queue", options_.queue},
+                   {"job_id", job.id},
+                   {"job_name", job.name},
+                   {"attempt", job.attempt()}});
     co_return FinishResult{};
   }
   FinishRequest request;
@@ -609,7 +696,8 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
   } else {
     request.action = FinishRequest::Action::kComplete;
     request.value = std::move(outcome.value);
-    request.keep_jobs = effective_keep_jobs(job.opts.remove_on_complete, options_.remove_on_complete);
+    request.keep_jobs =
+        effective_keep_jobs(job.opts.remove_on_complete, options_.remove_on_complete);
   }
   FinishResult result = co_await send_finish(running, request);
   if (request.action == FinishRequest::Action::kComplete &&
@@ -617,8 +705,9 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
     // Node treats these exactly like a processor failure (-9 is unrecoverable).
     const bool unrecoverable = result.error_code == -9;
     const std::string msg = finish_error_message(result.error_code, job.id, "moveToFinished");
-    request = plan_failure(job, msg, stack_entry(unrecoverable ? "UnrecoverableError" : "Error", msg, job.name),
-                           unrecoverable);
+    request = plan_failure(
+        job, msg, stack_entry(unrecoverable ? "UnrecoverableError" : "Error", msg, job.name),
+        unrecoverable);
     result = co_await send_finish(running, request);
   }
   log_outcome(running, request, result);
@@ -627,8 +716,13 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
 
 void Worker::log_finish_error(const Job& job, int code, const char* command) {
   ++stats_.finish_errors;
-  logger().error("job.lock_lost", "the job's outcome was not recorded: " + finish_error_message(code, job.id, command),
-                 {{"queue", options_.queue}, {"job_id", job.id}, {"job_name", job.name}, {"attempt", job.attempt()}});
+  logger().error(
+      "job.lock_lost",
+      "the job's outcome was not recorded: " + finish_error_message(code, job.id, command),
+      {{"queue", options_.queue},
+       {"job_id", job.id},
+       {"job_name", job.name},
+       {"attempt", job.attempt()}});
 }
 
 void Worker::on_lock_lost(const std::string& job_id) {
@@ -637,19 +731,21 @@ void Worker::on_lock_lost(const std::string& job_id) {
   std::string name = it != active_.end() ? it->second->job.name : "";
   int attempt = it != active_.end() ? it->second->job.attempt() : 0;
   if (it != active_.end()) it->second->cancel();
-  logger().error("job.lock_lost", "lost the lock of a running job; its result will not be written",
-                 {{"queue", options_.queue}, {"job_id", job_id}, {"job_name", name}, {"attempt", attempt}});
+  logger().error(
+      "job.lock_lost", "lost the lock of a running job; its result will not be written",
+      {{"queue", options_.queue}, {"job_id", job_id}, {"job_name", name}, {"attempt", attempt}});
 }
 
 awaitable<void> Worker::stalled_check_loop() {
   while (!closing_) {
     std::int64_t wait = options_.stalled_interval_ms;
     try {
-      auto ids = co_await scripts_.move_stalled_jobs_to_wait(options_.max_stalled_count,
-                                                             options_.stalled_interval_ms, now_ms());
+      auto ids = co_await scripts_.move_stalled_jobs_to_wait(
+          options_.max_stalled_count, options_.stalled_interval_ms, now_ms());
       for (const auto& id : ids) {
         ++stats_.stalled_recovered;
-        logger().warn("job.stalled", "recovered a stalled job (its worker stopped renewing the lock)",
+        logger().warn("job.stalled",
+                      "recovered a stalled job (its worker stopped renewing the lock)",
                       {{"queue", options_.queue}, {"job_id", id}});
       }
     } catch (const std::exception& e) {
@@ -680,11 +776,7 @@ void Worker::shutdown(std::function<void()> on_stopped) {
     deadline_ = std::make_unique<asio::steady_timer>(io_);
     deadline_->expires_after(std::chrono::milliseconds(*options_.shutdown_timeout_ms));
     deadline_->async_wait([this](boost::system::error_code ec) {
-      if (ec) return;
-      abandon_running_jobs();
-      // Past the deadline, results that cannot reach Redis are given up:
-      // their jobs' locks expire and the stalled check brings them back.
-      if (!commands_.ready()) commands_.stop();
+      if (!ec) abandon_running_jobs();
     });
   }
   maybe_finish_shutdown();
@@ -700,7 +792,8 @@ void Worker::hand_back_unstarted(Job job, std::string token) {
           logger().info("job.handed_back", "claimed while stopping; handed back to the queue",
                         {{"queue", options_.queue}, {"job_id", id}});
         } catch (const std::exception& e) {
-          logger().warn("job.hand_back_failed", "could not hand the job back; stalled-job recovery will",
+          logger().warn("job.hand_back_failed",
+                        "could not hand the job back; stalled-job recovery will",
                         {{"queue", options_.queue}, {"job_id", id}, {"error", e.what()}});
         }
         --in_flight_;
@@ -710,6 +803,7 @@ void Worker::hand_back_unstarted(Job job, std::string token) {
 }
 
 void Worker::abandon_running_jobs() {
+  giving_up_ = true;
   for (auto& [id, running] : active_) {
     if (!running->processing || running->abandoned) continue;
     running->abandoned = true;
@@ -720,17 +814,22 @@ void Worker::abandon_running_jobs() {
         io_,
         [this, running]() -> awaitable<void> {
           try {
-            std::int64_t rc = co_await scripts_.move_job_from_active_to_wait(running->job.id, running->token);
+            std::int64_t rc =
+                co_await scripts_.move_job_from_active_to_wait(running->job.id, running->token);
             if (rc < 0) {
               log_finish_error(running->job, static_cast<int>(rc), "moveJobFromActiveToWait");
             } else {
-              logger().warn("job.handed_back", "shutdown deadline passed; job handed back to the queue",
-                            {{"queue", options_.queue}, {"job_id", running->job.id},
-                             {"job_name", running->job.name}, {"attempt", running->job.attempt()}});
+              logger().warn("job.handed_back",
+                            "shutdown deadline passed; job handed back to the queue",
+                            {{"queue", options_.queue},
+                             {"job_id", running->job.id},
+                             {"job_name", running->job.name},
+                             {"attempt", running->job.attempt()}});
             }
           } catch (const std::exception& e) {
-            logger().error("job.hand_back_failed", "could not hand the job back; stalled-job recovery will",
-                           {{"queue", options_.queue}, {"job_id", running->job.id}, {"error", e.what()}});
+            logger().error(
+                "job.hand_back_failed", "could not hand the job back; stalled-job recovery will",
+                {{"queue", options_.queue}, {"job_id", running->job.id}, {"error", e.what()}});
           }
           active_.erase(running->job.id);
           --in_flight_;
@@ -738,6 +837,12 @@ void Worker::abandon_running_jobs() {
         },
         asio::detached);
   }
+  // Past the deadline (or on a second signal), hand-backs and results that
+  // cannot reach Redis are given up instead of waiting for it to return (a
+  // finished job's result would otherwise keep the process alive): failing
+  // the queued commands ends them, send_finish() no longer retries, and the
+  // stalled check brings the jobs back once their locks expire.
+  if (!commands_.ready()) commands_.stop();
 }
 
 void Worker::maybe_finish_shutdown() {

@@ -82,11 +82,14 @@ class Worker {
   awaitable<FinishResult> finish(RunningJob& running, Outcome outcome);
   FinishRequest plan_failure(const Job& job, const std::string& message, const std::string& stack,
                              bool unrecoverable) const;
-  ScriptCall finish_call(const RunningJob& running, const FinishRequest& request, bool fetch_next) const;
+  ScriptCall finish_call(const RunningJob& running, const FinishRequest& request,
+                         bool fetch_next) const;
   awaitable<FinishResult> send_finish(RunningJob& running, FinishRequest request);
-  void log_outcome(const RunningJob& running, const FinishRequest& request, const FinishResult& result);
+  void log_outcome(const RunningJob& running, const FinishRequest& request,
+                   const FinishResult& result);
   awaitable<void> stalled_check_loop();
   awaitable<void> check_version();
+  void maybe_recheck_version();
   awaitable<void> schedule_next(const Job& job);
   void apply_claim_hints(const ClaimResult& result);
   void on_lock_lost(const std::string& job_id);
@@ -118,10 +121,16 @@ class Worker {
   std::unordered_map<std::string, std::shared_ptr<RunningJob>> active_;
   int in_flight_ = 0;  // slots in use (claimed jobs being processed or finished)
   bool drained_ = false;
+  // The queue's meta version has been read (and warned about, if it differs).
+  bool version_known_ = false;
+  std::int64_t version_checked_ms_ = 0;
   std::int64_t block_until_ms_ = 0;
   std::int64_t limit_until_ms_ = 0;
   bool closing_ = false;
   bool stopped_ = false;
+  // Set by abandon_running_jobs() (second signal, shutdown deadline): results
+  // that cannot reach Redis are dropped instead of retried until it returns.
+  bool giving_up_ = false;
   bool main_loop_done_ = false;
   int abandoned_ = 0;
   asio::steady_timer slot_signal_;

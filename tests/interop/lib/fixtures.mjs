@@ -9,11 +9,14 @@ import { RedisServer, WorkerProcess, workerArgs, waitFor } from './harness.mjs';
 export { Job };
 
 // Starts a Redis server for the current test file and registers cleanup of
-// everything created through the returned object.
+// everything created through the returned object. Call it at the top level
+// of the test file (`const s = await setupSuite();`): the after() hook it
+// registers would otherwise belong to whatever hook called it.
 export async function setupSuite() {
   const redis = await RedisServer.start();
   const closers = [];
   const workers = [];
+  let admin;
   const suite = {
     redis,
     get connection() {
@@ -31,6 +34,8 @@ export async function setupSuite() {
       const qe = new QueueEvents(name, { connection: suite.connection, ...opts });
       closers.push(() => qe.close());
       await qe.waitUntilReady();
+      admin ??= suite.client();
+      await untilListening(admin, name, opts.prefix);
       return qe;
     },
     flowProducer() {
@@ -45,6 +50,7 @@ export async function setupSuite() {
     },
     client() {
       const c = redis.client();
+      c.on('error', () => {}); // reconnects by itself; tests assert on outcomes
       closers.push(async () => c.disconnect());
       return c;
     },
@@ -53,6 +59,17 @@ export async function setupSuite() {
       const w = WorkerProcess.start(workerArgs(redis, queue, extra), opts);
       workers.push(w);
       return w;
+    },
+    // Starts the binary with these exact arguments (stopped in after()).
+    workerWith(args, opts = {}) {
+      const w = WorkerProcess.start(args, opts);
+      workers.push(w);
+      return w;
+    },
+    // Closes a Node object in after() (bounded), if the test did not.
+    own(closable) {
+      closers.push(() => closable.close());
+      return closable;
     },
     // Starts a worker and waits until it is connected and polling.
     async readyWorker(queue, extra = [], opts = {}) {
@@ -65,14 +82,32 @@ export async function setupSuite() {
     await Promise.allSettled(workers.map((w) => w.stop(5000)));
     for (const close of closers.reverse()) {
       try {
-        await close();
+        // Bounded: a Node object whose server was restarted may never finish closing.
+        await Promise.race([close(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
       } catch {
         // already closed
       }
     }
     await redis.destroy();
+    // With a sanitizer build (BULLMQ_WORKER_BIN=build-asan/…), any report fails the file.
+    const reports = workers
+      .map((w) => w.stderrText.match(/^.*(?:ERROR: \w+Sanitizer|runtime error:).*$/m)?.[0])
+      .filter(Boolean);
+    if (reports.length) throw new Error(`sanitizer reports from bullmq-worker:\n${reports.join('\n')}`);
   });
   return suite;
+}
+
+// QueueEvents.waitUntilReady() resolves before its first XREAD (which reads
+// from '$') is sent: events written in between are never seen, which makes
+// waitUntilFinished() time out when a fast worker finishes a job at once.
+// This waits until the QueueEvents connection is blocked in XREAD.
+export async function untilListening(client, queueName, prefix = 'bull') {
+  const name = `name=${prefix}:${Buffer.from(queueName).toString('base64')}:qe `;
+  await waitFor(async () => (await client.client('LIST')).split('\n')
+    .some((line) => `${line} `.includes(name) && / cmd=xread /.test(`${line} `)), {
+    what: `QueueEvents of ${queueName} reading the stream`,
+  });
 }
 
 // Both connections of the worker are up (the blocking one carries the
@@ -104,8 +139,13 @@ export async function waitForJobState(queue, jobId, state, timeout = 10000) {
   });
 }
 
-export function expectWithin(value, lo, hi, what) {
-  if (!(value >= lo && value <= hi)) {
-    throw new Error(`${what}: expected ${lo}..${hi}, got ${value}`);
-  }
+// Resolves with the promise's value, or with 'timeout' after `ms` (the timer
+// does not keep the process alive).
+export function within(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -84,6 +84,7 @@ export class RedisServer {
       { stdio: 'ignore' },
     );
     const probe = new IORedis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on('error', () => {}); // refused connections while the server starts are expected
     await waitFor(async () => {
       try {
         if (probe.status !== 'ready') await probe.connect();

@@ -1,0 +1,146 @@
+// Locks and stalled jobs: a SIGKILLed worker's job is recovered by another
+// worker (or failed with maxStalledCount 0); lock renewal keeps long jobs
+// alive; a job whose lock is stolen is reported lost and its result dropped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setupSuite, recordEvents, waitForJobState, Job } from './lib/fixtures.mjs';
+import { waitFor, sleep } from './lib/harness.mjs';
+
+const s = await setupSuite();
+const fast = ['--lock-duration', '1000', '--stalled-interval', '400', '--drain-delay', '0.2'];
+
+async function killWhileActive(queue, name, extra) {
+  const victim = await s.readyWorker(name, [...fast, '--name', 'victim', ...extra]);
+  const job = await queue.add('sleep', { ms: 60000 });
+  await waitForJobState(queue, job.id, 'active');
+  await victim.waitForLog('job.active', (l) => l.job_id === job.id);
+  victim.kill('SIGKILL');
+  await victim.exited;
+  // The rescuer should not sleep for a minute: shorten the job.
+  await (await Job.fromId(queue, job.id)).updateData({ ms: 50 });
+  return job;
+}
+
+test('a SIGKILLed worker\'s job is recovered by another worker (stalled event) and completed', async () => {
+  const name = s.queueName('stalled');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const seen = recordEvents(qe, ['stalled', 'completed', 'failed']);
+  const job = await killWhileActive(queue, name, []);
+  const rescuer = await s.readyWorker(name, [...fast, '--name', 'rescuer']);
+
+  assert.deepEqual(await job.waitUntilFinished(qe, 15000), { slept: 50 });
+  assert.equal(seen.of('stalled', job.id).length, 1, 'one stalled event');
+  assert.equal(seen.of('failed', job.id).length, 0);
+  const done = await Job.fromId(queue, job.id);
+  assert.equal(done.processedBy, 'rescuer');
+  assert.equal(done.stalledCounter, 1);
+  assert.equal(done.attemptsMade, 1, 'the killed run was not counted as an attempt');
+  await rescuer.waitForLog('job.stalled', (l) => l.job_id === job.id);
+});
+
+test('with --max-stalled-count 0 the recovered job fails with "job stalled more than allowable limit"', async () => {
+  const name = s.queueName('stalledmax');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const seen = recordEvents(qe, ['stalled', 'failed', 'active']);
+  const job = await killWhileActive(queue, name, ['--max-stalled-count', '0']);
+  const rescuer = await s.readyWorker(name, [...fast, '--max-stalled-count', '0', '--name', 'rescuer']);
+
+  await assert.rejects(job.waitUntilFinished(qe, 15000), /job stalled more than allowable limit/);
+  const done = await Job.fromId(queue, job.id);
+  assert.equal(await done.getState(), 'failed');
+  assert.equal(done.failedReason, 'job stalled more than allowable limit');
+  assert.equal(seen.of('stalled', job.id).length, 1);
+  assert.equal(seen.of('failed', job.id).length, 1);
+  assert.match(done.stacktrace.at(-1), /^UnrecoverableError: job stalled more than allowable limit/);
+  // Failed at claim time without running the processor.
+  await rescuer.waitForLog('job.failed', (l) => l.job_id === job.id);
+  assert.equal(rescuer.events('job.completed').length, 0);
+});
+
+test('lock renewal: a sleep longer than --lock-duration completes without stalling', async () => {
+  const name = s.queueName('renew');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const seen = recordEvents(qe, ['stalled', 'completed']);
+  const worker = await s.readyWorker(name, ['--lock-duration', '500', '--stalled-interval', '200']);
+  // A second worker runs stalled checks too, so a missed renewal would be noticed.
+  await s.readyWorker(name, ['--lock-duration', '500', '--stalled-interval', '200']);
+  const job = await queue.add('sleep', { ms: 2000 });
+  assert.deepEqual(await job.waitUntilFinished(qe, 10000), { slept: 2000 });
+  assert.equal(seen.of('stalled').length, 0);
+  const done = await Job.fromId(queue, job.id);
+  assert.equal(done.stalledCounter, 0);
+  assert.equal(done.attemptsMade, 1);
+  assert.equal(worker.events('job.lock_lost').length, 0);
+});
+
+for (const steal of ['overwritten', 'deleted']) {
+  test(`a job whose lock is ${steal} is reported lost and its result is not written`, async () => {
+    const name = s.queueName(`steal-${steal}`);
+    const queue = s.queue(name);
+    const qe = await s.events(name);
+    const seen = recordEvents(qe, ['completed', 'failed']);
+    const client = s.client();
+    // Long stalled interval: nobody recovers the job during the test.
+    const worker = await s.readyWorker(name, ['--lock-duration', '600', '--stalled-interval', '60000']);
+    const job = await queue.add('sleep', { ms: 1500 });
+    await worker.waitForLog('job.active', (l) => l.job_id === job.id);
+    const lockKey = `bull:${name}:${job.id}:lock`;
+    if (steal === 'overwritten') await client.set(lockKey, 'another-worker-token', 'PX', 60000);
+    else await client.del(lockKey);
+
+    await worker.waitForLog('job.lock_lost', (l) => l.job_id === job.id, 5000);
+    // The processor was cancelled or ran out; either way, nothing may be written.
+    await waitFor(() => worker.events('job.lock_lost').filter((l) => l.job_id === job.id).length >= 2
+      || worker.events('job.finish_failed').some((l) => l.job_id === job.id), { timeout: 5000, what: 'finish attempt' });
+    const after = await Job.fromId(queue, job.id);
+    assert.equal(await after.getState(), 'active', 'the job stays active for its new owner / the stalled check');
+    assert.equal(after.returnvalue, null);
+    assert.equal(after.failedReason, undefined);
+    assert.equal(after.finishedOn, undefined);
+    assert.equal(after.attemptsMade, 0);
+    assert.equal(seen.length, 0, 'no completed / failed event');
+    if (steal === 'overwritten') assert.equal(await client.get(lockKey), 'another-worker-token', 'the new owner keeps its lock');
+    assert.equal(worker.events('job.completed').length, 0);
+    // The worker goes on with other jobs.
+    const next = await queue.add('echo', { ok: 1 });
+    assert.deepEqual(await next.waitUntilFinished(qe, 5000), { ok: 1 });
+  });
+}
+
+test('--max-started-attempts: a job started more often than allowed fails without running', async () => {
+  const name = s.queueName('maxstarted');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const job = await killWhileActive(queue, name, ['--max-started-attempts', '1']);
+  const rescuer = await s.readyWorker(name, [...fast, '--max-started-attempts', '1', '--name', 'rescuer']);
+  await assert.rejects(job.waitUntilFinished(qe, 15000), /job started more than allowable limit/);
+  const done = await Job.fromId(queue, job.id);
+  assert.equal(done.failedReason, 'job started more than allowable limit');
+  assert.equal(done.attemptsStarted, 2);
+  assert.equal(rescuer.events('job.completed').length, 0);
+});
+
+test('a stalled job scheduler iteration is recovered and run even with --max-stalled-count 0', async () => {
+  const name = s.queueName('stalledsched');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const seen = recordEvents(qe, ['stalled', 'completed', 'failed', 'duplicated']);
+  const victim = await s.readyWorker(name, [...fast, '--max-stalled-count', '0', '--name', 'victim']);
+  await queue.upsertJobScheduler('slow', { every: 60000 }, { name: 'sleep', data: { ms: 60000 } });
+  const first = await waitFor(async () => (await queue.getActive())[0], { what: 'first iteration active' });
+  assert.match(first.id, /^repeat:slow:\d+$/);
+  await victim.waitForLog('job.active', (l) => l.job_id === first.id);
+  victim.kill('SIGKILL');
+  await victim.exited;
+  await first.updateData({ ms: 20 });
+  await s.readyWorker(name, [...fast, '--max-stalled-count', '0', '--name', 'rescuer']);
+  assert.deepEqual(await first.waitUntilFinished(qe, 15000), { slept: 20 }, 'scheduler jobs never get the deferred failure');
+  assert.equal(seen.of('stalled', first.id).length, 1);
+  assert.equal(seen.of('failed', first.id).length, 0);
+  // The rescuer's claim finds the next iteration already there.
+  assert.equal(await queue.getDelayedCount(), 1);
+  await queue.removeJobScheduler('slow');
+});
