@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { freePort, waitFor, WorkerProcess } from './lib/harness.mjs';
+import { untilListening } from './lib/fixtures.mjs';
+import IORedis from 'ioredis';
 
 let dir;
 let redis;
@@ -59,11 +61,24 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// QueueEvents.waitUntilReady() resolves before its first XREAD: wait until
+// it is really reading, or an early `completed` event can be missed.
+async function listeningEvents(queueName) {
+  const events = new QueueEvents(queueName, { connection: { host: '127.0.0.1', port } });
+  await events.waitUntilReady();
+  const admin = new IORedis(port, '127.0.0.1');
+  try {
+    await untilListening(admin, queueName);
+  } finally {
+    admin.disconnect();
+  }
+  return events;
+}
+
 async function roundTrip(queueName, redisUrl, env = {}) {
   const connection = { host: '127.0.0.1', port };
   const queue = new Queue(queueName, { connection });
-  const events = new QueueEvents(queueName, { connection });
-  await events.waitUntilReady();
+  const events = await listeningEvents(queueName);
   const worker = WorkerProcess.start(['run', '--queue', queueName, '--redis', redisUrl, '--processors', 'conformance'], { env });
   try {
     const job = await queue.add('echo', { via: redisUrl.split(':')[0] });
@@ -105,8 +120,7 @@ test('REDIS_HOST / REDIS_PORT / REDIS_PASSWORD instead of a URL', async () => {
   const queueName = 'conn-env';
   const connection = { host: '127.0.0.1', port };
   const queue = new Queue(queueName, { connection });
-  const events = new QueueEvents(queueName, { connection });
-  await events.waitUntilReady();
+  const events = await listeningEvents(queueName);
   const worker = WorkerProcess.start(['run', '--queue', queueName, '--processors', 'conformance'], {
     env: { REDIS_URL: '', REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) },
   });
