@@ -10,7 +10,6 @@
 // Run: node --test tests/e2e/pipeline.test.mjs
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { RedisServer, WorkerProcess, runBinary, waitFor, workerBinary } from '../interop/lib/harness.mjs';
+import { RedisServer, WorkerProcess, runBinary, runCommand, waitFor, workerBinary } from '../interop/lib/harness.mjs';
 import { PostgresServer } from './lib/postgres.mjs';
 import { mixedUpload, uploadZip } from '../../scripts/lib/documents.mjs';
 import { buildZip } from '../../scripts/lib/zip.mjs';
@@ -35,21 +34,7 @@ const FINAL = ['completed', 'completed_with_errors', 'failed'];
 
 // Runs the producer CLI to completion (bounded).
 function runProducer(args, { timeout = 30000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [producerScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`producer ${args.join(' ')} did not exit in ${timeout} ms\n${stderr}`));
-    }, timeout);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand(process.execPath, [producerScript, ...args], { timeout });
 }
 
 function wordsOf(text) {

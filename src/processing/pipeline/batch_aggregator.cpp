@@ -83,18 +83,7 @@ std::string result_json(const db::ProcessingJob& batch, const BatchCounts& count
   rapidjson::StringBuffer buffer;
   pj::Writer w(buffer);
   w.StartObject();
-  w.Key("batch_id");
-  pj::write_string(w, batch.batch_id);
-  w.Key("run_id");
-  pj::write_string(w, batch.run_id);
-  w.Key("status");
-  pj::write_string(w, batch.status);
-  w.Key("file_count");
-  w.Int(counts.file_count);
-  w.Key("success_count");
-  w.Int(counts.completed);
-  w.Key("error_count");
-  w.Int(counts.failed);
+  write_batch_outcome_fields(w, batch, counts);
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
 }

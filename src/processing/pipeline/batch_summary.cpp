@@ -146,6 +146,22 @@ FileFacts file_facts(const db::FileExtraction& file) {
   return facts;
 }
 
+void write_batch_outcome_fields(pj::Writer& w, const db::ProcessingJob& batch,
+                                const BatchCounts& counts) {
+  w.Key("batch_id");
+  pj::write_string(w, batch.batch_id);
+  w.Key("run_id");
+  pj::write_string(w, batch.run_id);
+  w.Key("status");
+  pj::write_string(w, batch.status);
+  w.Key("file_count");
+  w.Int(counts.file_count);
+  w.Key("success_count");
+  w.Int(counts.completed);
+  w.Key("error_count");
+  w.Int(counts.failed);
+}
+
 std::string build_ui_json(const db::ProcessingJob& batch,
                           const std::vector<db::FileExtraction>& files, const BatchCounts& counts,
                           const FlowInputs& flow) {
@@ -154,22 +170,11 @@ std::string build_ui_json(const db::ProcessingJob& batch,
   w.StartObject();
   w.Key("batch");
   w.StartObject();
-  w.Key("batch_id");
-  pj::write_string(w, batch.batch_id);
-  w.Key("run_id");
-  pj::write_string(w, batch.run_id);
-  w.Key("status");
-  pj::write_string(w, batch.status);
+  write_batch_outcome_fields(w, batch, counts);
   w.Key("zip_path");
   pj::write_opt_string(w, batch.zip_path);
   w.Key("total_files");
   pj::write_opt_int(w, batch.total_files);
-  w.Key("file_count");
-  w.Int(counts.file_count);
-  w.Key("success_count");
-  w.Int(counts.completed);
-  w.Key("error_count");
-  w.Int(counts.failed);
   w.Key("unfinished_count");
   w.Int(counts.unfinished());
   w.Key("error_message");

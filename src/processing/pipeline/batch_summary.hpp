@@ -13,6 +13,7 @@
 
 #include "db/file_extractions_repository.hpp"
 #include "db/processing_jobs_repository.hpp"
+#include "processing/pipeline/pipeline_json.hpp"
 
 namespace processing {
 
@@ -56,6 +57,11 @@ struct FileFacts {
   std::optional<std::int64_t> size_bytes;
 };
 FileFacts file_facts(const db::FileExtraction& file);
+
+// The batch's id, run, status and the three counts, as fields of the JSON
+// object `w` is writing (shared by ui_json and the aggregator's result).
+void write_batch_outcome_fields(pipeline_json::Writer& w, const db::ProcessingJob& batch,
+                                const BatchCounts& counts);
 
 std::string build_ui_json(const db::ProcessingJob& batch,
                           const std::vector<db::FileExtraction>& files, const BatchCounts& counts,

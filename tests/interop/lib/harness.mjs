@@ -181,23 +181,28 @@ export class WorkerProcess {
   }
 }
 
-// Runs the binary to completion (for CLI checks).
-export function runBinary(args, { env = {}, timeout = 10000 } = {}) {
+// Runs a command to completion with a bound; resolves {code, stdout, stderr}.
+export function runCommand(command, args, { env = {}, timeout = 10000 } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(workerBinary, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.stderr.on('data', (c) => (stderr += c));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${args.join(' ')} did not exit in ${timeout} ms`));
+      reject(new Error(`${path.basename(command)} ${args.join(' ')} did not exit in ${timeout} ms\n${stderr}`));
     }, timeout);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+// Runs the binary to completion (for CLI checks).
+export function runBinary(args, options = {}) {
+  return runCommand(workerBinary, args, options);
 }
 
 // Common flags for a worker on `queue` against `redis`.
