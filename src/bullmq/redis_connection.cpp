@@ -78,18 +78,31 @@ void RedisConnection::fail_all(std::deque<std::unique_ptr<PendingBase>>& list,
   }
 }
 
+bool RedisConnection::accept(std::unique_ptr<PendingBase>& pending) {
+  if (state_ != State::kStopped) return true;
+  pending->complete(std::make_exception_ptr(ConnectionError("Redis connection is closed")), Reply{});
+  return false;
+}
+
 void RedisConnection::enqueue(const std::vector<std::string>& args,
                               std::unique_ptr<PendingBase> pending) {
-  if (state_ == State::kStopped) {
-    pending->complete(std::make_exception_ptr(ConnectionError("Redis connection is closed")),
-                      Reply{});
-    return;
-  }
+  if (!accept(pending)) return;
   format_command(args, out_buffer_);
   queued_.push_back(std::move(pending));
   // Written at once when no write is under way (so Redis can start on it
   // while later replies are still being handled); otherwise it goes out with
   // the next batch, as soon as the current write completes.
+  start_write();
+}
+
+void RedisConnection::enqueue_encoded(std::string bytes, std::unique_ptr<PendingBase> pending) {
+  if (!accept(pending)) return;
+  if (out_buffer_.empty()) {
+    out_buffer_ = std::move(bytes);
+  } else {
+    out_buffer_ += bytes;
+  }
+  queued_.push_back(std::move(pending));
   start_write();
 }
 

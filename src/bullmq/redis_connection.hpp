@@ -68,6 +68,21 @@ class RedisConnection {
     return async_command(std::move(args), asio::use_awaitable);
   }
 
+  // Sends one command already encoded as RESP (see format_command); saves
+  // building an argument vector on hot paths.
+  template <typename CompletionToken>
+  auto async_encoded(std::string resp, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(std::exception_ptr, Reply)>(
+        [this](auto handler, std::string bytes) {
+          enqueue_encoded(std::move(bytes),
+                          std::make_unique<Pending<decltype(handler)>>(std::move(handler)));
+        },
+        token, std::move(resp));
+  }
+  awaitable<Reply> encoded(std::string resp) {
+    return async_encoded(std::move(resp), asio::use_awaitable);
+  }
+
   // During the connect hook only: sends a command on the fresh socket and
   // reads its reply before anything else is sent.
   awaitable<Reply> handshake_command(std::vector<std::string> args);
@@ -100,6 +115,9 @@ class RedisConnection {
   using Stream = std::variant<std::monostate, TcpSocket, std::unique_ptr<TlsStream>, UnixSocket>;
 
   void enqueue(const std::vector<std::string>& args, std::unique_ptr<PendingBase> pending);
+  void enqueue_encoded(std::string bytes, std::unique_ptr<PendingBase> pending);
+  // False (and `pending` failed) when the connection is stopped.
+  bool accept(std::unique_ptr<PendingBase>& pending);
   awaitable<void> supervise();
   awaitable<void> open_stream();
   awaitable<void> handshake();

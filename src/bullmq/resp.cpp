@@ -41,19 +41,43 @@ Reply convert(const redisReply* r) {
 
 }  // namespace
 
+namespace {
+
+void append_bulk(std::string_view arg, std::string& out) {
+  out += '$';
+  out += std::to_string(arg.size());
+  out += "\r\n";
+  out += arg;
+  out += "\r\n";
+}
+
+void append_header(std::size_t count, std::string& out) {
+  out += '*';
+  out += std::to_string(count);
+  out += "\r\n";
+}
+
+}  // namespace
+
 void format_command(const std::vector<std::string>& args, std::string& out) {
   // Same encoding hiredis's redisFormatCommandArgv produces, written straight
   // into the connection's output buffer to avoid an allocation per command.
-  out += '*';
-  out += std::to_string(args.size());
-  out += "\r\n";
-  for (const auto& a : args) {
-    out += '$';
-    out += std::to_string(a.size());
-    out += "\r\n";
-    out += a;
-    out += "\r\n";
-  }
+  append_header(args.size(), out);
+  for (const auto& a : args) append_bulk(a, out);
+}
+
+void format_script_call(std::string_view verb, std::string_view script, const std::vector<std::string>& keys,
+                        const std::vector<std::string>& args, std::string& out) {
+  std::size_t size = 64 + script.size();
+  for (const auto& k : keys) size += k.size() + 16;
+  for (const auto& a : args) size += a.size() + 16;
+  out.reserve(out.size() + size);
+  append_header(3 + keys.size() + args.size(), out);
+  append_bulk(verb, out);
+  append_bulk(script, out);
+  append_bulk(std::to_string(keys.size()), out);
+  for (const auto& k : keys) append_bulk(k, out);
+  for (const auto& a : args) append_bulk(a, out);
 }
 
 RespParser::RespParser() : reader_(redisReaderCreate()) {

@@ -19,6 +19,10 @@ namespace bullmq {
 // Appends the RESP encoding of `args` to `out`.
 void format_command(const std::vector<std::string>& args, std::string& out);
 
+// Appends `EVALSHA|EVAL <sha|body> <numkeys> keys… args…` to `out`.
+void format_script_call(std::string_view verb, std::string_view script, const std::vector<std::string>& keys,
+                        const std::vector<std::string>& args, std::string& out);
+
 class RespParser {
  public:
   RespParser();

@@ -8,7 +8,13 @@
 namespace bullmq {
 namespace {
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+// Packs straight into a std::string: msgpack::sbuffer starts with an 8 KiB
+// allocation, which on the per-job path made glibc consolidate its fastbins.
+struct StringSink {
+  std::string& out;
+  void write(const char* data, std::size_t size) { out.append(data, size); }
+};
+using Packer = msgpack::packer<StringSink>;
 
 void pack_str(Packer& p, std::string_view s) {
   p.pack_str(static_cast<std::uint32_t>(s.size()));
@@ -77,17 +83,21 @@ void pack_json_value(Packer& p, const rapidjson::Value& v) {
 }  // namespace
 
 std::string pack_claim_options(const ClaimOptions& claim) {
-  msgpack::sbuffer buf;
-  Packer p(buf);
+  std::string out;
+  out.reserve(96);
+  StringSink sink{out};
+  Packer p(sink);
   p.pack_map(static_cast<std::uint32_t>(claim_entries(claim)));
   pack_claim_entries(p, claim);
-  return std::string(buf.data(), buf.size());
+  return out;
 }
 
 std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_jobs, int attempts,
                                 std::optional<std::int64_t> max_metrics_size) {
-  msgpack::sbuffer buf;
-  Packer p(buf);
+  std::string out;
+  out.reserve(96);
+  StringSink sink{out};
+  Packer p(sink);
   p.pack_map(static_cast<std::uint32_t>(claim_entries(claim) + 3));
   pack_claim_entries(p, claim);
   pack_str(p, "keepJobs");
@@ -113,25 +123,27 @@ std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_
     p.pack(*max_metrics_size);
   else
     pack_str(p, "");
-  return std::string(buf.data(), buf.size());
+  return out;
 }
 
 std::string pack_string_array(const std::vector<std::string>& items) {
-  msgpack::sbuffer buf;
-  Packer p(buf);
+  std::string out;
+  out.reserve(96);
+  StringSink sink{out};
+  Packer p(sink);
   p.pack_array(static_cast<std::uint32_t>(items.size()));
   for (const auto& s : items) pack_str(p, s);
-  return std::string(buf.data(), buf.size());
+  return out;
 }
 
 bool pack_json_object(std::string_view json, std::string& out) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject()) return false;
-  msgpack::sbuffer buf;
-  Packer p(buf);
+  out.clear();
+  StringSink sink{out};
+  Packer p(sink);
   pack_json_value(p, doc);
-  out.assign(buf.data(), buf.size());
   return true;
 }
 

@@ -1,5 +1,6 @@
 #include "bullmq/script_runner.hpp"
 
+#include "bullmq/resp.hpp"
 #include "bullmq/strings.hpp"
 
 namespace bullmq {
@@ -11,19 +12,15 @@ awaitable<Reply> ScriptRunner::run(ScriptId id, std::vector<std::string> keys,
     throw ProtocolError("script " + std::string(info.file) + " called with " +
                         std::to_string(keys.size()) + " keys");
   }
-  std::vector<std::string> command;
-  command.reserve(3 + keys.size() + args.size());
-  command.emplace_back("EVALSHA");
-  command.emplace_back(info.sha1);
-  command.emplace_back(std::to_string(keys.size()));
-  for (auto& k : keys) command.push_back(std::move(k));
-  for (auto& a : args) command.push_back(std::move(a));
-
-  Reply reply = co_await connection_.command(command);
+  std::string resp;
+  format_script_call("EVALSHA", info.sha1, keys, args, resp);
+  Reply reply = co_await connection_.encoded(std::move(resp));
   if (reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
-    command[0] = "EVAL";
-    command[1] = std::string(info.body);
-    reply = co_await connection_.command(std::move(command));
+    // Redis lost its script cache (restart, failover, SCRIPT FLUSH): EVAL
+    // runs the body and caches it again.
+    std::string eval;
+    format_script_call("EVAL", info.body, keys, args, eval);
+    reply = co_await connection_.encoded(std::move(eval));
   }
   if (reply.is_error()) {
     // BUSY / LOADING / READONLY (failover) can clear up; a Lua error cannot.
