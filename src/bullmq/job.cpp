@@ -14,19 +14,19 @@ std::int64_t to_int(const std::string& s) {
 
 }  // namespace
 
-Job Job::from_hash(std::string queue, std::string id, const std::vector<std::string>& flat) {
+Job Job::from_hash(std::string queue, std::string id, std::vector<std::string> flat) {
   Job job;
   job.queue = std::move(queue);
   job.id = std::move(id);
   for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
     const std::string& field = flat[i];
-    const std::string& value = flat[i + 1];
+    std::string& value = flat[i + 1];
     if (field == "name")
-      job.name = value;
+      job.name = std::move(value);
     else if (field == "data")
-      job.data = value;
+      job.data = std::move(value);
     else if (field == "opts")
-      job.opts_json = value;
+      job.opts_json = std::move(value);
     else if (field == "timestamp")
       job.timestamp_ms = to_int(value);
     else if (field == "processedOn")
@@ -38,13 +38,13 @@ Job Job::from_hash(std::string queue, std::string id, const std::vector<std::str
     else if (field == "stc")
       job.stalled_counter = static_cast<int>(to_int(value));
     else if (field == "defa")
-      job.deferred_failure = value;
+      job.deferred_failure = std::move(value);
     else if (field == "rjk")
-      job.repeat_job_key = value;
+      job.repeat_job_key = std::move(value);
     else if (field == "parentKey")
-      job.parent_key = value;
+      job.parent_key = std::move(value);
     else if (field == "stacktrace")
-      job.stacktrace_json = value;
+      job.stacktrace_json = std::move(value);
   }
   job.opts_error = parse_job_options(job.opts_json, job.opts);
   return job;

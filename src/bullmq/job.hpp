@@ -38,7 +38,7 @@ struct Job {
   // Builds a job from the flat field/value list of HGETALL. Unknown fields are
   // ignored; a malformed `opts` leaves defaults and is reported by
   // opts_error. Never throws.
-  static Job from_hash(std::string queue, std::string id, const std::vector<std::string>& flat);
+  static Job from_hash(std::string queue, std::string id, std::vector<std::string> flat);
 
   std::string opts_error;  // non-empty when `opts` could not be parsed
 };

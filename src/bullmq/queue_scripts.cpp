@@ -35,19 +35,19 @@ std::string finish_error_message(int code, const std::string& job_id, const std:
   }
 }
 
-ClaimResult QueueScripts::decode_claim(const Reply& reply, const std::string& token) const {
+ClaimResult QueueScripts::decode_claim(Reply reply, const std::string& token) const {
   ClaimResult out;
   out.token = token;
   if (!reply.is_array() || reply.elements.size() < 4) {
     throw ProtocolError("unexpected claim reply " + reply.describe() + " on queue " +
                         keys_.queue());
   }
-  const auto& e = reply.elements;
+  auto& e = reply.elements;
   if (e[0].is_array() && e[1].is_string()) {
     std::vector<std::string> flat;
     flat.reserve(e[0].elements.size());
-    for (const auto& f : e[0].elements) flat.push_back(f.str);
-    out.job = Job::from_hash(keys_.queue(), e[1].str, flat);
+    for (auto& f : e[0].elements) flat.push_back(std::move(f.str));
+    out.job = Job::from_hash(keys_.queue(), std::move(e[1].str), std::move(flat));
   }
   out.rate_limit_ms = int_or_zero(e[2]);
   out.next_delayed_ms = int_or_zero(e[3]);
@@ -105,12 +105,12 @@ ScriptCall QueueScripts::retry_job_call(const Job& job, const std::string& token
                   token, fields_arg(fields))};
 }
 
-FinishResult QueueScripts::decode_finish(const Reply& r, const std::string& token) const {
+FinishResult QueueScripts::decode_finish(Reply r, const std::string& token) const {
   FinishResult out;
   if (r.is_integer()) {
     out.error_code = static_cast<int>(r.integer < 0 ? r.integer : 0);
   } else if (r.is_array()) {
-    out.next = decode_claim(r, token);
+    out.next = decode_claim(std::move(r), token);
   }
   return out;
 }
@@ -122,7 +122,7 @@ awaitable<Reply> QueueScripts::execute(ScriptCall call) {
 awaitable<ClaimResult> QueueScripts::move_to_active(ClaimOptions claim, std::int64_t now_ms) {
   ScriptCall call = move_to_active_call(claim, now_ms);
   Reply r = co_await execute(std::move(call));
-  co_return decode_claim(r, claim.token);
+  co_return decode_claim(std::move(r), claim.token);
 }
 
 awaitable<FinishResult> QueueScripts::move_to_finished(

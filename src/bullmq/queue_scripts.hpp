@@ -103,8 +103,8 @@ class QueueScripts {
   awaitable<Reply> execute(ScriptCall call);
 
   // ClaimResult from a 4-element claim reply.
-  ClaimResult decode_claim(const Reply& reply, const std::string& token) const;
-  FinishResult decode_finish(const Reply& reply, const std::string& token) const;
+  ClaimResult decode_claim(Reply reply, const std::string& token) const;
+  FinishResult decode_finish(Reply reply, const std::string& token) const;
 
   // The invocations, built without running them (what the coroutines above
   // send; also what the unit tests check against the protocol reference).

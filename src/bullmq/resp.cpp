@@ -3,41 +3,57 @@
 #include <hiredis/hiredis.h>
 
 #include <cstdlib>
+#include <memory>
 
 #include "bullmq/error.hpp"
 
 namespace bullmq {
 namespace {
 
-Reply convert(const redisReply* r) {
-  Reply out;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      out.type = Reply::Type::kString;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::kStatus;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::kError;
-      out.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = Reply::Type::kInteger;
-      out.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = Reply::Type::kArray;
-      out.elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
-      break;
-    default:
-      out.type = Reply::Type::kNil;
+// hiredis's reader calls these to build each reply directly as a Reply tree
+// (no intermediate redisReply objects to allocate, copy and free).
+Reply* slot_for(const redisReadTask* task) {
+  if (task->parent) {
+    auto* parent = static_cast<Reply*>(task->parent->obj);
+    return &parent->elements[static_cast<std::size_t>(task->idx)];
   }
-  return out;
+  return new Reply();
 }
+
+void* create_string(const redisReadTask* task, char* data, std::size_t len) {
+  Reply* r = slot_for(task);
+  r->type = task->type == REDIS_REPLY_ERROR    ? Reply::Type::kError
+            : task->type == REDIS_REPLY_STATUS ? Reply::Type::kStatus
+                                               : Reply::Type::kString;
+  r->str.assign(data, len);
+  return r;
+}
+
+void* create_array(const redisReadTask* task, int elements) {
+  Reply* r = slot_for(task);
+  r->type = Reply::Type::kArray;
+  r->elements.resize(static_cast<std::size_t>(elements > 0 ? elements : 0));
+  return r;
+}
+
+void* create_integer(const redisReadTask* task, long long value) {
+  Reply* r = slot_for(task);
+  r->type = Reply::Type::kInteger;
+  r->integer = value;
+  return r;
+}
+
+void* create_nil(const redisReadTask* task) {
+  Reply* r = slot_for(task);
+  r->type = Reply::Type::kNil;
+  return r;
+}
+
+// Only ever called on a root object (hiredis frees trees from the top).
+void free_reply(void* reply) { delete static_cast<Reply*>(reply); }
+
+redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create_integer,
+                                             create_nil, free_reply};
 
 }  // namespace
 
@@ -80,7 +96,7 @@ void format_script_call(std::string_view verb, std::string_view script, const st
   for (const auto& a : args) append_bulk(a, out);
 }
 
-RespParser::RespParser() : reader_(redisReaderCreate()) {
+RespParser::RespParser() : reader_(redisReaderCreateWithFunctions(&kReplyFunctions)) {
   if (!reader_) throw std::bad_alloc();
 }
 
@@ -102,15 +118,13 @@ std::optional<Reply> RespParser::next() {
     throw ProtocolError(msg);
   }
   if (!raw) return std::nullopt;
-  auto* reply = static_cast<redisReply*>(raw);
-  Reply out = convert(reply);
-  freeReplyObject(reply);
-  return out;
+  std::unique_ptr<Reply> reply(static_cast<Reply*>(raw));
+  return std::move(*reply);
 }
 
 void RespParser::reset() {
   redisReaderFree(reader_);
-  reader_ = redisReaderCreate();
+  reader_ = redisReaderCreateWithFunctions(&kReplyFunctions);
   if (!reader_) throw std::bad_alloc();
 }
 
