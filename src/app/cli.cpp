@@ -153,6 +153,17 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::string& redis_url, std:
                  "PostgreSQL connections (default: concurrency)")
       ->envname("DATABASE_POOL_SIZE")
       ->check(CLI::Range(0, 1000));
+  run.add_option("--http-port", cfg.http_port, "Port for /livez, /readyz and /metrics (0: off)")
+      ->envname("BULLMQ_HTTP_PORT")
+      ->check(CLI::Range(0, 65535));
+  run.add_option("--http-host", cfg.http_host, "Address the HTTP endpoint listens on")
+      ->envname("BULLMQ_HTTP_HOST");
+  run.add_option(
+         "--liveness-idle-timeout", cfg.liveness_idle_timeout_s,
+         "Seconds a worker with free slots may claim nothing while its queue has waiting jobs "
+         "before /livez fails")
+      ->envname("BULLMQ_LIVENESS_IDLE_TIMEOUT")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400}));
   run.add_flag("--migrate", cfg.migrate,
                "Apply database migrations before starting (processors files)")
       ->envname("BULLMQ_MIGRATE");

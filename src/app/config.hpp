@@ -25,6 +25,11 @@ struct RunConfig {
   std::int64_t batch_processing_timeout_s = 1800;
   int database_pool_size = 0;  // 0 = concurrency
   bool migrate = false;        // run migrations before starting
+
+  // Probes and metrics.
+  int http_port = 0;  // 0 = off
+  std::string http_host = "0.0.0.0";
+  std::int64_t liveness_idle_timeout_s = 300;
 };
 
 }  // namespace app

@@ -8,6 +8,8 @@
 #include <memory>
 
 #include "app/files_plugin.hpp"
+#include "app/http_server.hpp"
+#include "app/observability.hpp"
 #include "bullmq/asio.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/worker.hpp"
@@ -31,6 +33,7 @@ std::string executable_path(const char* argv0) {
 int run_worker(const RunConfig& config, const char* argv0) {
   bullmq::Logger::instance().configure(config.log_level, config.log_format);
   bullmq::ProcessorRegistry registry;
+  BullmqFilesPingFn database_ping = nullptr;
   if (config.processors == "conformance") {
     processing::register_conformance_processors(registry);
   } else {
@@ -54,6 +57,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
       std::cerr << "bullmq-worker run: cannot set up the files processors: " << message << "\n";
       return 1;
     }
+    database_ping = plugin->ping;
   }
 
   asio::io_context io(1);
@@ -61,6 +65,27 @@ int run_worker(const RunConfig& config, const char* argv0) {
                                                           : config.worker.concurrency;
   asio::thread_pool pool(static_cast<std::size_t>(threads));
   auto worker = std::make_unique<bullmq::Worker>(io, pool, config.redis, config.worker, registry);
+
+  Observability::DependencyCheck database_check;
+  if (database_ping) {
+    database_check = [database_ping]() -> std::string {
+      char message[512] = {};
+      return database_ping(message, sizeof message) == 0 ? std::string() : std::string(message);
+    };
+  }
+  Observability observability({worker.get()}, pool, config.liveness_idle_timeout_s * 1000,
+                              std::move(database_check));
+  HttpServer http(
+      io, [&observability](std::string path) { return observability.handle(std::move(path)); });
+  if (config.http_port > 0) {
+    try {
+      http.listen(config.http_host, static_cast<std::uint16_t>(config.http_port));
+    } catch (const std::exception& e) {
+      std::cerr << "bullmq-worker run: cannot listen on " << config.http_host << ":"
+                << config.http_port << ": " << e.what() << "\n";
+      return 1;
+    }
+  }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   int signal_count = 0;
@@ -73,6 +98,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
     if (signal_count == 1) {
       worker->shutdown([&] {
         signals.cancel();
+        http.stop();
         io.stop();
       });
     } else {

@@ -197,6 +197,7 @@ Worker::Worker(asio::io_context& io, asio::thread_pool& pool, const RedisOptions
 Worker::~Worker() = default;
 
 void Worker::start() {
+  started_ms_ = now_ms();
   commands_.start();
   blocking_.start();
   if (!options_.skip_lock_renewal) locks_.start();
@@ -269,6 +270,36 @@ void Worker::maybe_recheck_version() {
   if (version_checked_ms_ != 0 && now - version_checked_ms_ < 5000) return;
   version_checked_ms_ = now;
   asio::co_spawn(io_, check_version(), asio::detached);
+}
+
+awaitable<QueueDepth> Worker::read_depth() {
+  const QueueKeys& k = scripts_.keys();
+  std::vector<Reply> replies;
+  replies.push_back(co_await commands_.command(strings("LLEN", k.wait())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.prioritized())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.delayed())));
+  replies.push_back(co_await commands_.command(strings("LLEN", k.active())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.waiting_children())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.completed())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.failed())));
+  replies.push_back(co_await commands_.command(strings("HEXISTS", k.meta(), "paused")));
+  for (const auto& r : replies) {
+    if (!r.is_integer())
+      throw ServerError("queue depth of " + options_.queue + ": " + r.describe());
+  }
+  Reply concurrency = co_await commands_.command(strings("HGET", k.meta(), "concurrency"));
+  QueueDepth d;
+  d.wait = replies[0].integer;
+  d.prioritized = replies[1].integer;
+  d.delayed = replies[2].integer;
+  d.active = replies[3].integer;
+  d.waiting_children = replies[4].integer;
+  d.completed = replies[5].integer;
+  d.failed = replies[6].integer;
+  d.paused = replies[7].integer == 1;
+  if (concurrency.is_string())
+    d.global_concurrency = std::strtoll(concurrency.str.c_str(), nullptr, 10);
+  co_return d;
 }
 
 void Worker::apply_claim_hints(const ClaimResult& result) {
@@ -680,7 +711,7 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
 awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
   const Job& job = running.job;
   auto& name_stats = stats_.by_name[job.name];
-  name_stats.processing_seconds_sum += static_cast<double>(now_ms() - running.started_ms) / 1000.0;
+  name_stats.observe(static_cast<double>(now_ms() - running.started_ms) / 1000.0);
   if (outcome.kind == Outcome::Kind::kMoved) {
     ++name_stats.delayed;
     logger().info("job.moved", "processor moved the job (delayed or waiting for children)",

@@ -47,6 +47,17 @@ class Worker {
 
   const WorkerOptions& options() const { return options_; }
   const WorkerStats& stats() const { return stats_; }
+  // Jobs of this queue by state (plain reads on the command connection).
+  awaitable<QueueDepth> read_depth();
+  bool blocking_ready() const { return blocking_.ready(); }
+  std::uint64_t redis_reconnects() const { return commands_.reconnects() + blocking_.reconnects(); }
+  std::uint64_t lock_renewals() const { return locks_.renewals(); }
+  int in_flight() const { return in_flight_; }
+  // When this worker last claimed a job (ms since epoch), or when it started.
+  std::int64_t last_claim_ms() const {
+    return stats_.last_claim_ms ? stats_.last_claim_ms : started_ms_;
+  }
+  bool rate_limited() const { return limit_until_ms_ > 0; }
   bool redis_ready() const { return commands_.ready(); }
   std::size_t active_jobs() const { return active_.size(); }
   bool closing() const { return closing_; }
@@ -111,6 +122,7 @@ class Worker {
   const ProcessorRegistry& processors_;
   std::string worker_id_;
   std::uint64_t token_counter_ = 0;
+  std::int64_t started_ms_ = 0;
 
   RedisConnection commands_;
   RedisConnection blocking_;
