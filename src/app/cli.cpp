@@ -63,13 +63,22 @@ std::optional<std::string> parse_keep_jobs(const std::string& text, bullmq::Keep
 
 // Numeric flags use integer CLI::Range checks: CLI::NonNegativeNumber would
 // report "not in range 0.000000 to 1797693…" (DBL_MAX printed in full).
-void add_run_options(CLI::App& run, RunConfig& cfg, std::string& redis_url, std::string& redis_host,
+void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& queue_specs,
+                     bool& print_config, std::string& redis_url, std::string& redis_host,
                      int& redis_port, std::string& redis_password, int& redis_db,
                      std::optional<std::int64_t>& limiter_max,
                      std::optional<std::int64_t>& limiter_duration, std::string& remove_on_complete,
                      std::string& remove_on_fail, std::string& log_level, std::string& log_format) {
   auto& w = cfg.worker;
-  run.add_option("--queue", w.queue, "Queue name")->envname("BULLMQ_QUEUE")->required();
+  run.add_option(
+         "--queue", queue_specs,
+         "Queue to consume; repeat for several, NAME:N gives that queue its own concurrency")
+      ->envname("BULLMQ_QUEUE")
+      ->delimiter(',')
+      ->required();
+  run.add_flag("--print-config", print_config,
+               "Print the effective settings (secrets masked) and exit");
+
   run.add_option("--redis", redis_url,
                  "Redis URL: redis://[user:pass@]host:port/db, rediss://…, unix:///path")
       ->envname("REDIS_URL");
@@ -171,11 +180,11 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::string& redis_url, std:
 
 // Turns the raw flag values into a validated RunConfig; returns an error.
 std::optional<std::string> finish_run_config(
-    RunConfig& cfg, const std::string& redis_url, const std::string& redis_host, int redis_port,
-    const std::string& redis_password, int redis_db, std::optional<std::int64_t> limiter_max,
-    std::optional<std::int64_t> limiter_duration, const std::string& remove_on_complete,
-    const std::string& remove_on_fail, const std::string& log_level,
-    const std::string& log_format) {
+    RunConfig& cfg, const std::vector<std::string>& queue_specs, const std::string& redis_url,
+    const std::string& redis_host, int redis_port, const std::string& redis_password, int redis_db,
+    std::optional<std::int64_t> limiter_max, std::optional<std::int64_t> limiter_duration,
+    const std::string& remove_on_complete, const std::string& remove_on_fail,
+    const std::string& log_level, const std::string& log_format) {
   if (!redis_url.empty()) {
     if (auto err = bullmq::parse_redis_url(redis_url, cfg.redis)) return "--redis: " + *err;
   } else {
@@ -204,7 +213,26 @@ std::optional<std::string> finish_run_config(
   if (!log_format.empty() && !bullmq::parse_log_format(log_format, cfg.log_format)) {
     return "--log-format: expected json or text, got '" + log_format + "'";
   }
-  if (auto err = cfg.worker.validate(); !err.empty()) return err;
+  for (const auto& spec : queue_specs) {
+    QueueSpec queue{spec, cfg.worker.concurrency};
+    if (auto colon = spec.rfind(':'); colon != std::string::npos) {
+      queue.name = spec.substr(0, colon);
+      const std::string n = spec.substr(colon + 1);
+      auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), queue.concurrency);
+      if (ec != std::errc() || ptr != n.data() + n.size() || queue.concurrency < 1) {
+        return "--queue " + spec +
+               ": expected NAME or NAME:CONCURRENCY with a concurrency of at least 1";
+      }
+    }
+    for (const auto& other : cfg.queues) {
+      if (other.name == queue.name) return "--queue " + queue.name + " is given twice";
+    }
+    bullmq::WorkerOptions options = cfg.worker;
+    options.queue = queue.name;
+    options.concurrency = queue.concurrency;
+    if (auto err = options.validate(); !err.empty()) return err;
+    cfg.queues.push_back(queue);
+  }
   if (cfg.processors == "files") {
     if (cfg.database_url.empty()) return "processors 'files' need --database-url (or DATABASE_URL)";
     if (cfg.storage_base_path.empty()) {
@@ -225,17 +253,22 @@ int main_entry(int argc, char** argv) {
   app.require_subcommand(0, 1);
   bool show_version = false;
   app.add_flag("--version", show_version, "Print the version and the pinned BullMQ version");
+  app.set_config("--config", "",
+                 "Read options from a TOML/INI file: a [run] section whose keys are the flag names "
+                 "(bullmq-worker --config FILE run)");
 
   RunConfig cfg;
+  std::vector<std::string> queue_specs;
+  bool print_config = false;
   std::string redis_url, redis_host, redis_password, remove_on_complete, remove_on_fail;
   std::string log_level, log_format;
   int redis_port = 6379, redis_db = 0;
   std::optional<std::int64_t> limiter_max, limiter_duration;
   if (const char* level = env("LOG_LEVEL")) log_level = level;
   auto* run = app.add_subcommand("run", "Consume a queue");
-  add_run_options(*run, cfg, redis_url, redis_host, redis_port, redis_password, redis_db,
-                  limiter_max, limiter_duration, remove_on_complete, remove_on_fail, log_level,
-                  log_format);
+  add_run_options(*run, cfg, queue_specs, print_config, redis_url, redis_host, redis_port,
+                  redis_password, redis_db, limiter_max, limiter_duration, remove_on_complete,
+                  remove_on_fail, log_level, log_format);
 
   std::string migrate_url;
   auto* migrate = app.add_subcommand("migrate", "Apply the PostgreSQL migrations and exit");
@@ -260,11 +293,15 @@ int main_entry(int argc, char** argv) {
     return 0;
   }
   if (*run) {
-    if (auto err = finish_run_config(cfg, redis_url, redis_host, redis_port, redis_password,
-                                     redis_db, limiter_max, limiter_duration, remove_on_complete,
-                                     remove_on_fail, log_level, log_format)) {
+    if (auto err = finish_run_config(cfg, queue_specs, redis_url, redis_host, redis_port,
+                                     redis_password, redis_db, limiter_max, limiter_duration,
+                                     remove_on_complete, remove_on_fail, log_level, log_format)) {
       std::cerr << "bullmq-worker run: " << *err << "\n";
       return kUsageError;
+    }
+    if (print_config) {
+      std::cout << describe_config(cfg);
+      return 0;
     }
     return run_worker(cfg, argv[0]);
   }

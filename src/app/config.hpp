@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bullmq/logger.hpp"
 #include "bullmq/redis_options.hpp"
@@ -12,8 +13,15 @@
 
 namespace app {
 
+// One queue this process consumes, with its own concurrency.
+struct QueueSpec {
+  std::string name;
+  int concurrency = 1;
+};
+
 struct RunConfig {
-  bullmq::WorkerOptions worker;
+  bullmq::WorkerOptions worker;  // shared settings; queue/concurrency per QueueSpec
+  std::vector<QueueSpec> queues;
   bullmq::RedisOptions redis;
   std::string processors = "files";  // "files" or "conformance"
   bullmq::LogLevel log_level = bullmq::LogLevel::kInfo;
@@ -31,5 +39,11 @@ struct RunConfig {
   std::string http_host = "0.0.0.0";
   std::int64_t liveness_idle_timeout_s = 300;
 };
+
+// The effective settings as JSON, passwords masked (for --print-config).
+std::string describe_config(const RunConfig& config);
+
+// A URL with the password part of its user-info replaced by ***.
+std::string mask_url_password(const std::string& url);
 
 }  // namespace app

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include "app/files_plugin.hpp"
 #include "app/http_server.hpp"
@@ -61,10 +62,20 @@ int run_worker(const RunConfig& config, const char* argv0) {
   }
 
   asio::io_context io(1);
-  const int threads = config.worker.processor_threads > 0 ? config.worker.processor_threads
-                                                          : config.worker.concurrency;
+  int total_concurrency = 0;
+  for (const auto& q : config.queues) total_concurrency += q.concurrency;
+  const int threads =
+      config.worker.processor_threads > 0 ? config.worker.processor_threads : total_concurrency;
   asio::thread_pool pool(static_cast<std::size_t>(threads));
-  auto worker = std::make_unique<bullmq::Worker>(io, pool, config.redis, config.worker, registry);
+  std::vector<std::unique_ptr<bullmq::Worker>> workers;
+  std::vector<bullmq::Worker*> worker_list;
+  for (const auto& q : config.queues) {
+    bullmq::WorkerOptions options = config.worker;
+    options.queue = q.name;
+    options.concurrency = q.concurrency;
+    workers.push_back(std::make_unique<bullmq::Worker>(io, pool, config.redis, options, registry));
+    worker_list.push_back(workers.back().get());
+  }
 
   Observability::DependencyCheck database_check;
   if (database_ping) {
@@ -73,7 +84,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
       return database_ping(message, sizeof message) == 0 ? std::string() : std::string(message);
     };
   }
-  Observability observability({worker.get()}, pool, config.liveness_idle_timeout_s * 1000,
+  Observability observability(worker_list, pool, config.liveness_idle_timeout_s * 1000,
                               std::move(database_check));
   HttpServer http(
       io, [&observability](std::string path) { return observability.handle(std::move(path)); });
@@ -89,30 +100,36 @@ int run_worker(const RunConfig& config, const char* argv0) {
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   int signal_count = 0;
+  std::size_t stopped = 0;
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
                                                                       int sig) {
     if (ec) return;
     ++signal_count;
     logger().info("worker.signal", "received a stop signal",
                   {{"signal", sig}, {"count", signal_count}});
-    if (signal_count == 1) {
-      worker->shutdown([&] {
-        signals.cancel();
-        http.stop();
-        io.stop();
-      });
-    } else {
-      worker->abandon_running_jobs();
+    for (auto& worker : workers) {
+      if (signal_count == 1) {
+        worker->shutdown([&] {
+          if (++stopped < workers.size()) return;
+          signals.cancel();
+          http.stop();
+          io.stop();
+        });
+      } else {
+        worker->abandon_running_jobs();
+      }
     }
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
-  worker->start();
+  for (auto& worker : workers) worker->start();
   io.run();
 
-  if (worker->has_abandoned_processors()) {
+  bool abandoned = false;
+  for (auto& worker : workers) abandoned = abandoned || worker->has_abandoned_processors();
+  if (abandoned) {
     // Jobs were handed back but their processing threads are still busy;
     // joining them would outlive the shutdown deadline.
     logger().info("worker.exit", "exiting with processing threads still busy on handed-back jobs");

@@ -25,7 +25,7 @@ const cases = [
   ['a non-numeric concurrency', [...base, '--concurrency', 'many'], /concurrency/],
   ['a negative lock duration', [...base, '--lock-duration', '-5'], /lock-duration/],
   ['an unknown processor set', ['run', '--queue', 'q', '--processors', 'magic'], /processors/],
-  ['a queue name with a colon', ['run', '--queue', 'a:b', '--redis', 'redis://127.0.0.1:1', '--processors', 'conformance'], /queue name 'a:b'/],
+  ['a queue with a bad concurrency suffix', ['run', '--queue', 'a:b', '--redis', 'redis://127.0.0.1:1', '--processors', 'conformance'], /--queue a:b: expected NAME or NAME:CONCURRENCY/],
   ['a bad Redis URL', ['run', '--queue', 'q', '--redis', 'http://nope', '--processors', 'conformance'], /--redis/],
   ['--limiter-max without --limiter-duration', [...base, '--limiter-max', '5'], /--limiter-max and --limiter-duration/],
   ['a bad --remove-on-complete', [...base, '--remove-on-complete', 'sometimes'], /--remove-on-complete/],
