@@ -3,6 +3,7 @@
 #   unit        doctest unit tests (core, extractors) and PostgreSQL integration tests (ctest)
 #   interop     the binary driven by the official Node.js bullmq (v6 and v5) against real Redis
 #   e2e         the document pipeline end to end: Node producer, Redis, PostgreSQL, the binary
+#   deploy      Dockerfile, Kubernetes manifests and docker-compose.yml agree with the binary
 #   sanitize    unit + integration + interop again with an ASan+UBSan build
 # Usage: scripts/test.sh [--skip-install] [--no-sanitize] [--only SUITE]...
 # Installs what it needs (scripts/install-deps.sh), so it runs on a fresh Debian 12 as root.
@@ -62,6 +63,7 @@ e2e_suite() {  # the pipeline test uses the producer's packages and the interop 
     (cd tests/e2e && BULLMQ_WORKER_BIN=$1 node --test --test-concurrency=1 .)
 }
 wanted e2e && suite e2e e2e_suite "$root/build/bullmq-worker"
+wanted deploy && suite deploy node_suite tests/deploy "$root/build/bullmq-worker"
 
 if ((sanitize)) && wanted sanitize; then
   suite sanitize-build build build-asan -DCMAKE_BUILD_TYPE=Debug -DBULLMQ_WORKER_SANITIZE=ON -DBULLMQ_WORKER_TESTS=ON
