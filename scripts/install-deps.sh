@@ -17,6 +17,7 @@ packages=(
   libpqxx-dev libpq-dev libmagic-dev libpoppler-cpp-dev libzip-dev libpugixml-dev
   # tests and demo servers
   doctest-dev redis-server postgresql zip procps
+  chromium  # headless browser for the Bull Board test (driven by playwright-core)
 )
 
 missing=()
