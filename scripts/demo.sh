@@ -4,21 +4,23 @@
 # in .state/ (reused by the next run), migrates, generates a sample upload (a
 # ZIP of PDF, DOCX, XLSX, CSV, text and Markdown files in folders, plus one
 # corrupt PDF), plays the backend with scripts/producer.mjs (batch rows,
-# storage, a BullMQ flow), runs bullmq-worker, shows progress and prints the
-# batch summary from run_summaries.
+# storage, a BullMQ flow), runs bullmq-worker and Bull Board, shows progress
+# and prints the batch summary from run_summaries.
 #
 #   scripts/demo.sh          run a batch; leave the services running
 #   scripts/demo.sh --once   run a batch, print the summary, stop everything
 #                            (the default when standard input is not a terminal)
 #   scripts/demo.sh stop     stop what an earlier run left running (by pid)
 #
-# Ports: DEMO_REDIS_PORT (default 6390), DEMO_PG_PORT (default 5433).
+# Ports: DEMO_REDIS_PORT (default 6390), DEMO_PG_PORT (default 5433),
+# DEMO_BOARD_PORT (default 3000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 state=$root/.state
 redis_port=${DEMO_REDIS_PORT:-6390}
 pg_port=${DEMO_PG_PORT:-5433}
+board_port=${DEMO_BOARD_PORT:-3000}
 queue=file-processing
 once=0
 [[ -t 0 ]] || once=1
@@ -27,7 +29,18 @@ say() { printf '\033[1m%s\033[0m\n' "$*"; }
 as_postgres() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
 pg_bin=/usr/lib/postgresql/15/bin
 
+stop_pid_file() {  # stop_pid_file FILE: SIGTERM the pid in FILE and wait for it
+  [[ -f $1 ]] || return 0
+  local pid; pid=$(cat "$1")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$1"
+}
+
 stop_all() {
+  stop_pid_file "$state/board.pid"
   if [[ -f $state/worker.pid ]]; then
     local pid; pid=$(cat "$state/worker.pid")
     if kill -0 "$pid" 2>/dev/null; then
@@ -100,12 +113,18 @@ run_id=$(node -e "console.log(JSON.parse(process.argv[1]).run_id)" "$batch")
 batch_id=$(node -e "console.log(JSON.parse(process.argv[1]).batch_id)" "$batch")
 echo "batch $batch_id (run $run_id)"
 
-say "5/6 running bullmq-worker"
+say "5/6 running bullmq-worker and Bull Board"
 if ! { [[ -f $state/worker.pid ]] && kill -0 "$(cat "$state/worker.pid")" 2>/dev/null; }; then
   LOG_FORMAT=json build/bullmq-worker run --queue "$queue" --redis "$redis_url" \
     --database-url "$database_url" --storage-base-path "$state/storage" --concurrency 4 \
-    --name demo-worker >>"$state/worker.log" 2>&1 &
+    --name demo-worker --metrics-max-data-points 120 --http-port 9464 --http-host 127.0.0.1 \
+    >>"$state/worker.log" 2>&1 &
   echo $! >"$state/worker.pid"
+fi
+if ! { [[ -f $state/board.pid ]] && kill -0 "$(cat "$state/board.pid")" 2>/dev/null; }; then
+  node scripts/bull-board.mjs --queue "$queue" --redis "$redis_url" --port "$board_port" \
+    >>"$state/board.log" 2>&1 &
+  echo $! >"$state/board.pid"
 fi
 deadline=$((SECONDS + 120))
 status=queued
@@ -141,6 +160,7 @@ if ((once)); then
   echo "demo: the batch ended as '$status', expected completed_with_errors (see .state/worker.log)" >&2
   exit 1
 fi
+say "Bull Board: http://127.0.0.1:$board_port/   worker metrics: http://127.0.0.1:9464/metrics"
 say "Redis $redis_url, PostgreSQL $database_url, worker log .state/worker.log"
 say "scripts/demo.sh stop   stops them"
 ((ok))
