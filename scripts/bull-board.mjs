@@ -8,26 +8,11 @@
 //
 // Its packages live in scripts/node (install them once with
 // `npm ci --prefix scripts/node`). Run `node scripts/bull-board.mjs --help`.
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const require = createRequire(new URL('./node/package.json', import.meta.url));
-
-class UsageError extends Error {}
-
-function load(name) {
-  try {
-    return require(name);
-  } catch (err) {
-    if (err.code === 'MODULE_NOT_FOUND') {
-      const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node');
-      throw new UsageError(`the Node packages are not installed: run \`npm ci --prefix ${dir}\``);
-    }
-    throw err;
-  }
-}
+import { UsageError, loadPackage as load } from './lib/node-packages.mjs';
 
 const HELP = `Usage: node scripts/bull-board.mjs [options]
 

@@ -22,7 +22,6 @@
 //
 // Its packages live in scripts/node (install them once with
 // `npm ci --prefix scripts/node`). Run `node scripts/producer.mjs --help`.
-import { createRequire } from 'node:module';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -31,20 +30,8 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const require = createRequire(new URL('./node/package.json', import.meta.url));
-function load(name) {
-  try {
-    return require(name);
-  } catch (err) {
-    if (err.code === 'MODULE_NOT_FOUND') {
-      const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node');
-      throw new UsageError(`the Node packages are not installed: run \`npm ci --prefix ${dir}\``);
-    }
-    throw err;
-  }
-}
-
-export class UsageError extends Error {}
+export { UsageError } from './lib/node-packages.mjs';
+import { UsageError, loadPackage as load } from './lib/node-packages.mjs';
 
 const HELP = `Usage: node scripts/producer.mjs (--zip FILE | --dir DIR) --redis URL --database-url URL --storage PATH [options]
 
