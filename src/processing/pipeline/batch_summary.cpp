@@ -146,14 +146,19 @@ FileFacts file_facts(const db::FileExtraction& file) {
   return facts;
 }
 
-void write_batch_outcome_fields(pj::Writer& w, const db::ProcessingJob& batch,
-                                const BatchCounts& counts) {
+// batch_id, run_id and status: how every batch object starts.
+static void write_batch_identity(pj::Writer& w, const db::ProcessingJob& batch) {
   w.Key("batch_id");
   pj::write_string(w, batch.batch_id);
   w.Key("run_id");
   pj::write_string(w, batch.run_id);
   w.Key("status");
   pj::write_string(w, batch.status);
+}
+
+void write_batch_outcome_fields(pj::Writer& w, const db::ProcessingJob& batch,
+                                const BatchCounts& counts) {
+  write_batch_identity(w, batch);
   w.Key("file_count");
   w.Int(counts.file_count);
   w.Key("success_count");
@@ -282,12 +287,7 @@ std::string build_nested_summary(const db::ProcessingJob& batch,
   rapidjson::StringBuffer buffer;
   pj::Writer w(buffer);
   w.StartObject();
-  w.Key("batch_id");
-  pj::write_string(w, batch.batch_id);
-  w.Key("run_id");
-  pj::write_string(w, batch.run_id);
-  w.Key("status");
-  pj::write_string(w, batch.status);
+  write_batch_identity(w, batch);
   w.Key("tree");
   write_folder(w, root);
   w.EndObject();
