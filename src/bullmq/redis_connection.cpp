@@ -80,7 +80,8 @@ void RedisConnection::fail_all(std::deque<std::unique_ptr<PendingBase>>& list,
 
 bool RedisConnection::accept(std::unique_ptr<PendingBase>& pending) {
   if (state_ != State::kStopped) return true;
-  pending->complete(std::make_exception_ptr(ConnectionError("Redis connection is closed")), Reply{});
+  pending->complete(std::make_exception_ptr(ConnectionError("Redis connection is closed")),
+                    Reply{});
   return false;
 }
 
@@ -89,10 +90,7 @@ void RedisConnection::enqueue(const std::vector<std::string>& args,
   if (!accept(pending)) return;
   format_command(args, out_buffer_);
   queued_.push_back(std::move(pending));
-  // Written at once when no write is under way (so Redis can start on it
-  // while later replies are still being handled); otherwise it goes out with
-  // the next batch, as soon as the current write completes.
-  start_write();
+  schedule_write();
 }
 
 void RedisConnection::enqueue_encoded(std::string bytes, std::unique_ptr<PendingBase> pending) {
@@ -103,7 +101,7 @@ void RedisConnection::enqueue_encoded(std::string bytes, std::unique_ptr<Pending
     out_buffer_ += bytes;
   }
   queued_.push_back(std::move(pending));
-  start_write();
+  schedule_write();
 }
 
 void RedisConnection::close_stream() {
@@ -192,7 +190,7 @@ awaitable<std::vector<Reply>> RedisConnection::handshake_pipeline(
   std::vector<Reply> replies;
   replies.reserve(commands.size());
   for (std::size_t i = 0; i < commands.size(); ++i) replies.push_back(co_await read_reply());
-  co_return replies;
+  co_return std::move(replies);
 }
 
 awaitable<Reply> RedisConnection::handshake_command(std::vector<std::string> args) {
@@ -237,6 +235,21 @@ awaitable<void> RedisConnection::read_loop() {
       pending->complete(nullptr, std::move(*reply));
     }
   }
+}
+
+// Commands issued by the handlers of one batch of replies go out together:
+// the flush is posted behind the handlers already queued, so they all add
+// to the buffer first. One write per batch instead of one per command means
+// fewer sendto calls and bigger batches for Redis, which then wakes us less
+// often (one reply batch per write). A write under way takes the next batch
+// itself when it completes.
+void RedisConnection::schedule_write() {
+  if (writing_ || flush_posted_ || state_ != State::kReady) return;
+  flush_posted_ = true;
+  asio::post(executor_, [this, generation = generation_] {
+    flush_posted_ = false;
+    if (generation == generation_) start_write();
+  });
 }
 
 void RedisConnection::start_write() {

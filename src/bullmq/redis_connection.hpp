@@ -122,6 +122,7 @@ class RedisConnection {
   awaitable<void> open_stream();
   awaitable<void> handshake();
   awaitable<void> read_loop();
+  void schedule_write();
   void start_write();
   awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
   awaitable<void> write_all(asio::const_buffer buffer);
@@ -149,6 +150,7 @@ class RedisConnection {
   std::deque<std::unique_ptr<PendingBase>> in_flight_;  // written, awaiting replies
   asio::steady_timer retry_timer_;
   bool writing_ = false;
+  bool flush_posted_ = false;  // a schedule_write() flush is queued
 };
 
 }  // namespace bullmq
