@@ -35,6 +35,17 @@ std::string finish_error_message(int code, const std::string& job_id, const std:
   }
 }
 
+QueueScripts::QueueScripts(ScriptRunner& runner, QueueKeys keys)
+    : runner_(runner), keys_(std::move(keys)) {
+  const QueueKeys& k = keys_;
+  finish_keys_ =
+      encode_keys({k.wait(), k.active(), k.prioritized(), k.events(), k.stalled(), k.limiter(),
+                   k.delayed(), k.paused(), k.meta(), k.priority_counter()});
+  claim_keys_ = finish_keys_;
+  claim_keys_.bytes += encode_keys({k.marker()}).bytes;
+  claim_keys_.count += 1;
+}
+
 ClaimResult QueueScripts::decode_claim(Reply reply, const std::string& token) const {
   ClaimResult out;
   out.token = token;
@@ -47,7 +58,8 @@ ClaimResult QueueScripts::decode_claim(Reply reply, const std::string& token) co
     std::vector<std::string> flat;
     flat.reserve(e[0].elements.size());
     for (auto& f : e[0].elements) flat.push_back(std::move(f.str));
-    out.job = Job::from_hash(keys_.queue(), std::move(e[1].str), std::move(flat));
+    out.job =
+        std::make_unique<Job>(Job::from_hash(keys_.queue(), std::move(e[1].str), std::move(flat)));
   }
   out.rate_limit_ms = int_or_zero(e[2]);
   out.next_delayed_ms = int_or_zero(e[3]);
@@ -55,54 +67,54 @@ ClaimResult QueueScripts::decode_claim(Reply reply, const std::string& token) co
 }
 
 ScriptCall QueueScripts::move_to_active_call(const ClaimOptions& claim, std::int64_t now_ms) const {
-  return {ScriptId::kMoveToActive,
-          strings(keys_.wait(), keys_.active(), keys_.prioritized(), keys_.events(),
-                  keys_.stalled(), keys_.limiter(), keys_.delayed(), keys_.paused(), keys_.meta(),
-                  keys_.priority_counter(), keys_.marker()),
-          strings(keys_.base(), std::to_string(now_ms), pack_claim_options(claim))};
+  ScriptCall call(ScriptId::kMoveToActive);
+  call.keys(
+      claim_keys_);  // wait active prioritized events stalled limiter delayed paused meta pc marker
+  call.arg(keys_.base()).arg(now_ms).arg(pack_claim_options(claim));
+  return call;
 }
 
 ScriptCall QueueScripts::move_to_finished_call(
     const Job& job, const ClaimOptions& claim, bool completed, const std::string& value,
     const KeepJobs& keep_jobs, const std::vector<std::string>& fields, bool fetch_next,
     std::optional<std::int64_t> max_metrics_size, std::int64_t now_ms) const {
-  const char* target = completed ? "completed" : "failed";
-  return {ScriptId::kMoveToFinished,
-          strings(keys_.wait(), keys_.active(), keys_.prioritized(), keys_.events(),
-                  keys_.stalled(), keys_.limiter(), keys_.delayed(), keys_.paused(), keys_.meta(),
-                  keys_.priority_counter(), completed ? keys_.completed() : keys_.failed(),
-                  keys_.job(job.id), completed ? keys_.metrics_completed() : keys_.metrics_failed(),
-                  keys_.marker()),
-          strings(job.id, std::to_string(now_ms), completed ? "returnvalue" : "failedReason", value,
-                  target, fetch_next ? "1" : "0", keys_.base(),
-                  pack_finish_options(claim, keep_jobs, job.opts.attempts, max_metrics_size),
-                  fields_arg(fields))};
+  ScriptCall call(ScriptId::kMoveToFinished);
+  call.keys(finish_keys_);  // wait active prioritized events stalled limiter delayed paused meta pc
+  call.key(completed ? keys_.completed() : keys_.failed());
+  call.key(keys_.base(), job.id);
+  call.key(completed ? keys_.metrics_completed() : keys_.metrics_failed());
+  call.key(keys_.marker());
+  call.arg(job.id).arg(now_ms).arg(completed ? "returnvalue" : "failedReason").arg(value);
+  call.arg(completed ? "completed" : "failed").arg(fetch_next ? "1" : "0").arg(keys_.base());
+  call.arg(pack_finish_options(claim, keep_jobs, job.opts.attempts, max_metrics_size));
+  call.arg(fields_arg(fields));
+  return call;
 }
 
 ScriptCall QueueScripts::move_to_delayed_call(const Job& job, const ClaimOptions& claim,
                                               std::int64_t delay_ms, bool skip_attempt,
                                               const std::vector<std::string>& fields,
                                               bool fetch_next, std::int64_t now_ms) const {
-  std::string claim_arg;
-  if (fetch_next) claim_arg = pack_claim_options(claim);
-  return {ScriptId::kMoveToDelayed,
-          strings(keys_.marker(), keys_.active(), keys_.prioritized(), keys_.delayed(),
-                  keys_.job(job.id), keys_.events(), keys_.meta(), keys_.stalled(), keys_.wait(),
-                  keys_.limiter(), keys_.priority_counter()),
-          strings(keys_.base(), std::to_string(now_ms), job.id, claim.token,
-                  std::to_string(delay_ms), skip_attempt ? "1" : "0", fields_arg(fields),
-                  fetch_next ? "1" : "0", std::move(claim_arg))};
+  ScriptCall call(ScriptId::kMoveToDelayed);
+  call.key(keys_.marker()).key(keys_.active()).key(keys_.prioritized()).key(keys_.delayed());
+  call.key(keys_.base(), job.id).key(keys_.events()).key(keys_.meta()).key(keys_.stalled());
+  call.key(keys_.wait()).key(keys_.limiter()).key(keys_.priority_counter());
+  call.arg(keys_.base()).arg(now_ms).arg(job.id).arg(claim.token).arg(delay_ms);
+  call.arg(skip_attempt ? "1" : "0").arg(fields_arg(fields)).arg(fetch_next ? "1" : "0");
+  call.arg(fetch_next ? pack_claim_options(claim) : std::string());
+  return call;
 }
 
 ScriptCall QueueScripts::retry_job_call(const Job& job, const std::string& token,
                                         const std::vector<std::string>& fields,
                                         std::int64_t now_ms) const {
-  return {ScriptId::kRetryJob,
-          strings(keys_.active(), keys_.wait(), keys_.paused(), keys_.job(job.id), keys_.meta(),
-                  keys_.events(), keys_.delayed(), keys_.prioritized(), keys_.priority_counter(),
-                  keys_.marker(), keys_.stalled()),
-          strings(keys_.base(), std::to_string(now_ms), job.opts.lifo ? "RPUSH" : "LPUSH", job.id,
-                  token, fields_arg(fields))};
+  ScriptCall call(ScriptId::kRetryJob);
+  call.key(keys_.active()).key(keys_.wait()).key(keys_.paused()).key(keys_.base(), job.id);
+  call.key(keys_.meta()).key(keys_.events()).key(keys_.delayed()).key(keys_.prioritized());
+  call.key(keys_.priority_counter()).key(keys_.marker()).key(keys_.stalled());
+  call.arg(keys_.base()).arg(now_ms).arg(job.opts.lifo ? "RPUSH" : "LPUSH").arg(job.id);
+  call.arg(token).arg(fields_arg(fields));
+  return call;
 }
 
 FinishResult QueueScripts::decode_finish(Reply r, const std::string& token) const {
@@ -113,10 +125,6 @@ FinishResult QueueScripts::decode_finish(Reply r, const std::string& token) cons
     out.next = decode_claim(std::move(r), token);
   }
   return out;
-}
-
-awaitable<Reply> QueueScripts::execute(ScriptCall call) {
-  co_return co_await runner_.run(call.id, std::move(call.keys), std::move(call.args));
 }
 
 awaitable<ClaimResult> QueueScripts::move_to_active(ClaimOptions claim, std::int64_t now_ms) {
@@ -132,7 +140,7 @@ awaitable<FinishResult> QueueScripts::move_to_finished(
   ScriptCall call = move_to_finished_call(job, claim, completed, value, keep_jobs, fields,
                                           fetch_next, max_metrics_size, now_ms);
   Reply r = co_await execute(std::move(call));
-  co_return decode_finish(r, claim.token);
+  co_return decode_finish(std::move(r), claim.token);
 }
 
 awaitable<FinishResult> QueueScripts::move_to_delayed(const Job& job, ClaimOptions claim,
@@ -142,7 +150,7 @@ awaitable<FinishResult> QueueScripts::move_to_delayed(const Job& job, ClaimOptio
   ScriptCall call =
       move_to_delayed_call(job, claim, delay_ms, skip_attempt, fields, fetch_next, now_ms);
   Reply r = co_await execute(std::move(call));
-  co_return decode_finish(r, claim.token);
+  co_return decode_finish(std::move(r), claim.token);
 }
 
 awaitable<int> QueueScripts::retry_job(const Job& job, std::string token,
@@ -154,84 +162,96 @@ awaitable<int> QueueScripts::retry_job(const Job& job, std::string token,
 
 awaitable<std::int64_t> QueueScripts::move_job_from_active_to_wait(std::string job_id,
                                                                    std::string token) {
-  ScriptCall call{
-      ScriptId::kMoveJobFromActiveToWait,
-      strings(keys_.active(), keys_.wait(), keys_.stalled(), keys_.paused(), keys_.meta(),
-              keys_.limiter(), keys_.prioritized(), keys_.marker(), keys_.events()),
-      strings(job_id, token, keys_.job(job_id))};
+  ScriptCall call(ScriptId::kMoveJobFromActiveToWait);
+  call.key(keys_.active()).key(keys_.wait()).key(keys_.stalled()).key(keys_.paused());
+  call.key(keys_.meta()).key(keys_.limiter()).key(keys_.prioritized()).key(keys_.marker());
+  call.key(keys_.events());
+  call.arg(job_id).arg(token).arg(keys_.job(job_id));
   Reply r = co_await execute(std::move(call));
   co_return int_or_zero(r);
 }
 
 awaitable<int> QueueScripts::move_to_waiting_children(std::string job_id, std::string token,
                                                       std::int64_t now_ms) {
-  ScriptCall call{ScriptId::kMoveToWaitingChildren,
-                  strings(keys_.active(), keys_.waiting_children(), keys_.job(job_id),
-                          keys_.job_dependencies(job_id), keys_.job_unsuccessful(job_id),
-                          keys_.stalled(), keys_.events()),
-                  strings(token, "", std::to_string(now_ms), job_id, keys_.base())};
+  ScriptCall call(ScriptId::kMoveToWaitingChildren);
+  call.key(keys_.active()).key(keys_.waiting_children()).key(keys_.job(job_id));
+  call.key(keys_.job_dependencies(job_id)).key(keys_.job_unsuccessful(job_id));
+  call.key(keys_.stalled()).key(keys_.events());
+  call.arg(token).arg("").arg(now_ms).arg(job_id).arg(keys_.base());
   Reply r = co_await execute(std::move(call));
   co_return static_cast<int>(int_or_zero(r));
 }
 
 awaitable<std::vector<std::string>> QueueScripts::move_stalled_jobs_to_wait(
     int max_stalled_count, std::int64_t stalled_interval_ms, std::int64_t now_ms) {
-  Reply r = co_await runner_.run(
-      ScriptId::kMoveStalledJobsToWait,
-      strings(keys_.stalled(), keys_.wait(), keys_.active(), keys_.stalled_check(), keys_.meta(),
-              keys_.paused(), keys_.marker(), keys_.events(), keys_.repeat()),
-      strings(std::to_string(max_stalled_count), keys_.base(), std::to_string(now_ms),
-              std::to_string(stalled_interval_ms)));
+  ScriptCall call(ScriptId::kMoveStalledJobsToWait);
+  call.key(keys_.stalled()).key(keys_.wait()).key(keys_.active()).key(keys_.stalled_check());
+  call.key(keys_.meta()).key(keys_.paused()).key(keys_.marker()).key(keys_.events());
+  call.key(keys_.repeat());
+  call.arg(std::int64_t{max_stalled_count}).arg(keys_.base()).arg(now_ms).arg(stalled_interval_ms);
+  Reply r = co_await execute(std::move(call));
   std::vector<std::string> ids;
   for (const auto& e : r.elements) ids.push_back(e.str);
-  co_return ids;
+  co_return std::move(ids);
 }
 
 awaitable<std::vector<std::string>> QueueScripts::extend_locks(std::vector<std::string> job_ids,
                                                                std::vector<std::string> tokens,
                                                                std::int64_t duration_ms) {
-  Reply r = co_await runner_.run(ScriptId::kExtendLocks, strings(keys_.stalled()),
-                                 strings(keys_.base(), pack_string_array(tokens),
-                                         pack_string_array(job_ids), std::to_string(duration_ms)));
+  ScriptCall call(ScriptId::kExtendLocks);
+  call.key(keys_.stalled());
+  call.arg(keys_.base()).arg(pack_string_array(tokens)).arg(pack_string_array(job_ids));
+  call.arg(duration_ms);
+  Reply r = co_await execute(std::move(call));
   std::vector<std::string> failed;
   for (const auto& e : r.elements) failed.push_back(e.str);
-  co_return failed;
+  co_return std::move(failed);
 }
 
 awaitable<int> QueueScripts::update_progress(std::string job_id, std::string json) {
-  Reply r = co_await runner_.run(ScriptId::kUpdateProgress,
-                                 strings(keys_.job(job_id), keys_.events(), keys_.meta()),
-                                 strings(job_id, json));
+  ScriptCall call(ScriptId::kUpdateProgress);
+  call.key(keys_.job(job_id)).key(keys_.events()).key(keys_.meta());
+  call.arg(job_id).arg(json);
+  Reply r = co_await execute(std::move(call));
   co_return static_cast<int>(int_or_zero(r));
 }
 
 awaitable<std::int64_t> QueueScripts::add_log(std::string job_id, std::string row,
                                               std::optional<std::int64_t> keep_logs) {
-  std::string keep;
-  if (keep_logs) keep = std::to_string(*keep_logs);
-  ScriptCall call{ScriptId::kAddLog, strings(keys_.job(job_id), keys_.job_logs(job_id)),
-                  strings(job_id, row, std::move(keep))};
+  ScriptCall call(ScriptId::kAddLog);
+  call.key(keys_.job(job_id)).key(keys_.job_logs(job_id));
+  call.arg(job_id).arg(row);
+  if (keep_logs) {
+    call.arg(*keep_logs);
+  } else {
+    call.arg("");
+  }
   Reply r = co_await execute(std::move(call));
   co_return int_or_zero(r);
 }
 
 awaitable<int> QueueScripts::update_data(std::string job_id, std::string json) {
-  Reply r = co_await runner_.run(ScriptId::kUpdateData, strings(keys_.job(job_id)), strings(json));
+  ScriptCall call(ScriptId::kUpdateData);
+  call.key(keys_.job(job_id)).arg(json);
+  Reply r = co_await execute(std::move(call));
   co_return static_cast<int>(int_or_zero(r));
 }
 
 awaitable<std::optional<std::string>> QueueScripts::update_job_scheduler(
     std::string scheduler_id, std::optional<std::int64_t> next_ms, std::string packed_opts,
     std::string producer_id, std::int64_t now_ms) {
-  std::string next;
-  if (next_ms) next = std::to_string(*next_ms);
-  Reply r = co_await runner_.run(
-      ScriptId::kUpdateJobScheduler,
-      strings(keys_.repeat(), keys_.delayed(), keys_.wait(), keys_.paused(), keys_.meta(),
-              keys_.prioritized(), keys_.marker(), keys_.id(), keys_.events(),
-              keys_.priority_counter(), keys_.job(producer_id), keys_.active()),
-      strings(std::move(next), scheduler_id, "{}", packed_opts, std::to_string(now_ms),
-              keys_.base(), producer_id));
+  ScriptCall call(ScriptId::kUpdateJobScheduler);
+  call.key(keys_.repeat()).key(keys_.delayed()).key(keys_.wait()).key(keys_.paused());
+  call.key(keys_.meta()).key(keys_.prioritized()).key(keys_.marker()).key(keys_.id());
+  call.key(keys_.events()).key(keys_.priority_counter()).key(keys_.job(producer_id));
+  call.key(keys_.active());
+  if (next_ms) {
+    call.arg(*next_ms);
+  } else {
+    call.arg("");
+  }
+  call.arg(scheduler_id).arg("{}").arg(packed_opts).arg(now_ms).arg(keys_.base()).arg(producer_id);
+  Reply r = co_await execute(std::move(call));
   if (r.is_string()) co_return r.str;
   co_return std::nullopt;
 }
@@ -244,7 +264,7 @@ awaitable<std::vector<std::pair<std::string, std::string>>> QueueScripts::hash_e
   for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
     out.emplace_back(r.elements[i].str, r.elements[i + 1].str);
   }
-  co_return out;
+  co_return std::move(out);
 }
 
 }  // namespace bullmq

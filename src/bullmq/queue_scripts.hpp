@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,9 +19,9 @@ namespace bullmq {
 
 // What a claim returns (moveToActive, or a finishing script fetching next).
 struct ClaimResult {
-  std::string token;  // the lock token the claim used
-  std::optional<Job> job;
-  std::int64_t rate_limit_ms = 0;    // > 0: the queue is rate limited this long
+  std::string token;               // the lock token the claim used
+  std::unique_ptr<Job> job;        // held by pointer: a Job is large and is handed on several times
+  std::int64_t rate_limit_ms = 0;  // > 0: the queue is rate limited this long
   std::int64_t next_delayed_ms = 0;  // > 0: due time of the earliest delayed job
 };
 
@@ -31,13 +32,6 @@ struct FinishResult {
   std::optional<ClaimResult> next;
 };
 
-// One script invocation, fully built: which script, its KEYS and its ARGV.
-struct ScriptCall {
-  ScriptId id;
-  std::vector<std::string> keys;
-  std::vector<std::string> args;
-};
-
 // Human text for a BullMQ script error code, as Node words it.
 std::string finish_error_message(int code, const std::string& job_id, const std::string& command);
 
@@ -46,7 +40,7 @@ std::string finish_error_message(int code, const std::string& job_id, const std:
 // `job`, which the caller keeps alive until the call completes.
 class QueueScripts {
  public:
-  QueueScripts(ScriptRunner& runner, QueueKeys keys) : runner_(runner), keys_(std::move(keys)) {}
+  QueueScripts(ScriptRunner& runner, QueueKeys keys);
   const QueueKeys& keys() const { return keys_; }
   // The command connection, for plain commands next to the scripts.
   RedisConnection& connection() { return runner_.connection(); }
@@ -100,7 +94,7 @@ class QueueScripts {
   awaitable<std::vector<std::pair<std::string, std::string>>> hash_entries(std::string key);
 
   // Runs a prepared invocation.
-  awaitable<Reply> execute(ScriptCall call);
+  awaitable<Reply> execute(ScriptCall call) { return runner_.run(std::move(call)); }
 
   // ClaimResult from a 4-element claim reply.
   ClaimResult decode_claim(Reply reply, const std::string& token) const;
@@ -123,6 +117,9 @@ class QueueScripts {
  private:
   ScriptRunner& runner_;
   QueueKeys keys_;
+  // The fixed leading keys of the per-job scripts, encoded once.
+  EncodedKeys claim_keys_;   // moveToActive: all 11
+  EncodedKeys finish_keys_;  // moveToFinished: the first 10
 };
 
 }  // namespace bullmq

@@ -2,6 +2,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 
@@ -50,7 +51,9 @@ void* create_nil(const redisReadTask* task) {
 }
 
 // Only ever called on a root object (hiredis frees trees from the top).
-void free_reply(void* reply) { delete static_cast<Reply*>(reply); }
+void free_reply(void* reply) {
+  delete static_cast<Reply*>(reply);
+}
 
 redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create_integer,
                                              create_nil, free_reply};
@@ -59,40 +62,37 @@ redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create
 
 namespace {
 
-void append_bulk(std::string_view arg, std::string& out) {
-  out += '$';
-  out += std::to_string(arg.size());
-  out += "\r\n";
-  out += arg;
-  out += "\r\n";
-}
-
-void append_header(std::size_t count, std::string& out) {
-  out += '*';
-  out += std::to_string(count);
-  out += "\r\n";
+void append_length(char type, std::size_t n, std::string& out) {
+  char text[24];
+  text[0] = type;
+  auto [end, ec] = std::to_chars(text + 1, text + sizeof text - 2, n);
+  (void)ec;  // 21 characters always hold a size_t
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(text, static_cast<std::size_t>(end - text));
 }
 
 }  // namespace
 
-void format_command(const std::vector<std::string>& args, std::string& out) {
-  // Same encoding hiredis's redisFormatCommandArgv produces, written straight
-  // into the connection's output buffer to avoid an allocation per command.
-  append_header(args.size(), out);
-  for (const auto& a : args) append_bulk(a, out);
+void append_array_header(std::size_t count, std::string& out) {
+  append_length('*', count, out);
 }
 
-void format_script_call(std::string_view verb, std::string_view script, const std::vector<std::string>& keys,
-                        const std::vector<std::string>& args, std::string& out) {
-  std::size_t size = 64 + script.size();
-  for (const auto& k : keys) size += k.size() + 16;
-  for (const auto& a : args) size += a.size() + 16;
-  out.reserve(out.size() + size);
-  append_header(3 + keys.size() + args.size(), out);
-  append_bulk(verb, out);
-  append_bulk(script, out);
-  append_bulk(std::to_string(keys.size()), out);
-  for (const auto& k : keys) append_bulk(k, out);
+void append_bulk(std::string_view arg, std::string& out) {
+  append_length('$', arg.size(), out);
+  out += arg;
+  out += "\r\n";
+}
+
+void append_bulk_parts(std::string_view first, std::string_view second, std::string& out) {
+  append_length('$', first.size() + second.size(), out);
+  out += first;
+  out += second;
+  out += "\r\n";
+}
+
+void format_command(const std::vector<std::string>& args, std::string& out) {
+  append_array_header(args.size(), out);
   for (const auto& a : args) append_bulk(a, out);
 }
 

@@ -1,5 +1,5 @@
-// RESP encoding and decoding, done by hiredis: format_command() appends one
-// command (an argument vector of binary-safe strings) to a buffer;
+// RESP encoding and decoding: format_command() appends one command (an
+// argument vector of binary-safe strings) to a buffer, as hiredis would;
 // RespParser turns bytes read from a socket into Reply values. A parser
 // belongs to one connection and must be reset when that connection is.
 #pragma once
@@ -19,9 +19,11 @@ namespace bullmq {
 // Appends the RESP encoding of `args` to `out`.
 void format_command(const std::vector<std::string>& args, std::string& out);
 
-// Appends `EVALSHA|EVAL <sha|body> <numkeys> keys… args…` to `out`.
-void format_script_call(std::string_view verb, std::string_view script, const std::vector<std::string>& keys,
-                        const std::vector<std::string>& args, std::string& out);
+// The pieces of a command, for callers that encode arguments as they go:
+// `*<count>`, one bulk string, and one bulk string made of two parts.
+void append_array_header(std::size_t count, std::string& out);
+void append_bulk(std::string_view arg, std::string& out);
+void append_bulk_parts(std::string_view first, std::string_view second, std::string& out);
 
 class RespParser {
  public:

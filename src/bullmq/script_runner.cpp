@@ -1,26 +1,42 @@
 #include "bullmq/script_runner.hpp"
 
+#include <charconv>
+
 #include "bullmq/resp.hpp"
 #include "bullmq/strings.hpp"
 
 namespace bullmq {
 
-awaitable<Reply> ScriptRunner::run(ScriptId id, std::vector<std::string> keys,
-                                   std::vector<std::string> args) {
-  const ScriptInfo& info = script_info(id);
-  if (static_cast<int>(keys.size()) != info.num_keys) {
+namespace {
+
+// `EVALSHA|EVAL <sha|body> <numkeys> keys… args…`
+std::string script_command(std::string_view verb, std::string_view script, const ScriptCall& call) {
+  char numkeys[24];
+  auto [end, ec] = std::to_chars(numkeys, numkeys + sizeof numkeys, call.key_count());
+  (void)ec;
+  std::string out;
+  out.reserve(64 + script.size() + call.encoded().size());
+  append_array_header(3 + call.key_count() + call.arg_count(), out);
+  append_bulk(verb, out);
+  append_bulk(script, out);
+  append_bulk(std::string_view(numkeys, static_cast<std::size_t>(end - numkeys)), out);
+  out += call.encoded();
+  return out;
+}
+
+}  // namespace
+
+awaitable<Reply> ScriptRunner::run(ScriptCall call) {
+  const ScriptInfo& info = script_info(call.id());
+  if (call.key_count() != static_cast<std::size_t>(info.num_keys)) {
     throw ProtocolError("script " + std::string(info.file) + " called with " +
-                        std::to_string(keys.size()) + " keys");
+                        std::to_string(call.key_count()) + " keys");
   }
-  std::string resp;
-  format_script_call("EVALSHA", info.sha1, keys, args, resp);
-  Reply reply = co_await connection_.encoded(std::move(resp));
+  Reply reply = co_await connection_.encoded(script_command("EVALSHA", info.sha1, call));
   if (reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
     // Redis lost its script cache (restart, failover, SCRIPT FLUSH): EVAL
     // runs the body and caches it again.
-    std::string eval;
-    format_script_call("EVAL", info.body, keys, args, eval);
-    reply = co_await connection_.encoded(std::move(eval));
+    reply = co_await connection_.encoded(script_command("EVAL", info.body, call));
   }
   if (reply.is_error()) {
     // BUSY / LOADING / READONLY (failover) can clear up; a Lua error cannot.
@@ -29,7 +45,7 @@ awaitable<Reply> ScriptRunner::run(ScriptId id, std::vector<std::string> keys,
                            reply.str.rfind("TRYAGAIN", 0) == 0;
     throw ServerError("script " + std::string(info.file) + ": " + reply.str, retryable);
   }
-  co_return reply;
+  co_return std::move(reply);
 }
 
 awaitable<void> ScriptRunner::load_all(RedisConnection& connection) {

@@ -9,6 +9,7 @@
 
 #include "bullmq/asio.hpp"
 #include "bullmq/redis_connection.hpp"
+#include "bullmq/script_call.hpp"
 #include "bullmq/script_catalog.hpp"
 
 namespace bullmq {
@@ -17,9 +18,9 @@ class ScriptRunner {
  public:
   explicit ScriptRunner(RedisConnection& connection) : connection_(connection) {}
 
-  // Runs `id` with `keys` (their count must match the script's) and `args`.
-  // Returns the reply; a Lua error comes back as ServerError naming the script.
-  awaitable<Reply> run(ScriptId id, std::vector<std::string> keys, std::vector<std::string> args);
+  // Runs `call` (its key count must match the script's). Returns the reply;
+  // a Lua error comes back as ServerError naming the script.
+  awaitable<Reply> run(ScriptCall call);
 
   // Connect hook: loads every script on a fresh connection.
   static awaitable<void> load_all(RedisConnection& connection);

@@ -66,15 +66,15 @@ TEST_CASE("moveToActive: 11 keys in order, prefix, timestamp, options") {
   Fixture f;
   auto call =
       f.scripts.move_to_active_call(ClaimOptions{"tok:1", 30000, std::nullopt, ""}, 1700000000000);
-  CHECK(call.id == ScriptId::kMoveToActive);
-  CHECK(call.keys == std::vector<std::string>{"bull:q:wait", "bull:q:active", "bull:q:prioritized",
-                                              "bull:q:events", "bull:q:stalled", "bull:q:limiter",
-                                              "bull:q:delayed", "bull:q:paused", "bull:q:meta",
-                                              "bull:q:pc", "bull:q:marker"});
-  REQUIRE(call.args.size() == 3);
-  CHECK(call.args[0] == "bull:q:");
-  CHECK(call.args[1] == "1700000000000");
-  CHECK(msgpack_to_json(call.args[2]) == R"({"token":"tok:1","lockDuration":30000})");
+  CHECK(call.id() == ScriptId::kMoveToActive);
+  CHECK(call.keys() == std::vector<std::string>{
+                           "bull:q:wait", "bull:q:active", "bull:q:prioritized", "bull:q:events",
+                           "bull:q:stalled", "bull:q:limiter", "bull:q:delayed", "bull:q:paused",
+                           "bull:q:meta", "bull:q:pc", "bull:q:marker"});
+  REQUIRE(call.args().size() == 3);
+  CHECK(call.args()[0] == "bull:q:");
+  CHECK(call.args()[1] == "1700000000000");
+  CHECK(msgpack_to_json(call.args()[2]) == R"({"token":"tok:1","lockDuration":30000})");
 }
 
 TEST_CASE("moveToFinished completed: keys, flags, empty fields, required option keys") {
@@ -83,15 +83,15 @@ TEST_CASE("moveToFinished completed: keys, flags, empty fields, required option 
   auto call =
       f.scripts.move_to_finished_call(job, ClaimOptions{"tok", 30000, std::nullopt, "w"}, true,
                                       R"({"ok":1})", KeepJobs{-1, {}, {}}, {}, true, 100, 42);
-  REQUIRE(call.keys.size() == 14);
-  CHECK(call.keys[10] == "bull:q:completed");
-  CHECK(call.keys[11] == "bull:q:7");
-  CHECK(call.keys[12] == "bull:q:metrics:completed");
-  CHECK(call.keys[13] == "bull:q:marker");
-  CHECK(call.args == std::vector<std::string>{"7", "42", "returnvalue", R"({"ok":1})", "completed",
-                                              "1", "bull:q:", call.args[7], ""});
+  REQUIRE(call.keys().size() == 14);
+  CHECK(call.keys()[10] == "bull:q:completed");
+  CHECK(call.keys()[11] == "bull:q:7");
+  CHECK(call.keys()[12] == "bull:q:metrics:completed");
+  CHECK(call.keys()[13] == "bull:q:marker");
+  CHECK(call.args() == std::vector<std::string>{"7", "42", "returnvalue", R"({"ok":1})",
+                                                "completed", "1", "bull:q:", call.args()[7], ""});
   CHECK(
-      msgpack_to_json(call.args[7]) ==
+      msgpack_to_json(call.args()[7]) ==
       R"({"token":"tok","lockDuration":30000,"name":"w","keepJobs":{"count":-1},"attempts":3,"maxMetricsSize":100})");
 }
 
@@ -102,14 +102,14 @@ TEST_CASE("moveToFinished failed: target set, reason and fields array") {
       job, ClaimOptions{"tok", 30000, std::nullopt, ""}, false, "boom",
       KeepJobs{std::nullopt, 3600, std::nullopt}, {"failedReason", "boom", "stacktrace", "[]"},
       false, std::nullopt, 42);
-  CHECK(call.keys[10] == "bull:q:failed");
-  CHECK(call.keys[12] == "bull:q:metrics:failed");
-  CHECK(call.args[2] == "failedReason");
-  CHECK(call.args[3] == "boom");
-  CHECK(call.args[4] == "failed");
-  CHECK(call.args[5] == "0");
-  CHECK(msgpack_to_json(call.args[8]) == R"(["failedReason","boom","stacktrace","[]"])");
-  CHECK(msgpack_to_json(call.args[7]).find(R"("keepJobs":{"age":3600})") != std::string::npos);
+  CHECK(call.keys()[10] == "bull:q:failed");
+  CHECK(call.keys()[12] == "bull:q:metrics:failed");
+  CHECK(call.args()[2] == "failedReason");
+  CHECK(call.args()[3] == "boom");
+  CHECK(call.args()[4] == "failed");
+  CHECK(call.args()[5] == "0");
+  CHECK(msgpack_to_json(call.args()[8]) == R"(["failedReason","boom","stacktrace","[]"])");
+  CHECK(msgpack_to_json(call.args()[7]).find(R"("keepJobs":{"age":3600})") != std::string::npos);
 }
 
 TEST_CASE(
@@ -119,33 +119,33 @@ TEST_CASE(
   auto job = f.job();
   auto retry = f.scripts.move_to_delayed_call(job, ClaimOptions{"tok", 30000, std::nullopt, ""},
                                               500, false, {"failedReason", "x"}, true, 1000);
-  CHECK(retry.keys == std::vector<std::string>{"bull:q:marker", "bull:q:active",
-                                               "bull:q:prioritized", "bull:q:delayed", "bull:q:7",
-                                               "bull:q:events", "bull:q:meta", "bull:q:stalled",
-                                               "bull:q:wait", "bull:q:limiter", "bull:q:pc"});
-  CHECK(retry.args[0] == "bull:q:");
-  CHECK(retry.args[1] == "1000");
-  CHECK(retry.args[2] == "7");
-  CHECK(retry.args[3] == "tok");
-  CHECK(retry.args[4] == "500");
-  CHECK(retry.args[5] == "0");
-  CHECK(retry.args[7] == "1");
-  CHECK(msgpack_to_json(retry.args[8]) == R"({"token":"tok","lockDuration":30000})");
+  CHECK(retry.keys() == std::vector<std::string>{"bull:q:marker", "bull:q:active",
+                                                 "bull:q:prioritized", "bull:q:delayed", "bull:q:7",
+                                                 "bull:q:events", "bull:q:meta", "bull:q:stalled",
+                                                 "bull:q:wait", "bull:q:limiter", "bull:q:pc"});
+  CHECK(retry.args()[0] == "bull:q:");
+  CHECK(retry.args()[1] == "1000");
+  CHECK(retry.args()[2] == "7");
+  CHECK(retry.args()[3] == "tok");
+  CHECK(retry.args()[4] == "500");
+  CHECK(retry.args()[5] == "0");
+  CHECK(retry.args()[7] == "1");
+  CHECK(msgpack_to_json(retry.args()[8]) == R"({"token":"tok","lockDuration":30000})");
   auto moved = f.scripts.move_to_delayed_call(job, ClaimOptions{"tok", 30000, std::nullopt, ""},
                                               500, true, {}, false, 1000);
-  CHECK(moved.args[5] == "1");
-  CHECK(moved.args[6] == "");
-  CHECK(moved.args[7] == "0");
-  CHECK(moved.args[8] == "");
+  CHECK(moved.args()[5] == "1");
+  CHECK(moved.args()[6] == "");
+  CHECK(moved.args()[7] == "0");
+  CHECK(moved.args()[8] == "");
 }
 
 TEST_CASE("retryJob pushes LIFO jobs to the right") {
   Fixture f;
   auto fifo = f.scripts.retry_job_call(f.job(), "tok", {}, 5);
-  CHECK(fifo.keys.size() == 11);
-  CHECK(fifo.args[2] == "LPUSH");
+  CHECK(fifo.keys().size() == 11);
+  CHECK(fifo.args()[2] == "LPUSH");
   auto lifo = f.scripts.retry_job_call(f.job(R"({"lifo":true})"), "tok", {}, 5);
-  CHECK(lifo.args[2] == "RPUSH");
+  CHECK(lifo.args()[2] == "RPUSH");
 }
 
 TEST_CASE("claim replies decode into job, rate limit and next delay") {
