@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "bullmq/json.hpp"
+
 namespace bullmq {
 namespace {
 
@@ -48,8 +50,8 @@ bool parse_keep_jobs(const Value& v, KeepJobs& out) {
 }  // namespace
 
 std::string parse_job_options(std::string_view json, JobOptions& out) {
-  rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  SmallJsonDocument parsed;
+  auto& doc = parsed.parse(json);
   if (doc.HasParseError()) return "job opts are not valid JSON";
   if (!doc.IsObject()) return "job opts are not a JSON object";
 

@@ -16,6 +16,7 @@
 #include "bullmq/backoff.hpp"
 #include "bullmq/clock.hpp"
 #include "bullmq/job_scheduler.hpp"
+#include "bullmq/json.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/script_catalog.hpp"
 #include "bullmq/strings.hpp"
@@ -24,12 +25,6 @@ namespace bullmq {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool is_json(std::string_view text) {
-  rapidjson::Document doc;
-  doc.Parse(text.data(), text.size());
-  return !doc.HasParseError();
-}
 
 std::string type_name(const std::exception& e) {
   int status = 0;
@@ -134,7 +129,7 @@ class Worker::Context final : public JobContext {
       int r =
           co_await worker_.scripts_.move_to_waiting_children(job().id, running_->token, now_ms());
       if (r == 0) worker_.locks_.untrack(job().id);
-      co_return r;
+      co_return std::move(r);
     });
     if (rc == 1) return;
     if (rc == 0) throw WaitingChildrenError();
@@ -299,14 +294,14 @@ awaitable<QueueDepth> Worker::read_depth() {
   d.paused = replies[7].integer == 1;
   if (concurrency.is_string())
     d.global_concurrency = std::strtoll(concurrency.str.c_str(), nullptr, 10);
-  co_return d;
+  co_return std::move(d);
 }
 
 void Worker::apply_claim_hints(const ClaimResult& result) {
   const std::int64_t now = now_ms();
   limit_until_ms_ = result.rate_limit_ms > 0 ? now + result.rate_limit_ms : 0;
   block_until_ms_ = result.next_delayed_ms;
-  drained_ = !result.job.has_value();
+  drained_ = !result.job;
 }
 
 awaitable<void> Worker::wait_for_marker() {
@@ -354,7 +349,7 @@ awaitable<ClaimResult> Worker::fetch() {
   }
   ClaimResult result = co_await scripts_.move_to_active(claim_options(next_token()), now_ms());
   apply_claim_hints(result);
-  co_return result;
+  co_return std::move(result);
 }
 
 awaitable<void> Worker::main_loop() {
@@ -391,7 +386,7 @@ awaitable<void> Worker::main_loop() {
       }
       stats_.last_claim_ms = now_ms();
       ++in_flight_;
-      asio::co_spawn(io_, run_slot(std::move(*claimed.job), claimed.token), asio::detached);
+      asio::co_spawn(io_, run_slot(std::move(claimed.job), claimed.token), asio::detached);
     } catch (const std::exception& e) {
       if (closing_) break;
       const bool connection = dynamic_cast<const ConnectionError*>(&e) != nullptr;
@@ -409,8 +404,8 @@ awaitable<void> Worker::main_loop() {
   maybe_finish_shutdown();
 }
 
-awaitable<void> Worker::run_slot(Job first, std::string token) {
-  std::optional<Job> next = std::move(first);
+awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) {
+  std::unique_ptr<Job> next = std::move(first);
   while (next) {
     auto running = std::make_shared<RunningJob>();
     running->job = std::move(*next);
@@ -497,7 +492,7 @@ awaitable<Worker::Outcome> Worker::execute(const std::shared_ptr<RunningJob>& ru
       asio::use_awaitable);
   running->processing = false;
   if (running->abandoned) --abandoned_;
-  co_return outcome;
+  co_return std::move(outcome);
 }
 
 Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running) {
@@ -593,7 +588,7 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest r
     try {
       ScriptCall call = finish_call(running, request, fetch_next);
       Reply reply = co_await scripts_.execute(std::move(call));
-      co_return scripts_.decode_finish(reply, running.token);
+      co_return scripts_.decode_finish(std::move(reply), running.token);
     } catch (const Error& e) {
       if (!e.retryable() || running.abandoned || stopped_ || giving_up_) throw;
       error = e.what();
@@ -742,7 +737,7 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
     result = co_await send_finish(running, request);
   }
   log_outcome(running, request, result);
-  co_return result;
+  co_return std::move(result);
 }
 
 void Worker::log_finish_error(const Job& job, int code, const char* command) {

@@ -78,7 +78,7 @@ class Worker {
   awaitable<void> main_loop();
   awaitable<ClaimResult> fetch();
   awaitable<void> wait_for_marker();
-  awaitable<void> run_slot(Job first, std::string token);
+  awaitable<void> run_slot(std::unique_ptr<Job> first, std::string token);
   awaitable<Outcome> execute(const std::shared_ptr<RunningJob>& running);
   Outcome run_processor(const std::shared_ptr<RunningJob>& running);
   // How a finished attempt is recorded.
