@@ -4,7 +4,9 @@
 # pre-added no-op jobs, at several concurrencies, several repeats, medians.
 # Prints jobs/s, worker CPU per job, peak RSS, time to the first finished job,
 # Redis CPU per job and the Redis-bound limit, with the ratios to Node and the
-# targets; writes the same as JSON to OUT/bench-results.json.
+# targets, and the client CPU floor of one blocking Redis round trip (measured
+# by build/round-trip-floor before and after the runs); writes the same as JSON
+# to OUT/bench-results.json.
 #
 # It prints figures; it is not a test. Exit status is 0 whatever the figures
 # and non-zero only if something broke (a worker died, jobs failed, or not all
@@ -37,7 +39,8 @@ Usage: scripts/bench.sh [options]
   --repeats R           runs per worker and concurrency; medians are printed (default 3)
   --concurrency "LIST"  concurrencies to run, space-separated (default "1 10 100")
   --binary PATH         bullmq-worker binary (default build/bullmq-worker, built if missing)
-  --build               bring the default binary up to date first (flocked incremental build)
+  --build               bring the default binary and build/round-trip-floor up to date first
+                        (flocked incremental build; the probe is built when missing anyway)
   --out DIR             where bench-results.json and the worker logs go (default: a new temp dir)
   --native-args "ARGS"  extra arguments for `bullmq-worker run` (experiments, e.g. "--processor-threads 1")
   --no-warmup           skip the uncounted warm-up run of each worker
@@ -79,19 +82,29 @@ done
 
 cd "$root"
 
-# The native binary: the default one is built when missing (or with --build).
-build_binary() {
+# The native binary: the default one is built when missing (or with --build); so is
+# the round-trip floor probe (bench/round_trip_floor.cpp), whatever --binary says.
+build_targets() {
   if [[ ! -d build ]]; then
     echo "bench: configuring build/ (Release)"
     flock /tmp/bullmq-build.lock cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  elif [[ ! -x build/round-trip-floor ]]; then
+    # build/ may predate the probe's target: let CMake read CMakeLists.txt again.
+    flock /tmp/bullmq-build.lock cmake -S . -B build >/dev/null
   fi
-  echo "bench: building build/bullmq-worker"
-  flock /tmp/bullmq-build.lock cmake --build build -j2 --target bullmq-worker
+  local names=("${@/#/build/}")
+  echo "bench: building ${names[*]}"
+  flock /tmp/bullmq-build.lock cmake --build build -j2 --target "$@"
 }
+targets=()
 if [[ -z $binary ]]; then
   binary="$root/build/bullmq-worker"
-  if [[ ! -x $binary ]] || ((force_build)); then build_binary; fi
+  if [[ ! -x $binary ]] || ((force_build)); then targets+=(bullmq-worker); fi
 fi
+floor_probe="$root/build/round-trip-floor"
+if [[ ! -x $floor_probe ]] || ((force_build)); then targets+=(round-trip-floor); fi
+((${#targets[@]} == 0)) || build_targets "${targets[@]}"
+[[ -x $floor_probe ]] || { echo "bench: $floor_probe is not an executable" >&2; exit 1; }
 [[ -x $binary ]] || { echo "bench: $binary is not an executable" >&2; exit 1; }
 binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
 
@@ -139,10 +152,11 @@ redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null || { echo "bench: redis-server
 # Run a private copy, so that a rebuild of build/ during the run cannot swap
 # the binary between runs.
 cp "$binary" "$work/bullmq-worker"
+cp "$floor_probe" "$work/round-trip-floor"
 binary_sha=$(sha256sum "$work/bullmq-worker" | cut -d' ' -f1)
 echo "bench: binary $binary (sha256 ${binary_sha:0:16}…), run from a copy in $work"
 
-args=(--redis "redis://127.0.0.1:$port" --binary "$work/bullmq-worker" --jobs "$jobs" --repeats "$repeats"
+args=(--redis "redis://127.0.0.1:$port" --binary "$work/bullmq-worker" --floor-probe "$work/round-trip-floor" --jobs "$jobs" --repeats "$repeats"
       --concurrency "$concurrency" --out "$out" --logs "$out/logs")
 ((warmup)) || args+=(--no-warmup)
 [[ -z $native_args ]] || args+=(--native-args "$native_args")

@@ -4,10 +4,12 @@
 // same freshly flushed Redis holding the same N pre-added no-op jobs, and
 // measures from the worker's spawn. Prints a table of medians per concurrency
 // with the ratios to Node and the issue's targets, and writes them as JSON.
+// Before the first and after the last run it also measures the client CPU floor of one
+// blocking round trip to the same Redis (--floor-probe, bench/round_trip_floor.cpp).
 //
 // Exit status: 0 whatever the figures; 1 only if a run broke (a worker died,
 // jobs failed, or not all jobs completed within the bound).
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,7 +27,7 @@ const CLK_TCK = Number(process.env.BENCH_CLK_TCK || 100);
 function parseArgs(argv) {
   const o = {
     redis: null, binary: null, jobs: 20000, repeats: 3, concurrency: [1, 10, 100],
-    out: null, logs: null, warmup: true, nativeArgs: [],
+    out: null, logs: null, warmup: true, nativeArgs: [], floorProbe: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -35,6 +37,7 @@ function parseArgs(argv) {
     };
     if (a === '--redis') o.redis = next();
     else if (a === '--binary') o.binary = next();
+    else if (a === '--floor-probe') o.floorProbe = next();
     else if (a === '--jobs') o.jobs = Number(next());
     else if (a === '--repeats') o.repeats = Number(next());
     else if (a === '--concurrency') o.concurrency = next().trim().split(/[\s,]+/).map(Number);
@@ -324,6 +327,56 @@ async function runOnce(admin, opts, kind, concurrency, n, label) {
   return result;
 }
 
+// ---------------------------------------------------------------- round-trip floor
+// What one blocking request/reply round trip costs the client's CPU, measured by the C
+// probe against the same Redis (PING only, so it changes nothing). At concurrency 1 every
+// job costs at least one such round trip. A failing probe is reported, not a broken run.
+function measureFloor(opts, when) {
+  if (!opts.floorProbe) return Promise.resolve(null);
+  const u = new URL(opts.redis);
+  const args = ['--host', u.hostname.replace(/^\[(.*)\]$/, '$1'), '--port', u.port || '6379', '--json'];
+  return new Promise((resolve) => {
+    currentChild = execFile(opts.floorProbe, args, { timeout: 120000 }, (err, stdout, stderr) => {
+      currentChild = null;
+      try {
+        if (err) throw new Error((stderr || err.message).trim());
+        resolve(JSON.parse(stdout));
+      } catch (e) {
+        console.error(`bench: round-trip floor probe (${when} the runs) failed: ${e.message}`);
+        resolve({ error: e.message });
+      }
+    });
+  });
+}
+
+// The lower client CPU µs of one blocking round trip of the before/after measurements.
+// The two can differ a lot: when the scheduler happens to put the probe on Redis's CPU the
+// hand-over is a plain context switch (~6 µs here); across CPUs the sleeping side must be
+// woken by an inter-processor interrupt (~22 µs here). The floor is the lower one.
+const floorCpuUs = (floor) => {
+  const values = [floor?.before?.blocking?.cpuUs, floor?.after?.blocking?.cpuUs].filter((v) => v != null);
+  return values.length ? Math.min(...values) : null;
+};
+
+function printFloor(floor) {
+  const lines = ['', `round-trip floor (one blocking PING round trip, C client; before / after the runs):`];
+  for (const when of ['before', 'after']) {
+    const f = floor[when];
+    if (!f?.blocking) {
+      lines.push(`  ${when.padEnd(7)}-  (${f?.error || 'not measured'})`);
+      continue;
+    }
+    const b = f.blocking;
+    lines.push(
+      `  ${when.padEnd(7)}wall ${fmt(b.wallUs, 0)} µs, client CPU ${fmt(b.cpuUs, 1)} µs (user ${fmt(b.userUs, 1)}, ` +
+        `sys ${fmt(b.sysUs, 1)}), ${fmt(b.voluntaryCtxSwitches, 2)} voluntary ctx switches ` +
+        `(${fmt(b.involuntaryCtxSwitches, 2)} involuntary), mean of ${f.count}; ` +
+        `pipelined ${f.batch} per write: client CPU ${fmt(f.pipelined.cpuUs, 2)} µs per command`,
+    );
+  }
+  console.log(lines.join('\n'));
+}
+
 // ---------------------------------------------------------------- report
 const METRICS = [
   ['jobsPerSec', 'jobs/s (finishedOn-based)', 0],
@@ -380,7 +433,7 @@ function summarize(runs, concurrency) {
   return { concurrency, node, native, ratios, targets };
 }
 
-function printSummary(s, jobs) {
+function printSummary(s, jobs, floor) {
   const w0 = 36;
   const w = 12;
   const lines = [];
@@ -403,6 +456,13 @@ function printSummary(s, jobs) {
     const val = t.value == null ? '-' : t.unit === 'ms' ? `${t.value.toFixed(1)} ms` : `${t.value.toFixed(3)}x`;
     const tgt = t.unit === 'ms' ? `${t.target} ms` : `${t.target.toFixed(3)}x`;
     lines.push(`  [${t.pass ? 'PASS' : 'MISS'}] ${t.name.padEnd(36)} measured ${val.padStart(10)}   target ${t.op} ${tgt}`);
+  }
+  if (s.concurrency === 1 && floor) {
+    const eighth = s.node.workerCpuUsPerJob == null ? null : s.node.workerCpuUsPerJob / 8;
+    lines.push(
+      `note: one script call per job costs at least the round-trip floor (${fmt(floorCpuUs(floor), 1)} µs, the lower ` +
+        `of the two probe runs) at concurrency 1; 1/8 of Node's CPU is ${fmt(eighth, 1)} µs`,
+    );
   }
   console.log(lines.join('\n'));
 }
@@ -435,6 +495,7 @@ async function main() {
   }
   console.log(`bench: native ${[process.env.BENCH_BINARY_SOURCE || opts.binary, ...opts.nativeArgs].join(' ')}; Node bullmq ${JSON.parse(readFileSync(path.join(here, 'node_modules/bullmq/package.json'), 'utf8')).version}`);
 
+  const roundTripFloor = opts.floorProbe ? { before: await measureFloor(opts, 'before') } : null;
   const runs = [];
   let broken = null;
   try {
@@ -461,17 +522,23 @@ async function main() {
     console.error(`bench: BROKEN: ${err.message}`);
   }
 
+  if (roundTripFloor) {
+    roundTripFloor.after = await measureFloor(opts, 'after');
+    printFloor(roundTripFloor);
+  }
+
   const summaries = [];
   for (const c of opts.concurrency) {
     if (!runs.some((r) => r.concurrency === c && r.kind === 'node') || !runs.some((r) => r.concurrency === c && r.kind === 'native')) continue;
     const s = summarize(runs, c);
     summaries.push(s);
-    printSummary(s, opts.jobs);
+    printSummary(s, opts.jobs, roundTripFloor);
   }
   console.log(
     '\nnotes: jobs/s = N / (last finishedOn − first processedOn); worker CPU = utime+stime of all the worker\'s threads ' +
       '(schedstat), per job after the first finished job; Redis CPU = Δ(used_cpu_sys+used_cpu_user) from spawn to the ' +
-      'last completion ÷ N; Redis-bound limit = 1e6 ÷ Redis CPU µs/job of the same worker; first job = first finishedOn − spawn time.',
+      'last completion ÷ N; Redis-bound limit = 1e6 ÷ Redis CPU µs/job of the same worker; first job = first finishedOn − spawn time.' +
+      (roundTripFloor ? ' Round-trip floor = getrusage CPU of a C client per blocking PING round trip to the same Redis (scripts/bench/README.md).' : ''),
   );
 
   const resultsPath = path.join(opts.out, 'bench-results.json');
@@ -481,7 +548,7 @@ async function main() {
       {
         startedAt,
         finishedAt: new Date().toISOString(),
-        config: { jobs: opts.jobs, repeats: opts.repeats, concurrency: opts.concurrency, warmup: opts.warmup, binary: opts.binary, nativeArgs: opts.nativeArgs },
+        config: { jobs: opts.jobs, repeats: opts.repeats, concurrency: opts.concurrency, warmup: opts.warmup, binary: opts.binary, nativeArgs: opts.nativeArgs, floorProbe: opts.floorProbe },
         environment: {
           node: process.version,
           bullmq: JSON.parse(readFileSync(path.join(here, 'node_modules/bullmq/package.json'), 'utf8')).version,
@@ -495,6 +562,7 @@ async function main() {
           binarySha256: process.env.BENCH_BINARY_SHA256 || null,
         },
         summaries,
+        roundTripFloor,
         runs,
         broken: broken ? String(broken.message) : null,
       },

@@ -1,0 +1,236 @@
+// round-trip-floor: what one blocking request/reply round trip to Redis costs the client. At
+// concurrency 1 a worker makes one such round trip per job, and the kernel's cost of sleeping in
+// recv() and waking up when the reply arrives is a floor under its CPU per job that no client can
+// go below. This measures it with the smallest client there is: PING / +PONG over plain sockets,
+// one at a time ("blocking"), and 100 per write ("pipelined": the wake-up amortised). A benchmark
+// probe for scripts/bench.sh (see scripts/bench/README.md), not part of the product.
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr std::string_view kPing = "*1\r\n$4\r\nPING\r\n";
+constexpr long kBatch = 100;
+constexpr std::string_view kFlags = " --host --port --unix --count --warmup --json -h --help ";
+constexpr const char* kUsage =
+    "usage: round-trip-floor [--host H] [--port P] [--unix PATH] [--count N] [--warmup W]\n"
+    "                        [--json]\n"
+    "  defaults: --host 127.0.0.1 --port 6379 --count 20000 --warmup 1000\n";
+
+// Exit status 1: Redis unreachable or misbehaving; 2: bad flags (the usage follows).
+[[noreturn]] void Die(int status, const std::string& message) {
+  std::fprintf(stderr, "round-trip-floor: %s\n%s", message.c_str(), status == 2 ? kUsage : "");
+  std::exit(status);
+}
+
+struct Options {
+  std::string host = "127.0.0.1";
+  long port = 6379;
+  std::string unix_path;
+  long count = 20000;
+  long warmup = 1000;
+  bool json = false;
+  std::string Endpoint() const {
+    return unix_path.empty() ? host + ":" + std::to_string(port) : unix_path;
+  }
+};
+
+long ParseNumber(std::string_view flag, std::string_view text, long min, long max) {
+  long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    Die(2, std::string(flag) + " needs an integer from " + std::to_string(min) + " to " +
+               std::to_string(max) + ", got '" + std::string(text) + "'");
+  }
+  return value;
+}
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view flag = argv[i];
+    auto value = [&]() -> std::string_view {
+      if (i + 1 >= argc) Die(2, std::string(flag) + " needs a value");
+      return argv[++i];
+    };
+    if (kFlags.find(" " + std::string(flag) + " ") == std::string_view::npos) {
+      Die(2, "unknown option '" + std::string(flag) + "'");
+    }
+    if (flag == "-h" || flag == "--help") std::exit(std::fputs(kUsage, stdout) < 0);
+    if (flag == "--host") o.host = value();
+    if (flag == "--port") o.port = ParseNumber(flag, value(), 1, 65535);
+    if (flag == "--unix") o.unix_path = value();
+    if (flag == "--count") o.count = ParseNumber(flag, value(), 1, 1000000000);
+    if (flag == "--warmup") o.warmup = ParseNumber(flag, value(), 0, 1000000000);
+    if (flag == "--json") o.json = true;
+  }
+  if (o.host.empty()) Die(2, "--host must not be empty");
+  if (o.unix_path.size() >= sizeof(sockaddr_un{}.sun_path)) Die(2, "--unix path is too long");
+  for (unsigned char ch : o.Endpoint()) {  // printed as is in the JSON
+    if (ch < 0x20 || ch == '"' || ch == '\\') Die(2, "--host/--unix: no quotes or backslashes");
+  }
+  return o;
+}
+
+int Connect(const Options& o) {
+  sockaddr_un unix_addr{};
+  addrinfo unix_ai{}, hints{};
+  addrinfo* list = &unix_ai;
+  if (!o.unix_path.empty()) {
+    unix_addr.sun_family = AF_UNIX;
+    std::memcpy(unix_addr.sun_path, o.unix_path.data(), o.unix_path.size());
+    unix_ai.ai_family = AF_UNIX;
+    unix_ai.ai_socktype = SOCK_STREAM;
+    unix_ai.ai_addr = reinterpret_cast<sockaddr*>(&unix_addr);
+    unix_ai.ai_addrlen = sizeof unix_addr;
+  } else {
+    hints.ai_socktype = SOCK_STREAM;
+    int rc = getaddrinfo(o.host.c_str(), std::to_string(o.port).c_str(), &hints, &list);
+    if (rc != 0) Die(1, "cannot resolve " + o.host + ": " + gai_strerror(rc));
+  }
+  int fd = -1;
+  std::string error;
+  for (addrinfo* ai = list; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0 || connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+      error = std::strerror(errno);
+      if (fd >= 0) close(fd);
+      fd = -1;
+    }
+  }
+  if (list != &unix_ai) freeaddrinfo(list);
+  if (fd < 0) Die(1, "cannot connect to Redis at " + o.Endpoint() + ": " + error);
+  int one = 1;
+  if (o.unix_path.empty() && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+    Die(1, std::string("setsockopt(TCP_NODELAY): ") + std::strerror(errno));
+  }
+  timeval timeout{10, 0};  // a Redis that stops answering is an error, not a hang
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
+
+// Writes n PINGs (n <= kBatch) in one send, then reads until n +PONG replies have arrived.
+class Connection {
+ public:
+  explicit Connection(int fd) : fd_(fd) {
+    for (long i = 0; i < kBatch; ++i) pings_ += kPing;
+  }
+  ~Connection() { close(fd_); }
+
+  void RoundTrip(long n) {
+    for (std::string_view out(pings_.data(), kPing.size() * n); !out.empty();) {
+      ssize_t sent = send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
+      if (sent < 0 && errno != EINTR) Die(1, std::string("send: ") + std::strerror(errno));
+      if (sent > 0) out.remove_prefix(sent);
+    }
+    while (n > 0) {
+      size_t eol = buffer_.find("\r\n", pos_);
+      if (eol != std::string::npos) {
+        std::string_view line(buffer_.data() + pos_, eol - pos_);
+        if (line != "+PONG") {
+          Die(1, "unexpected reply from Redis to PING: '" + std::string(line.substr(0, 200)) +
+                     "' (expected +PONG)");
+        }
+        pos_ = eol + 2;
+        --n;
+        continue;
+      }
+      if (buffer_.size() - pos_ > 4096) Die(1, "unexpected reply from Redis to PING (no CRLF)");
+      ssize_t got = recv(fd_, chunk_, sizeof chunk_, 0);
+      if (got == 0) Die(1, "Redis closed the connection");
+      if (got < 0 && errno == EAGAIN) Die(1, "no reply from Redis within 10 s");
+      if (got < 0 && errno != EINTR) Die(1, std::string("recv: ") + std::strerror(errno));
+      if (got > 0) buffer_.append(chunk_, got);
+    }
+    if (pos_ == buffer_.size()) buffer_.clear(), pos_ = 0;
+  }
+
+ private:
+  int fd_;
+  std::string pings_;
+  std::string buffer_;
+  size_t pos_ = 0;
+  char chunk_[16384];
+};
+
+// Times in µs and context switch counts: since an arbitrary origin (Now), or per PING (Measure).
+struct Figures {
+  double wall, user, sys, thread, voluntary, involuntary;
+};
+
+Figures Now() {
+  timespec wall{}, thread{};
+  rusage usage{};
+  clock_gettime(CLOCK_MONOTONIC, &wall);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &thread);
+  getrusage(RUSAGE_SELF, &usage);
+  auto ns = [](const timespec& t) { return t.tv_sec * 1e6 + t.tv_nsec / 1e3; };
+  auto us = [](const timeval& t) { return t.tv_sec * 1e6 + t.tv_usec; };
+  return Figures(ns(wall), us(usage.ru_utime), us(usage.ru_stime), ns(thread),
+                 static_cast<double>(usage.ru_nvcsw), static_cast<double>(usage.ru_nivcsw));
+}
+
+// Sends `warmup` (not counted) and then `count` PINGs, `per_write` at a time.
+Figures Measure(Connection& c, long warmup, long count, long per_write) {
+  auto run = [&](long n) {
+    for (long done = 0; done < n; done += per_write) c.RoundTrip(std::min(per_write, n - done));
+  };
+  run(warmup);
+  Figures a = Now();
+  run(count);
+  Figures b = Now();
+  double n = count;
+  return Figures((b.wall - a.wall) / n, (b.user - a.user) / n, (b.sys - a.sys) / n,
+                 (b.thread - a.thread) / n, (b.voluntary - a.voluntary) / n,
+                 (b.involuntary - a.involuntary) / n);
+}
+
+void Print(bool json, const std::string& what, const Figures& f) {
+  const char* format =
+      json ? "\"%s\":{\"wallUs\":%.3f,\"cpuUs\":%.3f,\"userUs\":%.3f,\"sysUs\":%.3f,"
+             "\"threadCpuUs\":%.3f,\"voluntaryCtxSwitches\":%.4f,\"involuntaryCtxSwitches\":%.4f}"
+           : "%s: wall %.1f µs, CPU %.2f µs (user %.2f, sys %.2f; thread %.2f), "
+             "%.3f voluntary / %.3f involuntary ctx switches\n";
+  std::printf(format, what.c_str(), f.wall, f.user + f.sys, f.user, f.sys, f.thread, f.voluntary,
+              f.involuntary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = ParseArgs(argc, argv);
+  Connection connection(Connect(o));
+  Figures blocking = Measure(connection, o.warmup, o.count, 1);
+  Figures pipelined = Measure(connection, o.warmup, o.count, kBatch);
+  std::string transport = o.unix_path.empty() ? "tcp" : "unix";
+  if (o.json) {
+    std::printf(
+        "{\"transport\":\"%s\",\"endpoint\":\"%s\",\"count\":%ld,\"warmup\":%ld,\"batch\":%ld,",
+        transport.c_str(), o.Endpoint().c_str(), o.count, o.warmup, kBatch);
+    Print(true, "blocking", blocking);
+    std::printf(",");
+    Print(true, "pipelined", pipelined);
+    std::printf("}\n");
+  } else {
+    std::string where = transport + " " + o.Endpoint() + ", " + std::to_string(o.count) + " PINGs";
+    Print(false, "blocking  (" + where + ", one at a time), per round trip", blocking);
+    Print(false, "pipelined (" + where + ", " + std::to_string(kBatch) + " per write), per command",
+          pipelined);
+  }
+  return 0;
+}
