@@ -58,7 +58,7 @@ struct Worker::RunningJob : std::enable_shared_from_this<Worker::RunningJob> {
   std::string token;
   std::int64_t started_ms = 0;
   std::atomic<bool> cancelled{false};
-  bool processing = false;  // inside execute(); I/O thread only
+  bool processing = false;  // running on the pool (run_on_pool); I/O thread only
   bool abandoned = false;   // handed back; its outcome is dropped; I/O thread only
   bool finish_resent =
       false;  // its outcome was sent again after a connection loss; I/O thread only
@@ -425,7 +425,16 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
 
     if (!job.repeat_job_key.empty()) co_await schedule_next_iteration(scripts_, job, now_ms());
 
-    Outcome outcome = co_await execute(running);
+    // Decided without the processor, or run inline here (no coroutine frame
+    // for the common case), or run on the pool.
+    Outcome outcome;
+    if (auto decided = outcome_without_running(job)) {
+      outcome = std::move(*decided);
+    } else if (const Processor* p = find_processor(job.name); p && p->runs_inline()) {
+      outcome = run_processor(running);
+    } else {
+      outcome = co_await run_on_pool(running);
+    }
     if (running->abandoned) co_return;  // handed back; the slot was released then
 
     FinishResult finished;
@@ -458,24 +467,24 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
   maybe_finish_shutdown();
 }
 
-awaitable<Worker::Outcome> Worker::execute(const std::shared_ptr<RunningJob>& running) {
-  const Job& job = running->job;
+std::optional<Worker::Outcome> Worker::outcome_without_running(const Job& job) const {
   if (!job.deferred_failure.empty()) {
-    co_return Outcome{Outcome::Kind::kFailed, job.deferred_failure,
-                      stack_entry("UnrecoverableError", job.deferred_failure, job.name), true};
+    return Outcome{Outcome::Kind::kFailed, job.deferred_failure,
+                   stack_entry("UnrecoverableError", job.deferred_failure, job.name), true};
   }
   if (options_.max_started_attempts && *options_.max_started_attempts < job.attempts_started) {
     const std::string msg = "job started more than allowable limit";
-    co_return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name),
-                      true};
+    return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name),
+                   true};
   }
   if (!job.opts_error.empty()) {
-    co_return Outcome{Outcome::Kind::kFailed, job.opts_error,
-                      stack_entry("UnrecoverableError", job.opts_error, job.name), true};
+    return Outcome{Outcome::Kind::kFailed, job.opts_error,
+                   stack_entry("UnrecoverableError", job.opts_error, job.name), true};
   }
-  if (const Processor* p = find_processor(job.name); p && p->runs_inline()) {
-    co_return run_processor(running);
-  }
+  return std::nullopt;
+}
+
+awaitable<Worker::Outcome> Worker::run_on_pool(const std::shared_ptr<RunningJob>& running) {
   running->processing = true;
   // GCC 12 destroys the captures of a lambda that appears in a co_await
   // expression twice, so the initiation captures nothing that owns memory.

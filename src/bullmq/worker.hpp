@@ -79,7 +79,10 @@ class Worker {
   awaitable<ClaimResult> fetch();
   awaitable<void> wait_for_marker();
   awaitable<void> run_slot(std::unique_ptr<Job> first, std::string token);
-  awaitable<Outcome> execute(const std::shared_ptr<RunningJob>& running);
+  // The failure a job gets without running (stored `defa`, too many starts,
+  // unreadable options), or nothing.
+  std::optional<Outcome> outcome_without_running(const Job& job) const;
+  awaitable<Outcome> run_on_pool(const std::shared_ptr<RunningJob>& running);
   Outcome run_processor(const std::shared_ptr<RunningJob>& running);
   // How a finished attempt is recorded.
   struct FinishRequest {

@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "bullmq/json.hpp"
+
 namespace processing {
 namespace {
 
@@ -85,9 +87,7 @@ class FunctionProcessor final : public bullmq::Processor {
 };
 
 std::string echo(const Job& job, JobContext&) {
-  rapidjson::Document doc;
-  doc.Parse(job.data.c_str(), job.data.size());
-  if (doc.HasParseError()) throw UnrecoverableError("job data of 'echo' is not valid JSON");
+  if (!bullmq::is_json(job.data)) throw UnrecoverableError("job data of 'echo' is not valid JSON");
   return job.data;
 }
 
