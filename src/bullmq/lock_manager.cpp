@@ -28,11 +28,25 @@ void LockManager::stop() {
 
 void LockManager::track(const std::string& job_id, const std::string& token,
                         std::int64_t since_ms) {
-  tracked_[job_id] = Entry{token, since_ms};
+  if (auto it = tracked_.find(job_id); it != tracked_.end()) {
+    it->second = Entry{token, since_ms};
+    return;
+  }
+  if (spare_.empty()) {
+    tracked_.emplace(job_id, Entry{token, since_ms});
+    return;
+  }
+  auto node = std::move(spare_.back());
+  spare_.pop_back();
+  node.key().assign(job_id);
+  node.mapped().token.assign(token);
+  node.mapped().renewed_at_ms = since_ms;
+  tracked_.insert(std::move(node));
 }
 
 void LockManager::untrack(const std::string& job_id) {
-  tracked_.erase(job_id);
+  auto node = tracked_.extract(job_id);
+  if (!node.empty() && spare_.size() < kMaxSpareNodes) spare_.push_back(std::move(node));
 }
 
 awaitable<void> LockManager::run() {

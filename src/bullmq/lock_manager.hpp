@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "bullmq/asio.hpp"
 #include "bullmq/queue_scripts.hpp"
@@ -45,6 +46,10 @@ class LockManager {
   std::int64_t renew_time_ms_;
   LostHandler on_lost_;
   std::unordered_map<std::string, Entry> tracked_;
+  // Nodes of untracked jobs, kept (up to a bound) so that tracking the next
+  // job reuses the node and its strings' buffers instead of allocating.
+  static constexpr std::size_t kMaxSpareNodes = 1024;
+  std::vector<std::unordered_map<std::string, Entry>::node_type> spare_;
   asio::steady_timer timer_;
   bool running_ = false;
   std::uint64_t renewals_ = 0;
