@@ -104,6 +104,16 @@ void RedisConnection::enqueue_encoded(std::string bytes, std::unique_ptr<Pending
   schedule_write();
 }
 
+void RedisConnection::enqueue_parts(std::string_view head, std::string_view body,
+                                    std::unique_ptr<PendingBase> pending) {
+  if (!accept(pending)) return;
+  out_buffer_.reserve(out_buffer_.size() + head.size() + body.size());
+  out_buffer_ += head;
+  out_buffer_ += body;
+  queued_.push_back(std::move(pending));
+  schedule_write();
+}
+
 void RedisConnection::close_stream() {
   ++generation_;
   boost::system::error_code ec;

@@ -83,6 +83,17 @@ class RedisConnection {
     return async_encoded(std::move(resp), asio::use_awaitable);
   }
 
+  // Same, for a command encoded in two pieces (a script call's header and
+  // its arguments). The bytes are copied into the output buffer when the
+  // operation starts; they must stay valid until then (the caller's frame).
+  awaitable<Reply> encoded_parts(std::string_view head, std::string_view body) {
+    return asio::async_initiate<decltype(asio::use_awaitable), void(std::exception_ptr, Reply)>(
+        [this](auto handler, std::string_view h, std::string_view b) {
+          enqueue_parts(h, b, std::make_unique<Pending<decltype(handler)>>(std::move(handler)));
+        },
+        asio::use_awaitable, head, body);
+  }
+
   // During the connect hook only: sends a command on the fresh socket and
   // reads its reply before anything else is sent.
   awaitable<Reply> handshake_command(std::vector<std::string> args);
@@ -116,6 +127,8 @@ class RedisConnection {
 
   void enqueue(const std::vector<std::string>& args, std::unique_ptr<PendingBase> pending);
   void enqueue_encoded(std::string bytes, std::unique_ptr<PendingBase> pending);
+  void enqueue_parts(std::string_view head, std::string_view body,
+                     std::unique_ptr<PendingBase> pending);
   // False (and `pending` failed) when the connection is stopped.
   bool accept(std::unique_ptr<PendingBase>& pending);
   awaitable<void> supervise();

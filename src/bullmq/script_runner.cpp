@@ -1,6 +1,7 @@
 #include "bullmq/script_runner.hpp"
 
 #include <charconv>
+#include <cstring>
 
 #include "bullmq/resp.hpp"
 #include "bullmq/strings.hpp"
@@ -9,20 +10,55 @@ namespace bullmq {
 
 namespace {
 
-// `EVALSHA|EVAL <sha|body> <numkeys> keys… args…`
-std::string script_command(std::string_view verb, std::string_view script, const ScriptCall& call) {
+// `EVALSHA|EVAL <sha|body> <numkeys>`: what goes before the call's keys and
+// arguments (ScriptCall::encoded()), appended to `out`.
+template <typename Out>
+void append_script_header(std::string_view verb, std::string_view script, const ScriptCall& call,
+                          Out& out) {
+  auto append_number = [&out](std::size_t n) {
+    char digits[24];
+    out.append(std::string_view(
+        digits,
+        static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, n).ptr - digits)));
+  };
+  auto append_bulk_header = [&](std::size_t size) {
+    out.append("$");
+    append_number(size);
+    out.append("\r\n");
+  };
+  out.append("*");
+  append_number(3 + call.key_count() + call.arg_count());
+  out.append("\r\n");
+  append_bulk_header(verb.size());
+  out.append(verb);
+  out.append("\r\n");
+  append_bulk_header(script.size());
+  out.append(script);
+  out.append("\r\n");
   char numkeys[24];
-  auto [end, ec] = std::to_chars(numkeys, numkeys + sizeof numkeys, call.key_count());
-  (void)ec;
-  std::string out;
-  out.reserve(64 + script.size() + call.encoded().size());
-  append_array_header(3 + call.key_count() + call.arg_count(), out);
-  append_bulk(verb, out);
-  append_bulk(script, out);
-  append_bulk(std::string_view(numkeys, static_cast<std::size_t>(end - numkeys)), out);
-  out += call.encoded();
-  return out;
+  const std::string_view count(
+      numkeys,
+      static_cast<std::size_t>(
+          std::to_chars(numkeys, numkeys + sizeof numkeys, call.key_count()).ptr - numkeys));
+  append_bulk_header(count.size());
+  out.append(count);
+  out.append("\r\n");
 }
+
+// A fixed buffer on the caller's stack for the EVALSHA header (~80 bytes).
+class HeaderBuffer {
+ public:
+  void append(std::string_view s) {
+    if (s.size() > sizeof data_ - size_) throw ProtocolError("script call header too long");
+    std::memcpy(data_ + size_, s.data(), s.size());
+    size_ += s.size();
+  }
+  std::string_view view() const { return std::string_view(data_, size_); }
+
+ private:
+  char data_[128];
+  std::size_t size_ = 0;
+};
 
 }  // namespace
 
@@ -32,11 +68,17 @@ awaitable<Reply> ScriptRunner::run(ScriptCall call) {
     throw ProtocolError("script " + std::string(info.file) + " called with " +
                         std::to_string(call.key_count()) + " keys");
   }
-  Reply reply = co_await connection_.encoded(script_command("EVALSHA", info.sha1, call));
+  HeaderBuffer header;
+  append_script_header("EVALSHA", info.sha1, call, header);
+  Reply reply = co_await connection_.encoded_parts(header.view(), call.encoded());
   if (reply.is_error() && reply.str.rfind("NOSCRIPT", 0) == 0) {
     // Redis lost its script cache (restart, failover, SCRIPT FLUSH): EVAL
     // runs the body and caches it again.
-    reply = co_await connection_.encoded(script_command("EVAL", info.body, call));
+    std::string eval;
+    eval.reserve(64 + info.body.size() + call.encoded().size());
+    append_script_header("EVAL", info.body, call, eval);
+    eval += call.encoded();
+    reply = co_await connection_.encoded(std::move(eval));
   }
   if (reply.is_error()) {
     // BUSY / LOADING / READONLY (failover) can clear up; a Lua error cannot.
