@@ -40,6 +40,11 @@ struct Job {
   // opts_error. Never throws.
   static Job from_hash(std::string queue, std::string id, std::vector<std::string> flat);
 
+  // The same in steps, for callers that hold the pairs elsewhere: each
+  // field/value pair (unknown fields are ignored), then parse_options().
+  void apply_field(std::string_view field, std::string&& value);
+  void parse_options();
+
   std::string opts_error;  // non-empty when `opts` could not be parsed
 };
 

@@ -55,42 +55,67 @@ std::string parse_job_options(std::string_view json, JobOptions& out) {
   if (doc.HasParseError()) return "job opts are not valid JSON";
   if (!doc.IsObject()) return "job opts are not a JSON object";
 
-  if (auto n = member_int(doc, "attempts")) out.attempts = static_cast<int>(*n);
-  if (auto it = doc.FindMember("backoff"); it != doc.MemberEnd()) {
-    const Value& b = it->value;
-    if (b.IsNumber()) {
-      out.backoff = BackoffOptions{"fixed", as_int(b).value_or(0), 0};
-    } else if (b.IsObject()) {
-      BackoffOptions backoff;
-      if (auto t = b.FindMember("type"); t != b.MemberEnd() && t->value.IsString()) {
-        backoff.type = t->value.GetString();
+  out.priority = 0;
+  out.delay_ms = 0;
+  out.keep_logs.reset();
+  out.stack_trace_limit.reset();
+  out.prev_millis.reset();
+  std::optional<std::int64_t> kl, keep_logs;
+  const Value* repeat_value = nullptr;
+  // One pass over the members (most jobs carry two or three), dispatching on
+  // the name's length; the first of duplicate names wins, as with FindMember.
+  std::uint32_t seen = 0;
+  auto first = [&seen](int bit) {
+    const bool fresh = (seen & (1u << bit)) == 0;
+    seen |= 1u << bit;
+    return fresh;
+  };
+  for (const auto& m : doc.GetObject()) {
+    const std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    const Value& v = m.value;
+    if (name == "attempts" && first(0)) {
+      if (auto n = as_int(v)) out.attempts = static_cast<int>(*n);
+    } else if (name == "backoff" && first(1)) {
+      if (v.IsNumber()) {
+        out.backoff = BackoffOptions{"fixed", as_int(v).value_or(0), 0};
+      } else if (v.IsObject()) {
+        BackoffOptions backoff;
+        if (auto t = v.FindMember("type"); t != v.MemberEnd() && t->value.IsString()) {
+          backoff.type = t->value.GetString();
+        }
+        backoff.delay_ms = member_int(v, "delay").value_or(0);
+        if (auto j = v.FindMember("jitter"); j != v.MemberEnd() && j->value.IsNumber()) {
+          backoff.jitter = j->value.GetDouble();
+        }
+        out.backoff = backoff;
       }
-      backoff.delay_ms = member_int(b, "delay").value_or(0);
-      if (auto j = b.FindMember("jitter"); j != b.MemberEnd() && j->value.IsNumber()) {
-        backoff.jitter = j->value.GetDouble();
-      }
-      out.backoff = backoff;
+    } else if (name == "lifo" && first(2)) {
+      if (v.IsBool()) out.lifo = v.GetBool();
+    } else if (name == "priority" && first(3)) {
+      out.priority = as_int(v).value_or(0);
+    } else if (name == "delay" && first(4)) {
+      out.delay_ms = as_int(v).value_or(0);
+    } else if (name == "removeOnComplete" && first(5)) {
+      KeepJobs k;
+      if (parse_keep_jobs(v, k)) out.remove_on_complete = k;
+    } else if (name == "removeOnFail" && first(6)) {
+      KeepJobs k;
+      if (parse_keep_jobs(v, k)) out.remove_on_fail = k;
+    } else if (name == "kl" && first(7)) {
+      kl = as_int(v);
+    } else if (name == "keepLogs" && first(8)) {
+      keep_logs = as_int(v);
+    } else if (name == "stackTraceLimit" && first(9)) {
+      out.stack_trace_limit = as_int(v);
+    } else if (name == "prevMillis" && first(10)) {
+      out.prev_millis = as_int(v);
+    } else if (name == "repeat" && first(11)) {
+      repeat_value = &v;
     }
   }
-  if (auto it = doc.FindMember("lifo"); it != doc.MemberEnd() && it->value.IsBool()) {
-    out.lifo = it->value.GetBool();
-  }
-  out.priority = member_int(doc, "priority").value_or(0);
-  out.delay_ms = member_int(doc, "delay").value_or(0);
-  if (auto it = doc.FindMember("removeOnComplete"); it != doc.MemberEnd()) {
-    KeepJobs k;
-    if (parse_keep_jobs(it->value, k)) out.remove_on_complete = k;
-  }
-  if (auto it = doc.FindMember("removeOnFail"); it != doc.MemberEnd()) {
-    KeepJobs k;
-    if (parse_keep_jobs(it->value, k)) out.remove_on_fail = k;
-  }
-  out.keep_logs = member_int(doc, "kl");
-  if (!out.keep_logs) out.keep_logs = member_int(doc, "keepLogs");
-  out.stack_trace_limit = member_int(doc, "stackTraceLimit");
-  out.prev_millis = member_int(doc, "prevMillis");
-  if (auto it = doc.FindMember("repeat"); it != doc.MemberEnd() && it->value.IsObject()) {
-    const Value& r = it->value;
+  out.keep_logs = kl ? kl : keep_logs;
+  if (repeat_value && repeat_value->IsObject()) {
+    const Value& r = *repeat_value;
     RepeatOptions repeat;
     if (auto p = r.FindMember("pattern"); p != r.MemberEnd() && p->value.IsString()) {
       repeat.pattern = p->value.GetString();

@@ -55,11 +55,15 @@ ClaimResult QueueScripts::decode_claim(Reply reply, const std::string& token) co
   }
   auto& e = reply.elements;
   if (e[0].is_array() && e[1].is_string()) {
-    std::vector<std::string> flat;
-    flat.reserve(e[0].elements.size());
-    for (auto& f : e[0].elements) flat.push_back(std::move(f.str));
-    out.job =
-        std::make_unique<Job>(Job::from_hash(keys_.queue(), std::move(e[1].str), std::move(flat)));
+    out.job = std::make_unique<Job>();
+    Job& job = *out.job;
+    job.queue = keys_.queue();
+    job.id = std::move(e[1].str);
+    auto& fields = e[0].elements;
+    for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+      job.apply_field(fields[i].str, std::move(fields[i + 1].str));
+    }
+    job.parse_options();
   }
   out.rate_limit_ms = int_or_zero(e[2]);
   out.next_delayed_ms = int_or_zero(e[3]);

@@ -57,6 +57,7 @@ struct Worker::RunningJob : std::enable_shared_from_this<Worker::RunningJob> {
   Job job;
   std::string token;
   std::int64_t started_ms = 0;
+  JobNameStats* name_stats = nullptr;  // stats_.by_name entry (map nodes are stable); I/O thread
   std::atomic<bool> cancelled{false};
   bool processing = false;  // running on the pool (run_on_pool); I/O thread only
   bool abandoned = false;   // handed back; its outcome is dropped; I/O thread only
@@ -415,7 +416,8 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
     const Job& job = running->job;
     active_[job.id] = running;
     locks_.track(job.id, token, job.processed_on_ms ? job.processed_on_ms : running->started_ms);
-    ++stats_.by_name[job.name].claimed;
+    running->name_stats = &stats_.by_name[job.name];
+    ++running->name_stats->claimed;
     maybe_recheck_version();
     logger().debug("job.active", "job claimed",
                    {{"queue", options_.queue},
@@ -674,7 +676,7 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
     log_finish_error(job, result.error_code, command);
     return;
   }
-  auto& name_stats = stats_.by_name[job.name];
+  auto& name_stats = *running.name_stats;
   const long long duration_ms = now_ms() - running.started_ms;
   switch (request.action) {
     case FinishRequest::Action::kComplete:
@@ -714,7 +716,7 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
 
 awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
   const Job& job = running.job;
-  auto& name_stats = stats_.by_name[job.name];
+  auto& name_stats = *running.name_stats;
   name_stats.observe(static_cast<double>(now_ms() - running.started_ms) / 1000.0);
   if (outcome.kind == Outcome::Kind::kMoved) {
     ++name_stats.delayed;

@@ -114,3 +114,21 @@ TEST_CASE("legacy attemptsMade field is read when atm is absent") {
   auto job = bullmq::Job::from_hash("q", "1", {"name", "n", "attemptsMade", "3"});
   CHECK(job.attempts_made == 3);
 }
+
+TEST_CASE("option names: kl wins over keepLogs, unknown names ignored, first duplicate wins") {
+  JobOptions o;
+  CHECK(parse_job_options(R"({"keepLogs":9,"kl":4,"jobId":"x","attempts":2,"attempts":5})", o)
+            .empty());
+  CHECK(o.keep_logs == 4);
+  CHECK(o.attempts == 2);
+  JobOptions only_long;
+  CHECK(parse_job_options(R"({"keepLogs":9,"priority":"3","delay":12.7})", only_long).empty());
+  CHECK(only_long.keep_logs == 9);
+  CHECK(only_long.priority == 3);
+  CHECK(only_long.delay_ms == 12);
+  JobOptions defaults;
+  defaults.priority = 8;
+  CHECK(parse_job_options("{}", defaults).empty());
+  CHECK(defaults.priority == 0);
+  CHECK_FALSE(defaults.keep_logs);
+}
