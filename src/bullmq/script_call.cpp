@@ -1,6 +1,8 @@
 #include "bullmq/script_call.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <stdexcept>
 
 #include "bullmq/resp.hpp"
@@ -15,32 +17,57 @@ EncodedKeys encode_keys(std::initializer_list<std::string_view> names) {
 }
 
 ScriptCall::ScriptCall(ScriptId id) : id_(id) {
-  encoded_.reserve(1024);  // a moveToFinished with its keys fits; no regrowth on the hot path
+  buffer_.resize(1024);  // a moveToFinished with its keys fits; no regrowth on the hot path
+}
+
+char* ScriptCall::extend(std::size_t n) {
+  if (buffer_.size() - size_ < n) buffer_.resize(std::max(buffer_.size() * 2, size_ + n));
+  char* at = buffer_.data() + size_;
+  size_ += n;
+  return at;
+}
+
+void ScriptCall::put_bulk(std::string_view first, std::string_view second) {
+  char head[24];
+  head[0] = '$';
+  char* end = std::to_chars(head + 1, head + sizeof head - 2, first.size() + second.size()).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  const auto head_size = static_cast<std::size_t>(end - head);
+  char* at = extend(head_size + first.size() + second.size() + 2);
+  std::memcpy(at, head, head_size);
+  at += head_size;
+  if (!first.empty()) std::memcpy(at, first.data(), first.size());
+  at += first.size();
+  if (!second.empty()) std::memcpy(at, second.data(), second.size());
+  at += second.size();
+  at[0] = '\r';
+  at[1] = '\n';
 }
 
 ScriptCall& ScriptCall::key(std::string_view name) {
   if (arg_count_ != 0) throw std::logic_error("ScriptCall: a key added after the arguments");
-  append_bulk(name, encoded_);
+  put_bulk(name);
   ++key_count_;
   return *this;
 }
 
 ScriptCall& ScriptCall::key(std::string_view base, std::string_view suffix) {
   if (arg_count_ != 0) throw std::logic_error("ScriptCall: a key added after the arguments");
-  append_bulk_parts(base, suffix, encoded_);
+  put_bulk(base, suffix);
   ++key_count_;
   return *this;
 }
 
 ScriptCall& ScriptCall::keys(const EncodedKeys& block) {
   if (arg_count_ != 0) throw std::logic_error("ScriptCall: a key added after the arguments");
-  encoded_ += block.bytes;
+  std::memcpy(extend(block.bytes.size()), block.bytes.data(), block.bytes.size());
   key_count_ += block.count;
   return *this;
 }
 
 ScriptCall& ScriptCall::arg(std::string_view value) {
-  append_bulk(value, encoded_);
+  put_bulk(value);
   ++arg_count_;
   return *this;
 }
@@ -57,9 +84,10 @@ std::vector<std::string> ScriptCall::decode(std::size_t first, std::size_t count
   std::size_t pos = 0;
   for (std::size_t i = 0; i < first + count; ++i) {
     // "$<len>\r\n<bytes>\r\n", as append_bulk wrote it.
-    const std::size_t crlf = encoded_.find("\r\n", pos);
-    const std::size_t len = std::stoul(encoded_.substr(pos + 1, crlf - pos - 1));
-    if (i >= first) out.push_back(encoded_.substr(crlf + 2, len));
+    const std::string_view bytes = encoded();
+    const std::size_t crlf = bytes.find("\r\n", pos);
+    const std::size_t len = std::stoul(std::string(bytes.substr(pos + 1, crlf - pos - 1)));
+    if (i >= first) out.emplace_back(bytes.substr(crlf + 2, len));
     pos = crlf + 2 + len + 2;
   }
   return out;

@@ -43,7 +43,7 @@ class ScriptCall {
   std::size_t key_count() const { return key_count_; }
   std::size_t arg_count() const { return arg_count_; }
   // The keys then the arguments, each as a RESP bulk string.
-  const std::string& encoded() const { return encoded_; }
+  std::string_view encoded() const { return std::string_view(buffer_.data(), size_); }
 
   // Decoded copies (tests, diagnostics).
   std::vector<std::string> keys() const;
@@ -51,11 +51,18 @@ class ScriptCall {
 
  private:
   std::vector<std::string> decode(std::size_t first, std::size_t count) const;
+  // Room for `n` more bytes at the end; returns where they go.
+  char* extend(std::size_t n);
+  // Appends `$<len>\r\n<first><second>\r\n`.
+  void put_bulk(std::string_view first, std::string_view second = {});
 
   ScriptId id_;
   std::size_t key_count_ = 0;
   std::size_t arg_count_ = 0;
-  std::string encoded_;
+  // [0, size_) is written; the rest is room, so appending a value is a few
+  // memcpy calls instead of three checked string appends.
+  std::string buffer_;
+  std::size_t size_ = 0;
 };
 
 }  // namespace bullmq

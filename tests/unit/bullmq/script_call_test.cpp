@@ -25,3 +25,13 @@ TEST_CASE("a key after the first argument is a programming error") {
   CHECK_THROWS_AS(call.key("late"), std::logic_error);
   CHECK_THROWS_AS(call.key("bull:q:", "late"), std::logic_error);
 }
+
+TEST_CASE("a script call grows past its initial room without losing what it holds") {
+  ScriptCall call(ScriptId::kUpdateData);
+  call.key("bull:q:", "1");
+  const std::string big(5000, 'x');
+  call.arg("small").arg(big).arg(std::int64_t{7});
+  CHECK(call.keys() == std::vector<std::string>{"bull:q:1"});
+  CHECK(call.args() == std::vector<std::string>{"small", big, "7"});
+  CHECK(call.encoded().size() == 14 + 11 + (1 + 4 + 2 + 5000 + 2) + 7);
+}
