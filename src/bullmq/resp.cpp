@@ -60,39 +60,22 @@ redisReplyObjectFunctions kReplyFunctions = {create_string, create_array, create
 
 }  // namespace
 
-namespace {
-
-void append_length(char type, std::size_t n, std::string& out) {
-  char text[24];
-  text[0] = type;
-  auto [end, ec] = std::to_chars(text + 1, text + sizeof text - 2, n);
-  (void)ec;  // 21 characters always hold a size_t
+RespLength::RespLength(char type, std::size_t n) {
+  text_[0] = type;
+  char* end = std::to_chars(text_ + 1, text_ + sizeof text_ - 2, n).ptr;  // 20 digits fit
   *end++ = '\r';
   *end++ = '\n';
-  out.append(text, static_cast<std::size_t>(end - text));
-}
-
-}  // namespace
-
-void append_array_header(std::size_t count, std::string& out) {
-  append_length('*', count, out);
+  size_ = static_cast<std::size_t>(end - text_);
 }
 
 void append_bulk(std::string_view arg, std::string& out) {
-  append_length('$', arg.size(), out);
+  out += RespLength('$', arg.size()).view();
   out += arg;
   out += "\r\n";
 }
 
-void append_bulk_parts(std::string_view first, std::string_view second, std::string& out) {
-  append_length('$', first.size() + second.size(), out);
-  out += first;
-  out += second;
-  out += "\r\n";
-}
-
 void format_command(const std::vector<std::string>& args, std::string& out) {
-  append_array_header(args.size(), out);
+  out += RespLength('*', args.size()).view();
   for (const auto& a : args) append_bulk(a, out);
 }
 

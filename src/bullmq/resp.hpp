@@ -19,11 +19,20 @@ namespace bullmq {
 // Appends the RESP encoding of `args` to `out`.
 void format_command(const std::vector<std::string>& args, std::string& out);
 
-// The pieces of a command, for callers that encode arguments as they go:
-// `*<count>`, one bulk string, and one bulk string made of two parts.
-void append_array_header(std::size_t count, std::string& out);
+// Appends one bulk string (`$<len>\r\n<bytes>\r\n`) to `out`.
 void append_bulk(std::string_view arg, std::string& out);
-void append_bulk_parts(std::string_view first, std::string_view second, std::string& out);
+
+// The `<type><n>\r\n` that opens an array (`*3\r\n`) or a bulk string
+// (`$5\r\n`), formatted on the stack for callers that write RESP themselves.
+class RespLength {
+ public:
+  RespLength(char type, std::size_t n);
+  std::string_view view() const { return std::string_view(text_, size_); }
+
+ private:
+  char text_[24];  // type, up to 20 digits, CRLF
+  std::size_t size_;
+};
 
 class RespParser {
  public:

@@ -28,15 +28,10 @@ char* ScriptCall::extend(std::size_t n) {
 }
 
 void ScriptCall::put_bulk(std::string_view first, std::string_view second) {
-  char head[24];
-  head[0] = '$';
-  char* end = std::to_chars(head + 1, head + sizeof head - 2, first.size() + second.size()).ptr;
-  *end++ = '\r';
-  *end++ = '\n';
-  const auto head_size = static_cast<std::size_t>(end - head);
-  char* at = extend(head_size + first.size() + second.size() + 2);
-  std::memcpy(at, head, head_size);
-  at += head_size;
+  const RespLength head('$', first.size() + second.size());
+  char* at = extend(head.view().size() + first.size() + second.size() + 2);
+  std::memcpy(at, head.view().data(), head.view().size());
+  at += head.view().size();
   if (!first.empty()) std::memcpy(at, first.data(), first.size());
   at += first.size();
   if (!second.empty()) std::memcpy(at, second.data(), second.size());

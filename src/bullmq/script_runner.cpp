@@ -15,34 +15,17 @@ namespace {
 template <typename Out>
 void append_script_header(std::string_view verb, std::string_view script, const ScriptCall& call,
                           Out& out) {
-  auto append_number = [&out](std::size_t n) {
-    char digits[24];
-    out.append(std::string_view(
-        digits,
-        static_cast<std::size_t>(std::to_chars(digits, digits + sizeof digits, n).ptr - digits)));
-  };
-  auto append_bulk_header = [&](std::size_t size) {
-    out.append("$");
-    append_number(size);
-    out.append("\r\n");
-  };
-  out.append("*");
-  append_number(3 + call.key_count() + call.arg_count());
-  out.append("\r\n");
-  append_bulk_header(verb.size());
-  out.append(verb);
-  out.append("\r\n");
-  append_bulk_header(script.size());
-  out.append(script);
-  out.append("\r\n");
   char numkeys[24];
   const std::string_view count(
       numkeys,
       static_cast<std::size_t>(
           std::to_chars(numkeys, numkeys + sizeof numkeys, call.key_count()).ptr - numkeys));
-  append_bulk_header(count.size());
-  out.append(count);
-  out.append("\r\n");
+  out.append(RespLength('*', 3 + call.key_count() + call.arg_count()).view());
+  for (std::string_view part : {verb, script, count}) {
+    out.append(RespLength('$', part.size()).view());
+    out.append(part);
+    out.append("\r\n");
+  }
 }
 
 // A fixed buffer on the caller's stack for the EVALSHA header (~80 bytes).

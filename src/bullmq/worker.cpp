@@ -430,12 +430,13 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
     // Decided without the processor, or run inline here (no coroutine frame
     // for the common case), or run on the pool.
     Outcome outcome;
+    Processor* processor = find_processor(job.name);
     if (auto decided = outcome_without_running(job)) {
       outcome = std::move(*decided);
-    } else if (const Processor* p = find_processor(job.name); p && p->runs_inline()) {
-      outcome = run_processor(running);
+    } else if (!processor || processor->runs_inline()) {
+      outcome = run_processor(running, processor);
     } else {
-      outcome = co_await run_on_pool(running);
+      outcome = co_await run_on_pool(running, processor);
     }
     if (running->abandoned) co_return;  // handed back; the slot was released then
 
@@ -486,15 +487,17 @@ std::optional<Worker::Outcome> Worker::outcome_without_running(const Job& job) c
   return std::nullopt;
 }
 
-awaitable<Worker::Outcome> Worker::run_on_pool(const std::shared_ptr<RunningJob>& running) {
+awaitable<Worker::Outcome> Worker::run_on_pool(const std::shared_ptr<RunningJob>& running,
+                                               Processor* processor) {
   running->processing = true;
   // GCC 12 destroys the captures of a lambda that appears in a co_await
   // expression twice, so the initiation captures nothing that owns memory.
   RunningJob* raw = running.get();
   Outcome outcome = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Outcome)>(
-      [this, raw](auto handler) {
-        asio::post(pool_, [this, job = raw->shared_from_this(), h = std::move(handler)]() mutable {
-          Outcome o = run_processor(job);
+      [this, raw, processor](auto handler) {
+        asio::post(pool_, [this, job = raw->shared_from_this(), processor,
+                           h = std::move(handler)]() mutable {
+          Outcome o = run_processor(job, processor);
           auto ex = asio::get_associated_executor(h);
           asio::post(
               ex, [h = std::move(h), o = std::move(o)]() mutable { std::move(h)(std::move(o)); });
@@ -506,9 +509,9 @@ awaitable<Worker::Outcome> Worker::run_on_pool(const std::shared_ptr<RunningJob>
   co_return std::move(outcome);
 }
 
-Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running) {
+Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running,
+                                      Processor* processor) {
   const Job& job = running->job;
-  Processor* processor = find_processor(job.name);
   if (!processor) {
     const std::string msg = "unknown job name: " + job.name;
     return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name),

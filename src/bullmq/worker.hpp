@@ -82,8 +82,9 @@ class Worker {
   // The failure a job gets without running (stored `defa`, too many starts,
   // unreadable options), or nothing.
   std::optional<Outcome> outcome_without_running(const Job& job) const;
-  awaitable<Outcome> run_on_pool(const std::shared_ptr<RunningJob>& running);
-  Outcome run_processor(const std::shared_ptr<RunningJob>& running);
+  awaitable<Outcome> run_on_pool(const std::shared_ptr<RunningJob>& running, Processor* processor);
+  // `processor` is the one registered for the job's name, or null (unknown name).
+  Outcome run_processor(const std::shared_ptr<RunningJob>& running, Processor* processor);
   // How a finished attempt is recorded.
   struct FinishRequest {
     enum class Action { kComplete, kFail, kRetryLater, kRetryNow } action = Action::kFail;

@@ -78,3 +78,9 @@ TEST_CASE("parser reset drops a half-read reply") {
   REQUIRE(r);
   CHECK(r->integer == 1);
 }
+
+TEST_CASE("length prefixes of arrays and bulk strings") {
+  CHECK(bullmq::RespLength('*', 0).view() == "*0\r\n");
+  CHECK(bullmq::RespLength('$', 42).view() == "$42\r\n");
+  CHECK(bullmq::RespLength('$', 18446744073709551615ull).view() == "$18446744073709551615\r\n");
+}
