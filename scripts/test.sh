@@ -53,7 +53,7 @@ node_suite() {  # node_suite DIR BINARY
   npm_ready "$dir" && (cd "$dir" && BULLMQ_WORKER_BIN=$binary node --test --test-concurrency=1 .)
 }
 
-suite build build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBULLMQ_WORKER_TESTS=ON
+suite build build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBULLMQ_WORKER_TESTS=ON -DBULLMQ_WORKER_WERROR=ON
 if [[ ${failed[*]-} == *build* ]]; then echo "suites: ${#passed[@]} passed, ${#failed[@]} failed"; exit 1; fi
 
 wanted unit && suite unit ctest --test-dir build --output-on-failure
@@ -66,7 +66,8 @@ wanted e2e && suite e2e e2e_suite "$root/build/bullmq-worker"
 wanted deploy && suite deploy node_suite tests/deploy "$root/build/bullmq-worker"
 
 if ((sanitize)) && wanted sanitize; then
-  suite sanitize-build build build-asan -DCMAKE_BUILD_TYPE=Debug -DBULLMQ_WORKER_SANITIZE=ON -DBULLMQ_WORKER_TESTS=ON
+  suite sanitize-build build build-asan -DCMAKE_BUILD_TYPE=Debug -DBULLMQ_WORKER_SANITIZE=ON -DBULLMQ_WORKER_TESTS=ON \
+    -DBULLMQ_WORKER_WERROR=ON
   if [[ ${failed[*]-} != *sanitize-build* ]]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
