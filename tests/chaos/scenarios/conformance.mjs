@@ -1,0 +1,322 @@
+// Scenario 1: thousands of conformance jobs across 3 bullmq-worker processes
+// while one worker is SIGKILLed every few seconds and restarted, Redis is
+// killed once and started again on the same port and AOF data, and one
+// worker is frozen with SIGSTOP past its lock duration, then thawed.
+//
+// Jobs are added at a steady pace by the official bullmq Queue (explicit job
+// ids, so a resent addBulk after the Redis restart is a no-op) for most of the
+// run, so that every disturbance lands while jobs are running. The outcome is
+// read back with the Queue getters, the events stream and the worker logs.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import { RedisServer } from '../lib/servers.mjs';
+import { WorkerFleet } from '../lib/fleet.mjs';
+import {
+  classifyJobs, countsOf, duplicateOutcomes, evidenceFor, failureReasons, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
+} from '../lib/outcome.mjs';
+import { rng, sleep, waitUntil } from '../lib/util.mjs';
+
+const PROFILES = {
+  short: {
+    jobs: 2000, produceMs: 45000, killEveryMs: [2500, 4000], redisRestartAtMs: 15000, redisDownMs: 3000,
+    freezesAtMs: [27000], tailMs: 8000, settleMs: 60000,
+  },
+  full: {
+    jobs: 20000, produceMs: 300000, killEveryMs: [3000, 6000], redisRestartAtMs: 110000, redisDownMs: 5000,
+    freezesAtMs: [60000, 200000], tailMs: 15000, settleMs: 120000,
+  },
+};
+
+export const WORKERS = 3;
+export const CONCURRENCY = 8;
+export const LOCK_MS = 3000;
+export const STALLED_MS = 3000;
+const STALL_LIMIT_REASON = 'job stalled more than allowable limit';
+
+// The job mix: fast and slow processors, retries, failures, progress, logs,
+// moves to delayed. `expect` is what the job must end as.
+function jobSpec(i, r) {
+  const x = r();
+  const id = `c-${i}`;
+  const base = { jobId: id, attempts: 3, backoff: { type: 'fixed', delay: 200 } };
+  if (x < 0.30) return { name: 'echo', data: { i, text: `job ${i}` }, opts: base, expect: 'completed' };
+  if (x < 0.60) return { name: 'sleep', data: { ms: r.int(2, 40) }, opts: base, expect: 'completed' };
+  if (x < 0.65) return { name: 'sleep', data: { ms: r.int(300, 1500) }, opts: base, expect: 'completed' };
+  // Longer than the lock: the lock must be renewed while it runs.
+  if (x < 0.66) return { name: 'sleep', data: { ms: r.int(LOCK_MS + 500, LOCK_MS + 2500) }, opts: base, expect: 'completed' };
+  if (x < 0.75) {
+    return {
+      name: 'flaky', data: { succeedOnAttempt: r.int(2, 3) },
+      opts: { ...base, backoff: r() < 0.5 ? { type: 'fixed', delay: 150 } : { type: 'exponential', delay: 100 } },
+      expect: 'completed',
+    };
+  }
+  if (x < 0.80) {
+    return { name: 'fail', data: { message: `planned failure ${i}` }, opts: { ...base, attempts: 2, backoff: { type: 'fixed', delay: 100 } }, expect: 'failed' };
+  }
+  if (x < 0.82) return { name: 'fail-unrecoverable', data: { message: `unrecoverable ${i}` }, opts: base, expect: 'failed' };
+  if (x < 0.90) return { name: 'progress', data: { steps: [25, 50, 75, 100], intervalMs: 5 }, opts: base, expect: 'completed' };
+  if (x < 0.95) return { name: 'log', data: { lines: [`line one of ${i}`, `line two of ${i}`] }, opts: base, expect: 'completed' };
+  return { name: 'delay', data: { ms: 400 }, opts: base, expect: 'completed' };
+}
+
+// What a finished job must look like (returns a description of the mismatch, or null).
+function wrongResult(spec, job, state) {
+  if (state !== spec.expect) return `ended ${state}, expected ${spec.expect} (${job.failedReason ?? ''})`;
+  const rv = job.returnvalue;
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  switch (spec.name) {
+    case 'echo': return same(rv, spec.data) ? null : `echo returned ${JSON.stringify(rv)}`;
+    case 'sleep': return rv?.slept === spec.data.ms ? null : `sleep returned ${JSON.stringify(rv)}`;
+    case 'flaky':
+      if (rv?.attempt !== spec.data.succeedOnAttempt) return `flaky returned ${JSON.stringify(rv)}`;
+      return job.attemptsMade === spec.data.succeedOnAttempt ? null : `flaky attemptsMade ${job.attemptsMade}`;
+    case 'progress': return rv?.steps === 4 && job.progress === 100 ? null : `progress ${JSON.stringify(rv)} / ${job.progress}`;
+    case 'log': return rv?.logged === 2 ? null : `log returned ${JSON.stringify(rv)}`;
+    case 'delay': return rv?.resumed === true ? null : `delay returned ${JSON.stringify(rv)}`;
+    case 'fail':
+      if (job.failedReason !== spec.data.message) return `failedReason ${job.failedReason}`;
+      return job.attemptsMade === 2 ? null : `fail attemptsMade ${job.attemptsMade}`;
+    case 'fail-unrecoverable':
+      if (job.failedReason !== spec.data.message) return `failedReason ${job.failedReason}`;
+      return job.attemptsMade === 1 ? null : `fail-unrecoverable attemptsMade ${job.attemptsMade}`;
+    default: return null;
+  }
+}
+
+export async function runConformance({ mode, binary, outDir, seed, log, cleanup }) {
+  const p = PROFILES[mode];
+  const started = Date.now();
+  const t = () => Date.now() - started;
+  const say = (msg) => log(`[conformance ${(t() / 1000).toFixed(1)}s] ${msg}`);
+  const dir = path.join(outDir, 'conformance');
+  mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  const r = rng(seed);
+  const queueName = `chaos-conformance-${seed}`;
+
+  const redis = await RedisServer.start(dir);
+  say(`redis-server pid ${redis.pid} on port ${redis.port} (appendonly yes, appendfsync always)`);
+  const queue = new Queue(queueName, {
+    connection: { ...redis.connection, maxRetriesPerRequest: null },
+    streams: { events: { maxLen: 2000000 } },
+  });
+  queue.on('error', () => {}); // reconnects by itself across the Redis restart
+  cleanup.push(() => queue.close());
+  const admin = redis.client();
+  cleanup.push(async () => admin.disconnect());
+  await queue.waitUntilReady();
+  // The meta hash carries opts.maxLenEvents: wait until it is written.
+  await waitUntil(async () => Number(await admin.hget(`bull:${queueName}:meta`, 'opts.maxLenEvents')) === 2000000,
+    { timeout: 10000, what: 'queue meta' });
+
+  const fleet = new WorkerFleet({
+    binary,
+    logDir: path.join(dir, 'logs'),
+    log: say,
+    argsFor: (slot) => ['run', '--processors', 'conformance', '--queue', queueName, '--redis', redis.url,
+      '--concurrency', String(CONCURRENCY), '--lock-duration', String(LOCK_MS),
+      '--stalled-interval', String(STALLED_MS), '--name', `chaos-${slot}`, '--shutdown-timeout', '5000'],
+  });
+  for (let s = 0; s < WORKERS; s += 1) fleet.start(s);
+  say(`3 workers started: pids ${[0, 1, 2].map((s) => fleet.pid(s)).join(', ')}`);
+
+  // --- production: a steady stream of addBulk calls.
+  const specs = new Map();
+  const added = [];
+  let produceError;
+  const production = (async () => {
+    const tickMs = 250;
+    const ticks = Math.max(1, Math.floor(p.produceMs / tickMs));
+    let next = 0;
+    for (let k = 0; k < ticks && next < p.jobs; k += 1) {
+      const due = started + k * tickMs;
+      if (Date.now() < due) await sleep(due - Date.now());
+      const count = Math.min(p.jobs - next, Math.ceil((p.jobs * (k + 1)) / ticks) - next);
+      const batch = [];
+      for (let n = 0; n < count; n += 1, next += 1) {
+        const spec = jobSpec(next, r);
+        specs.set(spec.opts.jobId, spec);
+        batch.push({ name: spec.name, data: spec.data, opts: spec.opts });
+      }
+      for (let tries = 0; ; tries += 1) {
+        try {
+          await queue.addBulk(batch);
+          break;
+        } catch (err) {
+          // Redis may be down: the same job ids again are a no-op for jobs already added.
+          if (tries > 120) {
+            produceError = err;
+            throw err;
+          }
+          await sleep(500);
+        }
+      }
+      for (const b of batch) added.push(b.opts.jobId);
+    }
+  })();
+
+  // --- chaos: kills every few seconds, one Redis restart, freezes.
+  const chaos = { kills: [], redisRestarts: [], freezes: [] };
+  let chaosOn = true;
+  const frozenSlots = new Set();
+  const killLoop = (async () => {
+    await sleep(r.int(...p.killEveryMs));
+    while (chaosOn) {
+      const candidates = [0, 1, 2].filter((s) => !frozenSlots.has(s) && fleet.running(s));
+      if (candidates.length) {
+        const slot = r.pick(candidates);
+        const pid = fleet.pid(slot);
+        const killAt = Date.now();
+        await fleet.kill(slot);
+        chaos.kills.push({ at: killAt - started, atMs: killAt, slot, pid });
+        await sleep(r.int(200, 1000));
+        if (chaosOn || !fleet.running(slot)) fleet.restart(slot);
+      }
+      await sleep(r.int(...p.killEveryMs));
+    }
+  })();
+  const redisRestart = (async () => {
+    await sleep(Math.max(0, started + p.redisRestartAtMs - Date.now()));
+    const pid = redis.pid;
+    await redis.kill();
+    say(`redis-server pid ${pid} killed (SIGKILL); down for ${p.redisDownMs} ms`);
+    const downAt = t();
+    await sleep(p.redisDownMs);
+    await redis.start();
+    chaos.redisRestarts.push({ at: downAt, downMs: t() - downAt, oldPid: pid, newPid: redis.pid });
+    say(`redis-server restarted: pid ${redis.pid}, same port and AOF`);
+  })();
+  const freezes = (async () => {
+    for (const at of p.freezesAtMs) {
+      await sleep(Math.max(0, started + at - Date.now()));
+      const candidates = [0, 1, 2].filter((s) => fleet.running(s));
+      const slot = r.pick(candidates);
+      frozenSlots.add(slot);
+      const pid = fleet.pid(slot);
+      fleet.freeze(slot);
+      // Past the lock and two stalled checks: the others must take its jobs over.
+      const frozenMs = LOCK_MS + 2 * STALLED_MS + 1500;
+      say(`worker ${slot} (pid ${pid}) frozen (SIGSTOP) for ${frozenMs} ms`);
+      await sleep(frozenMs);
+      fleet.thaw(slot);
+      frozenSlots.delete(slot);
+      chaos.freezes.push({ at: at, slot, pid, frozenMs });
+      say(`worker ${slot} thawed (SIGCONT)`);
+    }
+  })();
+
+  await production;
+  say(`all ${added.length} jobs added`);
+  await Promise.all([redisRestart, freezes]);
+  await sleep(p.tailMs);
+  chaosOn = false;
+  await killLoop;
+  for (let s = 0; s < WORKERS; s += 1) if (!fleet.running(s)) fleet.restart(s);
+  say(`chaos over: ${chaos.kills.length} kills, ${chaos.redisRestarts.length} Redis restart, ${chaos.freezes.length} freeze(s); settling`);
+
+  // --- settle: wait (bounded) until nothing is waiting, active or delayed.
+  const settleStart = Date.now();
+  let lastCounts = {};
+  const settled = await waitUntil(async () => {
+    lastCounts = await countsOf(queue);
+    return unfinished(lastCounts) === 0;
+  }, { timeout: p.settleMs, interval: 500, what: 'the queue to drain' });
+  const settleMs = Date.now() - settleStart;
+  say(settled ? `queue drained ${settleMs} ms after the chaos` : `queue NOT drained after ${settleMs} ms: ${JSON.stringify(lastCounts)}`);
+
+  const stopResults = await fleet.stopAll(15000);
+  const uncleanStops = stopResults.filter((x) => x.code !== 0);
+  const processingDoneMs = t();
+
+  // --- read back.
+  const counts = await countsOf(queue);
+  const cls = await classifyJobs(queue, added);
+  const events = await readEventStream(admin, queueName);
+  const dup = duplicateOutcomes(events, added);
+  const lines = outcomeLines(fleet.logFiles, queueName, events, added);
+  const wrong = [];
+  const stallLimitFailures = [];
+  for (const id of added) {
+    const f = cls.byId.get(id);
+    if (!f) continue;
+    const spec = specs.get(id);
+    if (f.state === 'failed' && spec.expect === 'completed' && f.job.failedReason === STALL_LIMIT_REASON) {
+      stallLimitFailures.push({ id, name: spec.name, data: spec.data });
+      continue;
+    }
+    const why = wrongResult(spec, f.job, f.state);
+    if (why) wrong.push({ id, name: spec.name, why });
+  }
+  const recoveredOnce = added.filter((id) => (events.perJob.get(id)?.stalled ?? 0) > 0);
+  const lockLost = lines.byEvent['job.lock_lost'] ?? 0;
+  const wallMs = t();
+
+  const figures = {
+    jobs_added: added.length,
+    completed: cls.completed.length,
+    failed: cls.failed.length,
+    failed_planned: cls.failed.filter((j) => specs.get(j.id)?.expect === 'failed').length,
+    failed_stall_limit: stallLimitFailures.length,
+    lost: cls.lost.length,
+    completed_twice: dup.completedTwice.length,
+    finished_twice: dup.finishedTwice.length,
+    stuck: cls.stuck.length,
+    wrong_results: wrong.length,
+    outcome_lines_missing: lines.missing.length,
+    jobs_recovered_after_stall: recoveredOnce.length,
+    stalled_events: events.totals.stalled ?? 0,
+    lock_lost_lines: lockLost,
+    worker_kills: chaos.kills.length,
+    worker_processes: fleet.logFiles.length,
+    redis_restarts: chaos.redisRestarts.length,
+    freezes: chaos.freezes.length,
+    unexpected_worker_exits: fleet.unexpectedExits.length,
+    unclean_sigterm_stops: uncleanStops.length,
+    events_read: events.read,
+    events_trimmed: events.trimmed,
+    settle_ms: settleMs,
+    processing_ms: processingDoneMs,
+    wall_ms: wallMs,
+  };
+  const checks = [
+    ['conformance: no job lost', cls.lost.length === 0, `${cls.lost.length} lost`],
+    ['conformance: no job completed twice', dup.completedTwice.length === 0, `${dup.completedTwice.length} completed twice`],
+    ['conformance: no job finished twice (completed/failed events)', dup.finishedTwice.length === 0, `${dup.finishedTwice.length}`],
+    ['conformance: no job stuck after settling', cls.stuck.length === 0, `${cls.stuck.length} stuck`],
+    ['conformance: every result as its processor defines', wrong.length === 0, `${wrong.length} wrong`],
+    ['conformance: every recorded outcome has its log line', lines.missing.length === 0, `${lines.missing.length} missing`],
+    ['conformance: the events stream is complete (not trimmed)', events.trimmed === 0, `trimmed ${events.trimmed}`],
+    ['conformance: no worker exited on its own', fleet.unexpectedExits.length === 0, `${fleet.unexpectedExits.length}`],
+    ['conformance: every worker stops cleanly on SIGTERM', uncleanStops.length === 0, JSON.stringify(uncleanStops)],
+  ];
+  const details = {
+    queue: queueName,
+    chaos,
+    counts_at_end: counts,
+    failure_reasons: failureReasons(cls.failed),
+    lost: cls.lost.slice(0, 200),
+    stuck: cls.stuck.slice(0, 200),
+    completed_twice: dup.completedTwice.slice(0, 200),
+    finished_twice: dup.finishedTwice.slice(0, 200),
+    wrong_results: wrong.slice(0, 200),
+    stall_limit_failures: stallLimitFailures.slice(0, 200),
+    outcome_lines_missing: killsAfterOutcome(lines.missing.slice(0, 500), events, chaos.kills),
+    events_by_type: events.totals,
+    log_events_by_type: lines.byEvent,
+    unexpected_worker_exits: fleet.unexpectedExits,
+    produce_error: produceError?.message,
+    log_dir: path.join(dir, 'logs'),
+    evidence: {
+      completed_twice: evidenceFor(dup.completedTwice.map((x) => x.id), lines.lines_raw, events),
+      finished_twice: evidenceFor(dup.finishedTwice.map((x) => x.id), lines.lines_raw, events),
+      lost: evidenceFor(cls.lost, lines.lines_raw, events),
+      stuck: evidenceFor(cls.stuck.map((x) => x.id), lines.lines_raw, events),
+      outcome_lines_missing: evidenceFor(lines.missing.map((x) => x.id), lines.lines_raw, events),
+    },
+  };
+  await queue.close();
+  admin.disconnect();
+  await redis.stop();
+  return { name: 'conformance', figures, checks, details };
+}
