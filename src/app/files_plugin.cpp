@@ -40,9 +40,7 @@ std::optional<FilesPlugin> FilesPlugin::load(std::string* error) {
         reinterpret_cast<BullmqFilesRegisterFn>(::dlsym(handle, kFilesRegisterSymbol));
     plugin.migrate = reinterpret_cast<BullmqFilesMigrateFn>(::dlsym(handle, kFilesMigrateSymbol));
     plugin.extract = reinterpret_cast<BullmqFilesExtractFn>(::dlsym(handle, kFilesExtractSymbol));
-    plugin.ping = reinterpret_cast<BullmqFilesPingFn>(::dlsym(handle, kFilesPingSymbol));
-    if (plugin.register_processors && plugin.migrate && plugin.extract && plugin.ping)
-      return plugin;
+    if (plugin.register_processors && plugin.migrate && plugin.extract) return plugin;
     tried += "\n  " + path.string() + ": missing entry points";
     ::dlclose(handle);
   }

@@ -14,7 +14,6 @@ struct FilesPlugin {
   BullmqFilesRegisterFn register_processors = nullptr;
   BullmqFilesMigrateFn migrate = nullptr;
   BullmqFilesExtractFn extract = nullptr;
-  BullmqFilesPingFn ping = nullptr;
 
   // nullopt and a message naming every place looked at when it cannot load.
   static std::optional<FilesPlugin> load(std::string* error);

@@ -22,16 +22,14 @@ struct BullmqFilesConfig {
   const char* worker_executable;  // for the isolated `extract-file` child
 };
 
-// Adds process-file and aggregate-batch to `registry`. Returns 0, or 1 with a
+// Adds process-file and aggregate-batch to `registry`, with the checks of
+// their dependencies (PostgreSQL, the storage root). Returns 0, or 1 with a
 // message in `error` (NUL-terminated, at most `error_size` bytes).
 using BullmqFilesRegisterFn = int (*)(bullmq::ProcessorRegistry* registry,
                                       const BullmqFilesConfig* config, char* error,
                                       std::size_t error_size);
 // `bullmq-worker migrate`: returns the process exit code.
 using BullmqFilesMigrateFn = int (*)(const char* database_url);
-// Readiness: a round trip to PostgreSQL through the registered processors'
-// pool. Returns 0, or 1 with a message in `error`. Blocks; call off the I/O thread.
-using BullmqFilesPingFn = int (*)(char* error, std::size_t error_size);
 // The `extract-file` child: returns the process exit code.
 using BullmqFilesExtractFn = int (*)(int argc, char** argv);
 }
@@ -41,5 +39,4 @@ inline constexpr const char* kFilesPluginFile = "bullmq-worker-files.so";
 inline constexpr const char* kFilesRegisterSymbol = "bullmq_files_register";
 inline constexpr const char* kFilesMigrateSymbol = "bullmq_files_migrate";
 inline constexpr const char* kFilesExtractSymbol = "bullmq_files_extract";
-inline constexpr const char* kFilesPingSymbol = "bullmq_files_ping";
 }  // namespace app

@@ -65,11 +65,8 @@ class Exposition {
 }  // namespace
 
 Observability::Observability(std::vector<bullmq::Worker*> workers, asio::thread_pool& pool,
-                             std::int64_t idle_timeout_ms, DependencyCheck database_check)
-    : workers_(std::move(workers)),
-      pool_(pool),
-      idle_timeout_ms_(idle_timeout_ms),
-      database_check_(std::move(database_check)) {}
+                             std::int64_t idle_timeout_ms, const bullmq::DependencyGate& gate)
+    : workers_(std::move(workers)), pool_(pool), idle_timeout_ms_(idle_timeout_ms), gate_(gate) {}
 
 asio::awaitable<HttpResponse> Observability::handle(std::string path) {
   if (path == "/livez") co_return co_await livez();
@@ -85,7 +82,10 @@ asio::awaitable<HttpResponse> Observability::livez() {
   // claimed nothing for the idle timeout, is alive but not consuming.
   std::string problems;
   for (bullmq::Worker* worker : workers_) {
-    if (worker->closing() || !worker->redis_ready() || worker->rate_limited()) continue;
+    // Not consuming on purpose: stopping, Redis down (readiness says so),
+    // rate limited, or a dependency of the processors down.
+    if (worker->closing() || !worker->redis_ready() || worker->rate_limited() || worker->gated())
+      continue;
     if (worker->in_flight() >= worker->options().concurrency) continue;
     const std::int64_t idle_ms = bullmq::now_ms() - worker->last_claim_ms();
     if (idle_ms < idle_timeout_ms_) continue;
@@ -108,11 +108,11 @@ asio::awaitable<HttpResponse> Observability::livez() {
   co_return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
 }
 
-asio::awaitable<std::string> Observability::check_database() {
-  if (!database_check_) co_return std::string();
-  DependencyCheck* check = &database_check_;
-  // The check blocks (a round trip to PostgreSQL): run it on the pool. The
-  // initiation captures only pointers (see Worker::execute on GCC 12).
+asio::awaitable<std::string> Observability::run_check(const bullmq::DependencyCheck& check_ref) {
+  const bullmq::DependencyCheck* check = &check_ref;
+  // The check blocks (a round trip to the dependency): run it on the pool. The
+  // initiation captures only pointers (GCC 12 destroys a co_await lambda's
+  // captures twice).
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
       [this, check](auto handler) {
         asio::post(pool_, [check, h = std::move(handler)]() mutable {
@@ -141,9 +141,16 @@ asio::awaitable<HttpResponse> Observability::readyz() {
       problems += "queue " + queue + ": Redis not connected (or scripts not loaded)\n";
     }
   }
+  for (const auto& [name, outage] : gate_.down()) {
+    problems += "dependency " + name + " unavailable for " +
+                std::to_string((bullmq::now_ms() - outage.since_ms) / 1000) +
+                " s; claiming no jobs: " + outage.reason + "\n";
+  }
   if (problems.empty()) {
-    std::string database = co_await check_database();
-    if (!database.empty()) problems += "PostgreSQL: " + database + "\n";
+    for (const auto& [name, check] : gate_.checks()) {
+      std::string problem = co_await run_check(check);
+      if (!problem.empty()) problems += "dependency " + name + ": " + problem + "\n";
+    }
   }
   if (!problems.empty()) co_return HttpResponse{503, "text/plain; charset=utf-8", problems};
   co_return HttpResponse{200, "text/plain; charset=utf-8", "ready\n"};
@@ -154,7 +161,8 @@ asio::awaitable<HttpResponse> Observability::metrics() {
   e.family(
       "bullmq_worker_jobs_total", "counter",
       "Jobs handled by this worker by outcome: claimed, completed, failed (final), retried, moved "
-      "(back to delayed or waiting-children by the processor).");
+      "(back to delayed or waiting-children by the processor), deferred (back to delayed without "
+      "an attempt: a dependency was down).");
   for (bullmq::Worker* w : workers_) {
     for (const auto& [name, s] : w->stats().by_name) {
       const std::string base =
@@ -167,6 +175,8 @@ asio::awaitable<HttpResponse> Observability::metrics() {
       e.sample("bullmq_worker_jobs_total", base + ",outcome=\"retried\"",
                std::to_string(s.retried));
       e.sample("bullmq_worker_jobs_total", base + ",outcome=\"moved\"", std::to_string(s.delayed));
+      e.sample("bullmq_worker_jobs_total", base + ",outcome=\"deferred\"",
+               std::to_string(s.deferred));
     }
   }
   e.family("bullmq_worker_job_duration_seconds", "histogram",
@@ -211,6 +221,14 @@ asio::awaitable<HttpResponse> Observability::metrics() {
              [](const bullmq::Worker& w) {
                return std::string(w.redis_ready() && w.blocking_ready() ? "1" : "0");
              });
+
+  e.family("bullmq_worker_dependency_up", "gauge",
+           "1 while a dependency of the processors answers, 0 while it is down (no claims).");
+  for (const auto& [name, up] : gate_.states())
+    e.sample("bullmq_worker_dependency_up", "dependency=\"" + label(name) + "\"", up ? "1" : "0");
+  e.family("bullmq_worker_dependency_outages_total", "counter",
+           "Times a dependency of the processors was reported down.");
+  e.sample("bullmq_worker_dependency_outages_total", "", std::to_string(gate_.outages()));
 
   e.family("bullmq_queue_jobs", "gauge",
            "Jobs of the queue by state, read from Redis at scrape time.");

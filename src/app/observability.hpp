@@ -1,6 +1,8 @@
 // What the HTTP endpoint answers: /livez (the event loop answers, and no
-// worker sits idle while its queue has jobs waiting), /readyz (Redis and, for
-// the files processors, PostgreSQL reachable; not shutting down) and
+// worker sits idle while its queue has jobs waiting, unless a dependency is
+// down), /readyz (Redis and every dependency the processors registered (for
+// the files processors, PostgreSQL and the storage root) reachable, no
+// dependency reported down, not shutting down) and
 // /metrics (Prometheus text exposition of the workers' counters and the
 // queues' depth). Runs on the I/O thread; blocking checks go to the pool.
 #pragma once
@@ -12,18 +14,16 @@
 
 #include "app/http_server.hpp"
 #include "bullmq/asio.hpp"
+#include "bullmq/dependency_gate.hpp"
 #include "bullmq/worker.hpp"
 
 namespace app {
 
 class Observability {
  public:
-  // Blocking check of another dependency (e.g. PostgreSQL); returns an empty
-  // string when healthy, else what is wrong. Run on the processing pool.
-  using DependencyCheck = std::function<std::string()>;
-
+  // The gate's registered checks run on `pool` for each /readyz.
   Observability(std::vector<bullmq::Worker*> workers, bullmq::asio::thread_pool& pool,
-                std::int64_t idle_timeout_ms, DependencyCheck database_check);
+                std::int64_t idle_timeout_ms, const bullmq::DependencyGate& gate);
 
   bullmq::awaitable<HttpResponse> handle(std::string path);
 
@@ -31,12 +31,13 @@ class Observability {
   bullmq::awaitable<HttpResponse> livez();
   bullmq::awaitable<HttpResponse> readyz();
   bullmq::awaitable<HttpResponse> metrics();
-  bullmq::awaitable<std::string> check_database();
+  // Runs one blocking dependency check on the pool: empty when it answers.
+  bullmq::awaitable<std::string> run_check(const bullmq::DependencyCheck& check);
 
   std::vector<bullmq::Worker*> workers_;
   bullmq::asio::thread_pool& pool_;
   std::int64_t idle_timeout_ms_;
-  DependencyCheck database_check_;
+  const bullmq::DependencyGate& gate_;
 };
 
 }  // namespace app

@@ -34,7 +34,6 @@ std::string executable_path(const char* argv0) {
 int run_worker(const RunConfig& config, const char* argv0) {
   bullmq::Logger::instance().configure(config.log_level, config.log_format);
   bullmq::ProcessorRegistry registry;
-  BullmqFilesPingFn database_ping = nullptr;
   if (config.processors == "conformance") {
     processing::register_conformance_processors(registry);
   } else {
@@ -58,7 +57,6 @@ int run_worker(const RunConfig& config, const char* argv0) {
       std::cerr << "bullmq-worker run: cannot set up the files processors: " << message << "\n";
       return 1;
     }
-    database_ping = plugin->ping;
   }
 
   asio::io_context io(1);
@@ -67,25 +65,21 @@ int run_worker(const RunConfig& config, const char* argv0) {
   const int threads =
       config.worker.processor_threads > 0 ? config.worker.processor_threads : total_concurrency;
   asio::thread_pool pool(static_cast<std::size_t>(threads));
+  // Shared by every queue's worker: a processor's dependency that is down
+  // stops all claims of this process until it answers again.
+  bullmq::DependencyGate gate(io, pool, registry.dependencies());
   std::vector<std::unique_ptr<bullmq::Worker>> workers;
   std::vector<bullmq::Worker*> worker_list;
   for (const auto& q : config.queues) {
     bullmq::WorkerOptions options = config.worker;
     options.queue = q.name;
     options.concurrency = q.concurrency;
-    workers.push_back(std::make_unique<bullmq::Worker>(io, pool, config.redis, options, registry));
+    workers.push_back(
+        std::make_unique<bullmq::Worker>(io, pool, config.redis, options, registry, &gate));
     worker_list.push_back(workers.back().get());
   }
 
-  Observability::DependencyCheck database_check;
-  if (database_ping) {
-    database_check = [database_ping]() -> std::string {
-      char message[512] = {};
-      return database_ping(message, sizeof message) == 0 ? std::string() : std::string(message);
-    };
-  }
-  Observability observability(worker_list, pool, config.liveness_idle_timeout_s * 1000,
-                              std::move(database_check));
+  Observability observability(worker_list, pool, config.liveness_idle_timeout_s * 1000, gate);
   HttpServer http(
       io, [&observability](std::string path) { return observability.handle(std::move(path)); });
   if (config.http_port > 0) {
@@ -112,6 +106,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
         worker->shutdown([&] {
           if (++stopped < workers.size()) return;
           signals.cancel();
+          gate.stop();
           http.stop();
           io.stop();
         });

@@ -4,6 +4,11 @@
 // thread (never the I/O thread) with the claimed Job and a JobContext. It
 // returns the job's return value as JSON text, or throws:
 //   - UnrecoverableError: fail now, no retries (bad data, permanent errors);
+//   - DependencyUnavailable: a service the processor needs (a database, the
+//     storage, Redis itself) cannot be reached. Not the job's fault: the job
+//     goes back to delayed without spending an attempt, and the worker stops
+//     claiming until the dependency's check (ProcessorRegistry::
+//     add_dependency) passes again;
 //   - any other std::exception: a failed attempt; `attempts`/`backoff` apply;
 //   - DelayedError / WaitingChildrenError: thrown by JobContext methods that
 //     already moved the job; the worker just stops tracking it.
@@ -11,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -27,6 +33,23 @@ class UnrecoverableError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+// A dependency of the processor is down (see the file comment). `dependency`
+// names it as registered with ProcessorRegistry::add_dependency
+// ("postgresql", "storage"); the message says what failed.
+class DependencyUnavailable : public std::runtime_error {
+ public:
+  DependencyUnavailable(std::string dependency, const std::string& message)
+      : std::runtime_error(message), dependency_(std::move(dependency)) {}
+  const std::string& dependency() const { return dependency_; }
+
+ private:
+  std::string dependency_;
+};
+
+// Checks that a dependency answers: returns an empty string when it does,
+// else what is wrong. Blocking; the worker calls it on a processing thread.
+using DependencyCheck = std::function<std::string()>;
 
 // Thrown after the job was moved back to delayed; not a failed attempt.
 class DelayedError : public std::runtime_error {
@@ -102,7 +125,17 @@ class ProcessorRegistry {
   void set_fallback(std::shared_ptr<Processor> processor) { fallback_ = std::move(processor); }
   Processor* fallback() const { return fallback_.get(); }
 
+  // A dependency the processors may report as unavailable, with the check
+  // that tells when it answers again (also run by the readiness probe).
+  void add_dependency(std::string name, DependencyCheck check) {
+    dependencies_[std::move(name)] = std::move(check);
+  }
+  // Name -> check; a name reported without a registered check is retried
+  // after a back-off instead.
+  const std::map<std::string, DependencyCheck>& dependencies() const { return dependencies_; }
+
  private:
+  std::map<std::string, DependencyCheck> dependencies_;
   std::unordered_map<std::string, std::shared_ptr<Processor>> processors_;
   std::shared_ptr<Processor> fallback_;
 };

@@ -26,6 +26,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The name under which Redis's own outages reach the worker from a processor.
+// The worker does not close the gate for it: claiming needs Redis anyway.
+constexpr const char* kRedisDependency = "redis";
+// How long a job whose dependency is down waits in delayed before it can be
+// claimed again (by a worker whose gate is open).
+constexpr std::int64_t kDeferDelayMs = 1000;
+
 std::string type_name(const std::exception& e) {
   int status = 0;
   char* demangled = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
@@ -61,6 +68,7 @@ struct Worker::RunningJob : std::enable_shared_from_this<Worker::RunningJob> {
   std::atomic<bool> cancelled{false};
   bool processing = false;  // running on the pool (run_on_pool); I/O thread only
   bool abandoned = false;   // handed back; its outcome is dropped; I/O thread only
+  bool lock_lost = false;   // the lock manager found its lock gone; I/O thread only
   bool finish_resent =
       false;  // its outcome was sent again after a connection loss; I/O thread only
   std::mutex mutex;
@@ -82,10 +90,15 @@ class Worker::Context final : public JobContext {
       : worker_(worker), running_(std::move(running)) {}
 
   // Runs a coroutine on the I/O thread and blocks this processing thread
-  // until it is done; its exception, if any, is rethrown here.
+  // until it is done; its exception, if any, is rethrown here. Redis being
+  // unreachable is not the job's fault: it comes out as DependencyUnavailable.
   template <typename F>
   auto on_io(F f) {
-    return asio::co_spawn(worker_.io_, std::move(f), asio::use_future).get();
+    try {
+      return asio::co_spawn(worker_.io_, std::move(f), asio::use_future).get();
+    } catch (const ConnectionError& e) {
+      throw DependencyUnavailable(kRedisDependency, e.what());
+    }
   }
 
   void update_progress(std::string_view json) override {
@@ -171,11 +184,12 @@ class Worker::Context final : public JobContext {
 };
 
 Worker::Worker(asio::io_context& io, asio::thread_pool& pool, const RedisOptions& redis,
-               WorkerOptions options, const ProcessorRegistry& processors)
+               WorkerOptions options, const ProcessorRegistry& processors, DependencyGate* gate)
     : io_(io),
       pool_(pool),
       options_(std::move(options)),
       processors_(processors),
+      gate_(gate),
       worker_id_(boost::uuids::to_string(boost::uuids::random_generator()())),
       commands_(io.get_executor(), redis, "command"),
       blocking_(io.get_executor(), redis, "blocking"),
@@ -375,6 +389,10 @@ awaitable<void> Worker::main_loop() {
       drained_ = false;
       continue;
     }
+    if (gated()) {
+      co_await gate_->wait_open();
+      continue;
+    }
     bool failed = false;
     try {
       ClaimResult claimed = co_await fetch();
@@ -533,6 +551,8 @@ Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running
   } catch (const UnrecoverableError& e) {
     return Outcome{Outcome::Kind::kFailed, e.what(),
                    stack_entry("UnrecoverableError", e.what(), job.name), true};
+  } catch (const DependencyUnavailable& e) {
+    return Outcome{Outcome::Kind::kDeferred, e.what(), {}, false, e.dependency()};
   } catch (const std::exception& e) {
     return Outcome{Outcome::Kind::kFailed, e.what(), stack_entry(type_name(e), e.what(), job.name),
                    false};
@@ -586,6 +606,9 @@ ScriptCall Worker::finish_call(const RunningJob& running, const FinishRequest& r
     case FinishRequest::Action::kRetryLater:
       return scripts_.move_to_delayed_call(running.job, claim, request.delay_ms, false,
                                            request.fields, fetch_next, now_ms());
+    case FinishRequest::Action::kDefer:
+      return scripts_.move_to_delayed_call(running.job, claim, request.delay_ms, true,
+                                           request.fields, fetch_next, now_ms());
     case FinishRequest::Action::kRetryNow:
       break;
   }
@@ -596,7 +619,7 @@ ScriptCall Worker::finish_call(const RunningJob& running, const FinishRequest& r
 // capped backoff. A retry never claims a next job: the first try may have
 // run before the link dropped, and a second claim would strand a job.
 awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest request) {
-  bool fetch_next = !closing_ && request.action != FinishRequest::Action::kRetryNow;
+  bool fetch_next = claiming_allowed() && request.action != FinishRequest::Action::kRetryNow;
   for (unsigned attempt = 0;; ++attempt) {
     std::string error;
     try {
@@ -653,11 +676,60 @@ Worker::FinishRequest Worker::plan_failure(const Job& job, const std::string& me
   return request;
 }
 
-void Worker::log_outcome(const RunningJob& running, const FinishRequest& request,
-                         const FinishResult& result) {
+void Worker::log_outcome(const RunningJob& running, const FinishRequest& request) {
+  const Job& job = running.job;
+  const long long duration_ms = now_ms() - running.started_ms;
+  switch (request.action) {
+    case FinishRequest::Action::kComplete:
+      logger().info("job.completed", "job completed",
+                    {{"queue", options_.queue},
+                     {"job_id", job.id},
+                     {"job_name", job.name},
+                     {"attempt", job.attempt()},
+                     {"duration_ms", duration_ms}});
+      break;
+    case FinishRequest::Action::kFail:
+      logger().warn("job.failed", "job failed",
+                    {{"queue", options_.queue},
+                     {"job_id", job.id},
+                     {"job_name", job.name},
+                     {"attempt", job.attempt()},
+                     {"duration_ms", duration_ms},
+                     {"unrecoverable", request.unrecoverable},
+                     {"error", request.value}});
+      break;
+    case FinishRequest::Action::kRetryLater:
+    case FinishRequest::Action::kRetryNow:
+      logger().info("job.retrying", "attempt failed; the job will run again",
+                    {{"queue", options_.queue},
+                     {"job_id", job.id},
+                     {"job_name", job.name},
+                     {"attempt", job.attempt()},
+                     {"duration_ms", duration_ms},
+                     {"delay_ms", static_cast<long long>(request.delay_ms)},
+                     {"error", request.value}});
+      break;
+    case FinishRequest::Action::kDefer:
+      logger().warn("job.deferred",
+                    "a dependency is unavailable; the job goes back to delayed without spending "
+                    "an attempt",
+                    {{"queue", options_.queue},
+                     {"job_id", job.id},
+                     {"job_name", job.name},
+                     {"attempt", job.attempt()},
+                     {"duration_ms", duration_ms},
+                     {"dependency", request.dependency},
+                     {"delay_ms", static_cast<long long>(request.delay_ms)},
+                     {"error", request.value}});
+      break;
+  }
+}
+
+void Worker::confirm_outcome(const RunningJob& running, const FinishRequest& request,
+                             const FinishResult& result, bool logged_ahead) {
   const Job& job = running.job;
   static constexpr const char* kCommands[] = {"moveToFinished", "moveToFinished", "moveToDelayed",
-                                              "retryJob"};
+                                              "retryJob", "moveToDelayed"};
   if (result.error_code < 0) {
     const char* command = kCommands[static_cast<int>(request.action)];
     if (running.finish_resent && result.error_code >= -3) {
@@ -679,42 +751,35 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
     log_finish_error(job, result.error_code, command);
     return;
   }
+  if (!logged_ahead) log_outcome(running, request);
   auto& name_stats = *running.name_stats;
-  const long long duration_ms = now_ms() - running.started_ms;
   switch (request.action) {
     case FinishRequest::Action::kComplete:
       ++name_stats.completed;
-      logger().info("job.completed", "job completed",
-                    {{"queue", options_.queue},
-                     {"job_id", job.id},
-                     {"job_name", job.name},
-                     {"attempt", job.attempt()},
-                     {"duration_ms", duration_ms}});
       break;
     case FinishRequest::Action::kFail:
       ++name_stats.failed;
-      logger().warn("job.failed", "job failed",
-                    {{"queue", options_.queue},
-                     {"job_id", job.id},
-                     {"job_name", job.name},
-                     {"attempt", job.attempt()},
-                     {"duration_ms", duration_ms},
-                     {"unrecoverable", request.unrecoverable},
-                     {"error", request.value}});
       break;
     case FinishRequest::Action::kRetryLater:
     case FinishRequest::Action::kRetryNow:
       ++name_stats.retried;
-      logger().info("job.retrying", "attempt failed; the job will run again",
-                    {{"queue", options_.queue},
-                     {"job_id", job.id},
-                     {"job_name", job.name},
-                     {"attempt", job.attempt()},
-                     {"duration_ms", duration_ms},
-                     {"delay_ms", static_cast<long long>(request.delay_ms)},
-                     {"error", request.value}});
+      break;
+    case FinishRequest::Action::kDefer:
+      ++name_stats.deferred;
       break;
   }
+}
+
+Worker::FinishRequest Worker::plan_deferral(const Job& job, const Outcome& outcome) const {
+  FinishRequest request;
+  request.action = FinishRequest::Action::kDefer;
+  request.value = outcome.value;
+  request.dependency = outcome.dependency;
+  request.delay_ms = kDeferDelayMs;
+  // This claim is not a start of the job either: attemptsStarted (and so
+  // --max-started-attempts) stays as it was before the claim.
+  request.fields = {"ats", std::to_string(std::max(job.attempts_started - 1, 0))};
+  return request;
 }
 
 awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
@@ -731,7 +796,12 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
     co_return FinishResult{};
   }
   FinishRequest request;
-  if (outcome.kind == Outcome::Kind::kFailed) {
+  if (outcome.kind == Outcome::Kind::kDeferred) {
+    request = plan_deferral(job, outcome);
+    // Close the gate before the deferral is sent, so that it claims no next job.
+    if (gate_ && outcome.dependency != kRedisDependency)
+      gate_->report_down(outcome.dependency, outcome.value);
+  } else if (outcome.kind == Outcome::Kind::kFailed) {
     request = plan_failure(job, outcome.value, outcome.stack, outcome.unrecoverable);
   } else {
     request.action = FinishRequest::Action::kComplete;
@@ -739,25 +809,36 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
     request.keep_jobs =
         effective_keep_jobs(job.opts.remove_on_complete, options_.remove_on_complete);
   }
+  // A job whose lock is known lost will not be recorded: its line waits for
+  // Redis's answer. Every other outcome is logged before it is sent.
+  bool logged_ahead = !running.lock_lost;
+  if (logged_ahead) log_outcome(running, request);
   FinishResult result = co_await send_finish(running, request);
   if (request.action == FinishRequest::Action::kComplete &&
       (result.error_code == -4 || result.error_code == -9)) {
     // Node treats these exactly like a processor failure (-9 is unrecoverable).
     const bool unrecoverable = result.error_code == -9;
     const std::string msg = finish_error_message(result.error_code, job.id, "moveToFinished");
+    logger().warn("job.outcome_rejected",
+                  "Redis refused the completion; recording the attempt as failed: " + msg,
+                  {{"queue", options_.queue},
+                   {"job_id", job.id},
+                   {"job_name", job.name},
+                   {"attempt", job.attempt()}});
     request = plan_failure(
         job, msg, stack_entry(unrecoverable ? "UnrecoverableError" : "Error", msg, job.name),
         unrecoverable);
+    if (logged_ahead) log_outcome(running, request);
     result = co_await send_finish(running, request);
   }
-  log_outcome(running, request, result);
+  confirm_outcome(running, request, result, logged_ahead);
   co_return std::move(result);
 }
 
 void Worker::log_finish_error(const Job& job, int code, const char* command) {
   ++stats_.finish_errors;
   logger().error(
-      "job.lock_lost",
+      "job.outcome_rejected",
       "the job's outcome was not recorded: " + finish_error_message(code, job.id, command),
       {{"queue", options_.queue},
        {"job_id", job.id},
@@ -770,7 +851,10 @@ void Worker::on_lock_lost(const std::string& job_id) {
   auto it = active_.find(job_id);
   std::string name = it != active_.end() ? it->second->job.name : "";
   int attempt = it != active_.end() ? it->second->job.attempt() : 0;
-  if (it != active_.end()) it->second->cancel();
+  if (it != active_.end()) {
+    it->second->lock_lost = true;
+    it->second->cancel();
+  }
   logger().error(
       "job.lock_lost", "lost the lock of a running job; its result will not be written",
       {{"queue", options_.queue}, {"job_id", job_id}, {"job_name", name}, {"attempt", attempt}});
@@ -808,6 +892,7 @@ void Worker::shutdown(std::function<void()> on_stopped) {
                 {{"queue", options_.queue}, {"active", static_cast<long long>(active_.size())}});
   blocking_.stop();  // breaks BZPOPMIN
   slot_signal_.cancel();
+  if (gate_) gate_->wake_waiters();
   stalled_timer_.cancel();
   // With Redis unreachable and nothing to record, there is nothing to wait
   // for: fail the queued claim so the main loop ends.

@@ -7,7 +7,8 @@
 // The Worker owns its two Redis connections (commands, and the blocking
 // marker wait), its lock manager and its stalled checker. The io_context and
 // the processing pool are the caller's and must outlive the Worker; so must
-// the ProcessorRegistry.
+// the ProcessorRegistry and the DependencyGate (shared by the workers of a
+// process: while it is closed, no worker claims).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <unordered_map>
 
 #include "bullmq/asio.hpp"
+#include "bullmq/dependency_gate.hpp"
 #include "bullmq/lock_manager.hpp"
 #include "bullmq/processor.hpp"
 #include "bullmq/queue_scripts.hpp"
@@ -30,8 +32,11 @@ namespace bullmq {
 
 class Worker {
  public:
+  // Without a gate, a job whose dependency is down still goes back without
+  // spending an attempt, but the worker goes on claiming.
   Worker(asio::io_context& io, asio::thread_pool& pool, const RedisOptions& redis,
-         WorkerOptions options, const ProcessorRegistry& processors);
+         WorkerOptions options, const ProcessorRegistry& processors,
+         DependencyGate* gate = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -58,6 +63,8 @@ class Worker {
     return stats_.last_claim_ms ? stats_.last_claim_ms : started_ms_;
   }
   bool rate_limited() const { return limit_until_ms_ > 0; }
+  // Not claiming because a dependency of the processors is down.
+  bool gated() const { return gate_ && !gate_->open(); }
   bool redis_ready() const { return commands_.ready(); }
   std::size_t active_jobs() const { return active_.size(); }
   bool closing() const { return closing_; }
@@ -69,10 +76,19 @@ class Worker {
   struct RunningJob;
   class Context;
   struct Outcome {
-    enum class Kind { kCompleted, kFailed, kMoved } kind = Kind::kFailed;
+    enum class Kind { kCompleted, kFailed, kMoved, kDeferred };
+    Outcome() = default;
+    Outcome(Kind k, std::string v, std::string s, bool u, std::string dep = {})
+        : kind(k),
+          value(std::move(v)),
+          stack(std::move(s)),
+          unrecoverable(u),
+          dependency(std::move(dep)) {}
+    Kind kind = Kind::kFailed;
     std::string value;  // return value JSON, or the error message
     std::string stack;
     bool unrecoverable = false;
+    std::string dependency;  // kDeferred: the dependency that is down
   };
 
   awaitable<void> main_loop();
@@ -87,12 +103,14 @@ class Worker {
   Outcome run_processor(const std::shared_ptr<RunningJob>& running, Processor* processor);
   // How a finished attempt is recorded.
   struct FinishRequest {
-    enum class Action { kComplete, kFail, kRetryLater, kRetryNow } action = Action::kFail;
+    // kDefer: back to delayed without spending an attempt (a dependency is down).
+    enum class Action { kComplete, kFail, kRetryLater, kRetryNow, kDefer } action = Action::kFail;
     std::string value;  // return value JSON, or the failure reason
     std::vector<std::string> fields;
     KeepJobs keep_jobs;
     std::int64_t delay_ms = 0;
     bool unrecoverable = false;
+    std::string dependency;  // kDefer: the dependency that is down
   };
   awaitable<FinishResult> finish(RunningJob& running, Outcome outcome);
   FinishRequest plan_failure(const Job& job, const std::string& message, const std::string& stack,
@@ -100,8 +118,14 @@ class Worker {
   ScriptCall finish_call(const RunningJob& running, const FinishRequest& request,
                          bool fetch_next) const;
   awaitable<FinishResult> send_finish(RunningJob& running, FinishRequest request);
-  void log_outcome(const RunningJob& running, const FinishRequest& request,
-                   const FinishResult& result);
+  // Written before the outcome is sent, so that a crash can never leave an
+  // outcome recorded in Redis without its log line.
+  void log_outcome(const RunningJob& running, const FinishRequest& request);
+  // After Redis answered: counts the outcome, or logs why it was not recorded.
+  void confirm_outcome(const RunningJob& running, const FinishRequest& request,
+                       const FinishResult& result, bool logged_ahead);
+  FinishRequest plan_deferral(const Job& job, const Outcome& outcome) const;
+  bool claiming_allowed() const { return !closing_ && !gated(); }
   awaitable<void> stalled_check_loop();
   awaitable<void> check_version();
   void maybe_recheck_version();
@@ -124,6 +148,7 @@ class Worker {
   asio::thread_pool& pool_;
   WorkerOptions options_;
   const ProcessorRegistry& processors_;
+  DependencyGate* gate_;
   std::string worker_id_;
   std::uint64_t token_counter_ = 0;
   std::int64_t started_ms_ = 0;

@@ -2,9 +2,9 @@
 //
 // DatabaseUnavailable: PostgreSQL cannot be reached or dropped the connection
 // (connect refused, connection lost, server shutting down, no free pooled
-// connection in time). It is transient: processors let it propagate as a
-// normal failed attempt so that BullMQ's attempts/backoff apply. Every other
-// pqxx error (constraint violations, bad SQL) keeps its pqxx type.
+// connection in time). It is transient: the pipeline's processors turn it into
+// "dependency down" (no attempt spent; the worker waits for the database).
+// Every other pqxx error (constraint violations, bad SQL) keeps its pqxx type.
 #pragma once
 
 #include <stdexcept>

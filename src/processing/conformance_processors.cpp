@@ -4,6 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <sys/stat.h>
+#include <cstdlib>
 #include <functional>
 #include <string>
 
@@ -187,6 +189,32 @@ std::string sum_children(const Job&, JobContext& context) {
   return object1("sum", to_json(number));
 }
 
+// The `needs-dependency` processor's dependency: up while the file named by
+// BULLMQ_CONFORMANCE_SWITCH_FILE exists, so a test can take it down and up.
+constexpr const char* kSwitchDependency = "conformance-switch";
+constexpr const char* kSwitchFileVariable = "BULLMQ_CONFORMANCE_SWITCH_FILE";
+
+const char* switch_file() {
+  const char* path = std::getenv(kSwitchFileVariable);
+  return path && *path ? path : nullptr;
+}
+
+std::string switch_problem() {
+  const char* path = switch_file();
+  if (!path) return std::string(kSwitchFileVariable) + " is not set";
+  struct stat info {};
+  if (::stat(path, &info) != 0) return std::string("the switch file ") + path + " is absent";
+  return {};
+}
+
+std::string needs_dependency(const Job& job, JobContext&) {
+  parse_data(job);
+  if (!switch_file()) throw UnrecoverableError(std::string(kSwitchFileVariable) + " is not set");
+  if (std::string problem = switch_problem(); !problem.empty())
+    throw bullmq::DependencyUnavailable(kSwitchDependency, problem);
+  return object1("ran", "true");
+}
+
 }  // namespace
 
 void register_conformance_processors(bullmq::ProcessorRegistry& registry) {
@@ -204,6 +232,8 @@ void register_conformance_processors(bullmq::ProcessorRegistry& registry) {
   add("log", log, false);
   add("delay", delay, false);
   add("sum-children", sum_children, false);
+  add("needs-dependency", needs_dependency, false);
+  if (switch_file()) registry.add_dependency(kSwitchDependency, switch_problem);
 }
 
 }  // namespace processing

@@ -93,7 +93,7 @@ for (const steal of ['overwritten', 'deleted']) {
 
     await worker.waitForLog('job.lock_lost', (l) => l.job_id === job.id, 5000);
     // The processor was cancelled or ran out; either way, nothing may be written.
-    await waitFor(() => worker.events('job.lock_lost').filter((l) => l.job_id === job.id).length >= 2
+    await waitFor(() => worker.events('job.outcome_rejected').some((l) => l.job_id === job.id)
       || worker.events('job.finish_failed').some((l) => l.job_id === job.id), { timeout: 5000, what: 'finish attempt' });
     const after = await Job.fromId(queue, job.id);
     assert.equal(await after.getState(), 'active', 'the job stays active for its new owner / the stalled check');

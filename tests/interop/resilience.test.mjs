@@ -156,6 +156,6 @@ test('a storm of dropped connections loses and duplicates no job', async () => {
   assert.equal(worker.process.exitCode, null);
   // Every job completed: none may be reported as having lost its outcome
   // (a resend after a dropped reply finds the job already moved).
-  const falseLoss = worker.events('job.lock_lost').filter((l) => /not recorded/.test(l.msg));
+  const falseLoss = worker.events('job.outcome_rejected');
   assert.deepEqual(falseLoss.map((l) => l.msg), []);
 });

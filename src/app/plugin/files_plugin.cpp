@@ -13,9 +13,6 @@
 
 namespace {
 
-// The pool of the registered processors, for readiness checks.
-std::weak_ptr<db::ConnectionPool> g_pool;
-
 void copy_error(const char* message, char* error, std::size_t error_size) {
   if (error_size == 0) return;
   std::strncpy(error, message, error_size - 1);
@@ -38,22 +35,6 @@ __attribute__((visibility("default"))) int bullmq_files_register(
     pipeline.batch_timeout = std::chrono::seconds(config->batch_processing_timeout_s);
     pipeline.worker_executable = config->worker_executable;
     processing::register_pipeline_processors(*registry, pool, pipeline);
-    g_pool = pool;
-    return 0;
-  } catch (const std::exception& e) {
-    copy_error(e.what(), error, error_size);
-    return 1;
-  }
-}
-
-__attribute__((visibility("default"))) int bullmq_files_ping(char* error, std::size_t error_size) {
-  auto pool = g_pool.lock();
-  if (!pool) {
-    copy_error("the files processors are not registered", error, error_size);
-    return 1;
-  }
-  try {
-    pool->transact([](pqxx::work& tx) { tx.exec("SELECT 1"); });
     return 0;
   } catch (const std::exception& e) {
     copy_error(e.what(), error, error_size);

@@ -11,6 +11,7 @@
 #include "db/processing_jobs_repository.hpp"
 #include "db/run_summaries_repository.hpp"
 #include "processing/pipeline/batch_summary.hpp"
+#include "processing/pipeline/pipeline_dependencies.hpp"
 #include "processing/pipeline/pipeline_json.hpp"
 
 namespace processing {
@@ -189,7 +190,8 @@ std::string BatchAggregator::process(const bullmq::Job& job, bullmq::JobContext&
       return o;
     });
   } catch (const db::DatabaseUnavailable& e) {
-    throw db::DatabaseUnavailable(error_text(batch_id, "database_unavailable", e.what()));
+    // Waits for the database like a batch whose files are pending.
+    throw_database_unavailable(error_text(batch_id, "database_unavailable", e.what()));
   }
   for (const auto& note : outcome.notes) context.log(note);
 

@@ -8,6 +8,8 @@
 #include <pqxx/except>
 
 #include "db/file_extractions_repository.hpp"
+#include "processing/extraction_errors.hpp"
+#include "processing/pipeline/pipeline_dependencies.hpp"
 #include "processing/pipeline/pipeline_json.hpp"
 
 namespace processing {
@@ -228,7 +230,7 @@ std::string FileProcessor::process(const bullmq::Job& job, bullmq::JobContext& c
   } catch (const pqxx::foreign_key_violation&) {
     invalid_data(doc_id, "run_id " + data.run_id.value_or("") + " has no processing_jobs row");
   } catch (const db::DatabaseUnavailable& e) {
-    throw db::DatabaseUnavailable(error_text(doc_id, "database_unavailable", e.what()));
+    throw_database_unavailable(error_text(doc_id, "database_unavailable", e.what()));
   }
 
   if (!outcome.note.empty()) context.log(outcome.note);
@@ -261,8 +263,9 @@ std::string FileProcessor::process(const bullmq::Job& job, bullmq::JobContext& c
                                                       elapsed_ms(started));
       });
     } catch (const db::DatabaseUnavailable& e) {
-      // Retryable: the next attempt resumes this job's claim and records it.
-      throw db::DatabaseUnavailable(
+      // The job runs again once the database answers, resumes this job's
+      // claim and records it then.
+      throw_database_unavailable(
           error_text(doc_id, "database_unavailable",
                      "could not record " + error_type + " (" + message + "): " + e.what()));
     }
@@ -278,6 +281,14 @@ std::string FileProcessor::process(const bullmq::Job& job, bullmq::JobContext& c
   try {
     result = extract_(config_.storage_root, row.file_path, config_.limits);
   } catch (const ExtractionError& e) {
+    if (e.error_type() == error_type_name(ErrorKind::storage_unavailable)) {
+      // The whole storage being away is not this document's fault: nothing
+      // is recorded, the job waits for the storage like every other.
+      if (std::string problem = storage_root_problem(config_.storage_root); !problem.empty()) {
+        throw bullmq::DependencyUnavailable(kStorageDependency,
+                                            error_text(doc_id, "storage_unavailable", problem));
+      }
+    }
     fail(e.error_type(), e.what(), e.retryable());
   } catch (const std::exception& e) {
     fail("extraction_error", e.what(), /*retryable=*/true);
@@ -298,13 +309,19 @@ std::string FileProcessor::process(const bullmq::Job& job, bullmq::JobContext& c
     fail("invalid_extraction", std::string("the database refused the extraction JSON: ") + e.what(),
          /*retryable=*/false);
   } catch (const db::DatabaseUnavailable& e) {
-    throw db::DatabaseUnavailable(
+    throw_database_unavailable(
         error_text(doc_id, "database_unavailable", std::string("saving the result: ") + e.what()));
   }
   if (!saved) {
     // Another job took the row over while this one extracted.
-    auto current = pool_->transact(
-        [&](pqxx::work& tx) { return db::FileExtractionsRepository(tx).find_by_doc_id(doc_id); });
+    std::optional<db::FileExtraction> current;
+    try {
+      current = pool_->transact(
+          [&](pqxx::work& tx) { return db::FileExtractionsRepository(tx).find_by_doc_id(doc_id); });
+    } catch (const db::DatabaseUnavailable& e) {
+      throw_database_unavailable(
+          error_text(doc_id, "database_unavailable", std::string("reading the row: ") + e.what()));
+    }
     if (current && current->status == "completed") {
       context.update_progress("100");
       return to_json(

@@ -11,12 +11,12 @@
 // earlier attempt of the same job is resumed.
 //
 // Outcomes: bullmq::UnrecoverableError for malformed data and permanent
-// extraction errors (no retries); std::runtime_error (db::DatabaseUnavailable
-// among them) for retryable ones. Every error message starts with
-// "process-file doc_id=<id>: <error_type>: " (the aggregator matches it).
-// Returns {"doc_id","status","type","pages","words","sha256","size_bytes",
-// "duration_ms"} (+ "note" when the file was already done).
-// The processor shares the connection pool; it is thread-safe.
+// extraction errors (no retries); bullmq::DependencyUnavailable while
+// PostgreSQL or the storage root cannot be reached (no attempt spent, nothing
+// recorded as failed); std::runtime_error for other retryable errors. Every error message starts
+// with "process-file doc_id=<id>: <error_type>: " (the aggregator matches it). Returns
+// {"doc_id","status","type","pages","words","sha256","size_bytes", "duration_ms"} (+ "note" when
+// the file was already done). The processor shares the connection pool; it is thread-safe.
 #pragma once
 
 #include <memory>

@@ -7,6 +7,7 @@
 #include "processing/isolated_extraction.hpp"
 #include "processing/pipeline/batch_aggregator.hpp"
 #include "processing/pipeline/file_processor.hpp"
+#include "processing/pipeline/pipeline_dependencies.hpp"
 
 namespace processing {
 
@@ -25,6 +26,8 @@ void register_pipeline_processors(bullmq::ProcessorRegistry& registry,
                                   std::shared_ptr<db::ConnectionPool> pool,
                                   const PipelineConfig& config, ExtractFunction extract) {
   if (!extract) extract = isolated_extractor(config.worker_executable);
+  registry.add_dependency(kDatabaseDependency, database_check(pool));
+  registry.add_dependency(kStorageDependency, storage_check(config.storage_root));
   registry.add(std::string(kProcessFileJobName),
                std::make_shared<FileProcessor>(pool, config, std::move(extract)));
   registry.add(std::string(kAggregateBatchJobName),

@@ -69,27 +69,36 @@ export class PostgresServer {
           '--locale=C', '--no-sync', '--no-instructions'],
         'initdb',
       );
-      const options = [`-p ${server.port}`, `-k ${server.dir}`, '-c listen_addresses=127.0.0.1',
-        '-c fsync=off', '-c full_page_writes=off', '-c max_connections=100'].join(' ');
-      await server.#mustRun(
-        [`${binDir}/pg_ctl`, '-D', server.dataDir, '-l', path.join(server.dir, 'postgres.log'),
-          '-o', options, '-W', 'start'],
-        'pg_ctl start',
-      );
-      server.pid = server.#postmasterPid();
-      const deadline = Date.now() + readyTimeout;
-      for (;;) {
-        const { code } = await run([`${binDir}/pg_isready`, '-q', '-h', '127.0.0.1', '-p', String(server.port), '-t', '1']);
-        if (code === 0) break;
-        if (Date.now() > deadline) throw new Error(`PostgreSQL not ready after ${readyTimeout} ms\n${server.logTail()}`);
-        await sleep(100);
-      }
-      server.pid = server.#postmasterPid();
+      await server.#launch(readyTimeout);
     } catch (err) {
       await server.destroy().catch(() => {});
       throw err;
     }
     return server;
+  }
+
+  // Starts the server again on the same port and data after stop() (an outage ends).
+  async restart({ readyTimeout = 30000 } = {}) {
+    await this.#launch(readyTimeout);
+  }
+
+  async #launch(readyTimeout) {
+    const options = [`-p ${this.port}`, `-k ${this.dir}`, '-c listen_addresses=127.0.0.1',
+      '-c fsync=off', '-c full_page_writes=off', '-c max_connections=100'].join(' ');
+    await this.#mustRun(
+      [`${binDir}/pg_ctl`, '-D', this.dataDir, '-l', path.join(this.dir, 'postgres.log'),
+        '-o', options, '-W', 'start'],
+      'pg_ctl start',
+    );
+    this.pid = this.#postmasterPid();
+    const deadline = Date.now() + readyTimeout;
+    for (;;) {
+      const { code } = await run([`${binDir}/pg_isready`, '-q', '-h', '127.0.0.1', '-p', String(this.port), '-t', '1']);
+      if (code === 0) break;
+      if (Date.now() > deadline) throw new Error(`PostgreSQL not ready after ${readyTimeout} ms\n${this.logTail()}`);
+      await sleep(100);
+    }
+    this.pid = this.#postmasterPid();
   }
 
   async #mustRun(argv, what) {
