@@ -6,19 +6,19 @@
 #     -e STORAGE_BASE_PATH=/data/uploads -v uploads:/data/uploads bullmq-worker \
 #     run --queue file-processing
 #
-# Build stage: the same steps as CI (scripts/install-deps.sh installs every
-# build dependency from Debian 12 packages, including nodejs and npm, which the
-# build needs to `npm ci` the pinned bullmq package in lua/ whose Lua scripts
-# are embedded in the binary; this stage therefore needs the npm registry).
+# Build stage: the same commands as CI's release suite (scripts/test.sh --only
+# release). scripts/install-deps.sh --build-only installs the build
+# dependencies from Debian 12 packages (toolchain, -dev libraries, nodejs and
+# npm; no browser, no test servers); scripts/build-release.sh builds the
+# Release binary and plugin in build-release/, strips them and runs --version.
+# The build runs `npm ci` for the pinned bullmq package in lua/ (its Lua
+# scripts are embedded in the binary), so this stage needs the npm registry.
 FROM debian:12 AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+RUN scripts/install-deps.sh --build-only && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBULLMQ_WORKER_TESTS=OFF \
- && cmake --build build -j"$(nproc)" \
- && strip build/bullmq-worker build/bullmq-worker-files.so \
- && build/bullmq-worker --version
+RUN scripts/build-release.sh build-release
 
 # Runtime stage: only the shared libraries the binary and its plugin link
 # (readelf -d NEEDED), plus tzdata (cron schedulers with time zones) and
@@ -41,8 +41,8 @@ RUN apt-get update \
  && mkdir -p /data/uploads && chown 10001:10001 /data/uploads
 
 # The plugin is found in ../lib/bullmq-worker/ relative to the binary.
-COPY --from=build /src/build/bullmq-worker /usr/local/bin/bullmq-worker
-COPY --from=build /src/build/bullmq-worker-files.so /usr/local/lib/bullmq-worker/bullmq-worker-files.so
+COPY --from=build /src/build-release/bullmq-worker /usr/local/bin/bullmq-worker
+COPY --from=build /src/build-release/bullmq-worker-files.so /usr/local/lib/bullmq-worker/bullmq-worker-files.so
 
 ARG VERSION=dev
 ARG REVISION=unknown

@@ -1,24 +1,48 @@
 #!/usr/bin/env bash
-# Installs every build, test and demo dependency of bullmq-worker from Debian 12
-# packages. Idempotent: packages already present are left alone. Run as root.
+# Installs the dependencies of bullmq-worker from Debian 12 packages.
+# Idempotent: packages already present are left alone. Run as root.
+#
+#   scripts/install-deps.sh               everything: build, tests, demo (servers, browser, clang-format)
+#   scripts/install-deps.sh --build-only  what scripts/build-release.sh needs (the image's build stage):
+#                                         toolchain, -dev libraries, nodejs and npm (npm ci in lua/)
+#   scripts/install-deps.sh [--build-only] --list   print the package names, install nothing
 set -euo pipefail
 
+build_only=0
+list=0
+while (($#)); do
+  case "$1" in
+    --build-only) build_only=1 ;;
+    --list) list=1 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "install-deps: unknown option $1 (usage: scripts/install-deps.sh [--build-only] [--list])" >&2; exit 2 ;;
+  esac
+  shift
+done
+
 packages=(
-  # toolchain
-  build-essential cmake pkg-config git ca-certificates clang-format
-  # Node.js runs the pinned BullMQ package: script extraction at build time,
-  # interop tests, the demo producer and Bull Board
+  # toolchain (ca-certificates: npm reaches its registry over TLS)
+  build-essential cmake pkg-config ca-certificates
+  # Node.js runs the pinned BullMQ package: script extraction at build time
+  # (and, below, interop tests, the demo producer and Bull Board)
   nodejs npm
   # core: Asio (Boost), RESP parsing (hiredis), TLS (OpenSSL), JSON, msgpack,
   # CLI parsing, time zones for cron schedulers
   libboost-dev libboost-system-dev libhiredis-dev libssl-dev rapidjson-dev
-  libmsgpack-cxx-dev libcli11-dev libcctz-dev tzdata
+  libmsgpack-cxx-dev libcli11-dev libcctz-dev
   # pipeline: PostgreSQL client, libmagic, poppler, libzip, pugixml
   libpqxx-dev libpq-dev libmagic-dev libpoppler-cpp-dev libzip-dev libpugixml-dev
-  # tests and demo servers
-  doctest-dev redis-server postgresql zip procps
-  chromium  # headless browser for the Bull Board test (driven by playwright-core)
 )
+if ((!build_only)); then
+  packages+=(
+    git clang-format tzdata
+    # tests and demo servers
+    doctest-dev redis-server postgresql zip procps
+    iproute2  # ss: the demo names the process holding a port it wanted
+    chromium  # headless browser for the Bull Board test (driven by playwright-core)
+  )
+fi
+if ((list)); then printf '%s\n' "${packages[@]}"; exit 0; fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -43,4 +67,4 @@ for svc in redis-server postgresql; do
     systemctl stop "$svc" || true
   fi
 done
-echo "install-deps: all dependencies present"
+if ((build_only)); then echo "install-deps: build dependencies present"; else echo "install-deps: all dependencies present"; fi

@@ -3,7 +3,9 @@
 #   unit        doctest unit tests (core, extractors) and PostgreSQL integration tests (ctest)
 #   interop     the binary driven by the official Node.js bullmq (v6 and v5) against real Redis
 #   e2e         the document pipeline end to end: Node producer, Redis, PostgreSQL, the binary
-#   deploy      Dockerfile, Kubernetes manifests and docker-compose.yml agree with the binary
+#   deploy      Dockerfile, Kubernetes manifests and docker-compose.yml agree with the binary;
+#               every package.json and lockfile runs on Debian 12's Node.js 18
+#   release     the image's build: scripts/build-release.sh (Release, stripped) with -Werror on
 #   sanitize    unit + integration + interop again with an ASan+UBSan build
 # Usage: scripts/test.sh [--skip-install] [--no-sanitize] [--only SUITE]...
 # Installs what it needs (scripts/install-deps.sh), so it runs on a fresh Debian 12 as root.
@@ -19,7 +21,7 @@ while (($#)); do
     --skip-install) install=0 ;;
     --no-sanitize) sanitize=0 ;;
     --only) only+=("$2"); shift ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -64,6 +66,8 @@ e2e_suite() {  # the pipeline test uses the producer's packages and the interop 
 }
 wanted e2e && suite e2e e2e_suite "$root/build/bullmq-worker"
 wanted deploy && suite deploy node_suite tests/deploy "$root/build/bullmq-worker"
+# The Dockerfile's build stage runs the same script (without -Werror).
+wanted release && suite release bash scripts/build-release.sh build-release -DBULLMQ_WORKER_WERROR=ON
 
 if ((sanitize)) && wanted sanitize; then
   suite sanitize-build build build-asan -DCMAKE_BUILD_TYPE=Debug -DBULLMQ_WORKER_SANITIZE=ON -DBULLMQ_WORKER_TESTS=ON \

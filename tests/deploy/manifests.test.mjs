@@ -419,6 +419,10 @@ function checkCompose(compose, runFlags, migrateFlags) {
 
 // ---------------------------------------------------------------- Dockerfile
 
+function readBuildScript() {
+  return readFileSync(path.join(root, 'scripts/build-release.sh'), 'utf8');
+}
+
 function parseDockerfile(text) {
   const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/).filter((l) => l.trim() && !/^\s*#/.test(l));
   const stages = [];
@@ -448,17 +452,45 @@ function aptPackages(stage) {
   return pkgs;
 }
 
-function checkDockerfile(text, dockerignore, runFlags, libraries, httpPortOfDeployment) {
+// The build stage runs the same commands as CI's release suite: it installs
+// the build dependencies with `scripts/install-deps.sh --build-only` and builds
+// with `scripts/build-release.sh [DIR]` (no cmake of its own, no -Werror
+// forced). Returns the absolute folder the artefacts are built in (the stage's
+// WORKDIR joined with DIR, or the script's default), or null.
+function buildStageArtefacts(build, buildScript, problems) {
+  const runs = build.ins.filter((i) => i.op === 'RUN').map((i) => i.arg);
+  const command = (re) => runs.map((r) => re.exec(r)).find(Boolean);
+  if (!command(/(?:^|[\s;&|(])(?:\.\/)?scripts\/install-deps\.sh\s+--build-only(?=$|[\s;&|)])/)) {
+    problems.push('build stage does not run scripts/install-deps.sh --build-only');
+  }
+  const release = command(/(?:^|[\s;&|(])(?:\.\/)?scripts\/build-release\.sh((?:\s+[^\s;&|)]+)*)/);
+  if (!release) problems.push('build stage does not run scripts/build-release.sh');
+  if (runs.some((r) => /(^|[\s;&|(])cmake\s/.test(r))) problems.push('build stage runs cmake itself instead of scripts/build-release.sh');
+  if (runs.some((r) => /BULLMQ_WORKER_WERROR=(ON|1|TRUE|YES)/i.test(r))) problems.push('build stage forces -Werror (BULLMQ_WORKER_WERROR=ON) on a release build');
+  // What the script does: a Release build without tests, stripped, checked.
+  for (const needle of ['-DCMAKE_BUILD_TYPE=Release', '-DBULLMQ_WORKER_TESTS=OFF', 'strip ', '--version']) {
+    if (!buildScript.includes(needle)) problems.push(`scripts/build-release.sh does not run ${needle}`);
+  }
+  for (const file of ['bullmq-worker', 'bullmq-worker-files.so']) {
+    if (!new RegExp(`strip\\b.*"\\$dir/${file.replace('.', '\\.')}"`).test(buildScript)) problems.push(`scripts/build-release.sh does not strip ${file}`);
+  }
+  const defaultDir = /^dir=(\S+)$/m.exec(buildScript)?.[1];
+  if (!defaultDir) problems.push('scripts/build-release.sh has no default build folder (dir=...)');
+  if (!release || !defaultDir) return null;
+  const args = release[1].trim().split(/\s+/).filter(Boolean);
+  const dir = args[0] && !args[0].startsWith('-') ? args[0] : defaultDir;
+  const workdir = build.ins.filter((i) => i.op === 'WORKDIR').at(-1)?.arg ?? '/';
+  return path.posix.join(workdir, dir);
+}
+
+function checkDockerfile(text, dockerignore, runFlags, libraries, httpPortOfDeployment, buildScript = readBuildScript()) {
   const problems = [];
   const stages = parseDockerfile(text);
   if (stages.length < 2) return [`Dockerfile has ${stages.length} stage(s), not a multi-stage build`];
   const [build, runtime] = [stages[0], stages.at(-1)];
   if (build.image !== 'debian:12') problems.push(`build stage is ${build.image}, not debian:12`);
   if (runtime.image !== 'debian:12-slim') problems.push(`runtime stage is ${runtime.image}, not debian:12-slim`);
-  const buildRuns = build.ins.filter((i) => i.op === 'RUN').map((i) => i.arg).join('\n');
-  for (const needle of ['scripts/install-deps.sh', '-DCMAKE_BUILD_TYPE=Release', '-DBULLMQ_WORKER_TESTS=OFF', 'strip']) {
-    if (!buildRuns.includes(needle)) problems.push(`build stage does not run ${needle}`);
-  }
+  const artefacts = buildStageArtefacts(build, buildScript, problems);
   for (const c of build.ins.filter((i) => i.op === 'COPY')) {
     const parts = c.arg.split(/\s+/).filter((p) => !p.startsWith('--'));
     for (const src of parts.slice(0, -1)) if (src !== '.' && !existsSync(path.join(root, src))) problems.push(`COPY source ${src} does not exist`);
@@ -482,6 +514,14 @@ function checkDockerfile(text, dockerignore, runFlags, libraries, httpPortOfDepl
   const pluginDir = path.posix.join('/usr/local/bin', '../lib/bullmq-worker');
   const pluginCopy = copies.find((c) => /--from=\S+/.test(c) && new RegExp(`bullmq-worker-files\\.so\\s+${pluginDir}/(bullmq-worker-files\\.so)?$`).test(c));
   if (!pluginCopy) problems.push(`runtime stage does not copy bullmq-worker-files.so to ${pluginDir}/`);
+  // ... from the build stage's folder that scripts/build-release.sh builds.
+  for (const [copy, file] of [[binCopy, 'bullmq-worker'], [pluginCopy, 'bullmq-worker-files.so']]) {
+    if (!copy || !artefacts) continue;
+    const [from, source] = copy.split(/\s+/);
+    if (!new RegExp(`^--from=(${build.name ?? '0'}|0)$`).test(from)) problems.push(`runtime stage copies ${file} ${from}, not from the build stage`);
+    const wanted = path.posix.join(artefacts, file);
+    if (path.posix.normalize(source) !== wanted) problems.push(`runtime stage copies ${source}, but scripts/build-release.sh builds ${wanted}`);
+  }
   const last = (op) => runtime.ins.filter((i) => i.op === op).at(-1)?.arg;
   const user = last('USER');
   if (!user || /^(0|root)(:|$)/.test(user)) problems.push(`runtime USER is ${user ?? 'unset (root)'}`);
@@ -530,6 +570,7 @@ function context() {
   ctx.compose = parseYamlFile(path.join(root, 'docker-compose.yml'))[0];
   ctx.dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
   ctx.dockerignore = readFileSync(path.join(root, '.dockerignore'), 'utf8');
+  ctx.buildScript = readBuildScript();
   ctx.libraries = [...new Set([bin, plugin].flatMap(neededLibraries))];
   const d = find(ctx.objects, 'Deployment')[0];
   const c = d?.spec?.template?.spec?.containers?.[0] ?? {};
@@ -675,6 +716,14 @@ test('each check reports a broken variant', () => {
     'Dockerfile port': () => checkDockerfile(c.dockerfile, c.dockerignore, runFlags, c.libraries, 8080),
     'Dockerfile single stage': () => checkDockerfile(c.dockerfile.replace(/^FROM debian:12 AS build$/m, ''), c.dockerignore, runFlags, c.libraries, c.httpPort),
     'Dockerfile no install-deps': () => checkDockerfile(c.dockerfile.replaceAll('scripts/install-deps.sh', 'scripts/other.sh'), c.dockerignore, runFlags, c.libraries, c.httpPort),
+    'Dockerfile full install-deps': () => checkDockerfile(c.dockerfile.replaceAll('install-deps.sh --build-only', 'install-deps.sh'), c.dockerignore, runFlags, c.libraries, c.httpPort),
+    'Dockerfile without build-release.sh': () => checkDockerfile(c.dockerfile.replace(/^RUN scripts\/build-release\.sh.*$/m,
+      'RUN cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release && cmake --build build-release'), c.dockerignore, runFlags, c.libraries, c.httpPort),
+    'Dockerfile copies another folder': () => checkDockerfile(c.dockerfile.replaceAll(/(COPY --from=\S+ )\S+\/(bullmq-worker(-files\.so)? )/g, '$1/src/build/$2'), c.dockerignore, runFlags, c.libraries, c.httpPort),
+    'Dockerfile builds another folder': () => checkDockerfile(c.dockerfile.replace(/^RUN scripts\/build-release\.sh.*$/m, 'RUN scripts/build-release.sh out'), c.dockerignore, runFlags, c.libraries, c.httpPort),
+    'Dockerfile forces -Werror': () => checkDockerfile(c.dockerfile.replace(/^(RUN scripts\/build-release\.sh.*)$/m, '$1 -DBULLMQ_WORKER_WERROR=ON'), c.dockerignore, runFlags, c.libraries, c.httpPort),
+    'build-release.sh not Release': () => checkDockerfile(c.dockerfile, c.dockerignore, runFlags, c.libraries, c.httpPort, c.buildScript.replaceAll('-DCMAKE_BUILD_TYPE=Release', '-DCMAKE_BUILD_TYPE=Debug')),
+    'build-release.sh strips only the binary': () => checkDockerfile(c.dockerfile, c.dockerignore, runFlags, c.libraries, c.httpPort, c.buildScript.replace(/ "\$dir\/bullmq-worker-files\.so"/, '')),
     '.dockerignore': () => checkDockerfile(c.dockerfile, c.dockerignore.replace(/^\.git$/m, ''), runFlags, c.libraries, c.httpPort),
   };
   const silent = Object.entries(cases).filter(([, run]) => run().length === 0).map(([name]) => name);
