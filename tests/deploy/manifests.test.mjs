@@ -641,6 +641,23 @@ test('the Dockerfile: stages, runtime packages for every linked library, user, e
   assert.deepEqual(checkDockerfile(dockerfile, dockerignore, runFlags, libraries, httpPort), []);
 });
 
+test('install-deps.sh --build-only: what the build needs, no browser, test servers or formatter', () => {
+  const list = (...args) => {
+    const r = spawnSync('bash', [path.join(root, 'scripts/install-deps.sh'), ...args, '--list'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return new Set(r.stdout.split('\n').filter(Boolean));
+  };
+  const buildOnly = list('--build-only');
+  const all = list();
+  for (const p of ['build-essential', 'cmake', 'pkg-config', 'nodejs', 'npm', 'libboost-dev', 'libhiredis-dev',
+    'libpqxx-dev', 'libpoppler-cpp-dev']) assert.ok(buildOnly.has(p), `--build-only installs ${p}`);
+  for (const p of ['chromium', 'redis-server', 'postgresql', 'clang-format', 'doctest-dev']) {
+    assert.ok(!buildOnly.has(p), `--build-only does not install ${p}`);
+    assert.ok(all.has(p), `the default installs ${p}`);
+  }
+  for (const p of buildOnly) assert.ok(all.has(p), `the default installs ${p} too`);
+});
+
 test('the runtime packages exist in Debian 12 (apt-cache)', (t) => {
   const { dockerfile } = context();
   if (spawnSync('apt-cache', ['--version']).status !== 0) return t.skip('no apt-cache here');
