@@ -1,7 +1,9 @@
 #include "processing/isolated_extraction.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -79,6 +81,14 @@ void apply_resource_limits(const ExtractCommand& command) {
   set_limit(RLIMIT_CPU, command.cpu_limit_seconds);
 }
 
+// The child ends with the worker: a worker killed mid-extraction (SIGKILL,
+// OOM) must not leave extractions running that nobody reads. An orphan
+// (re-parented to init before the request took effect) stops at once.
+void end_with_parent() {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() == 1) ::_exit(3);
+}
+
 int print(const std::string& message, int exit_code) {
   std::cout << message << '\n' << std::flush;
   return exit_code;
@@ -113,6 +123,7 @@ int run_extract_file_command(int argc, char** argv) {
   } catch (const ExtractionError& error) {
     return print(failure_message(error), 2);
   }
+  end_with_parent();
   apply_resource_limits(command);
   try {
     const ExtractionResult result =
