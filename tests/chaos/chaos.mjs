@@ -5,12 +5,13 @@
 //
 //   node chaos.mjs [--short|--full] [--scenario conformance|pipeline|all]
 //                  [--seed N] [--out DIR] [--bin PATH]
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runConformance } from './scenarios/conformance.mjs';
 import { runPipeline } from './scenarios/pipeline.mjs';
+import { run } from './lib/servers.mjs';
 import { fmtMs, setPidFile, stopAll } from './lib/util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -30,7 +31,7 @@ const mode = v.full ? 'full' : 'short';
 const seed = v.seed !== undefined ? Number(v.seed) : Math.floor(Math.random() * 1e6);
 const scenarios = v.scenario === 'all' ? ['conformance', 'pipeline'] : v.scenario.split(',');
 const outDir = path.resolve(v.out);
-const binary = path.resolve(v.bin);
+const sourceBinary = path.resolve(v.bin);
 
 function log(msg) {
   process.stdout.write(`${new Date().toISOString().slice(11, 23)} ${msg}\n`);
@@ -86,6 +87,9 @@ const FIGURE_LABELS = [
   ['jobs_recovered_after_stall', 'jobs recovered after a stall'],
   ['stalled_events', 'stalled events'],
   ['lock_lost_lines', 'job.lock_lost log lines'],
+  ['frozen_jobs', 'jobs held by the frozen worker'],
+  ['frozen_jobs_taken_over', '  taken over by the others'],
+  ['frozen_jobs_lock_lost_logged', '  job.lock_lost logged after SIGCONT'],
   ['jobs_with_more_than_one_attempt', 'jobs with more than one attempt'],
   ['max_attempts_made', 'max attemptsMade'],
   ['worker_kills', 'worker SIGKILLs'],
@@ -93,6 +97,9 @@ const FIGURE_LABELS = [
   ['redis_restarts', 'Redis kills + restarts'],
   ['freezes', 'worker SIGSTOP freezes'],
   ['postgres_outage_ms', 'PostgreSQL outage'],
+  ['jobs_deferred_lines', 'job.deferred log lines'],
+  ['claims_during_outage', 'claims in the outage (after its first 5 s)'],
+  ['queue_at_outage_end', 'queue at the end of the outage'],
   ['readyz_503_during_outage', '/readyz 503 during outage (answers)'],
   ['unexpected_worker_exits', 'workers that exited on their own'],
   ['unclean_sigterm_stops', 'unclean SIGTERM stops'],
@@ -121,14 +128,31 @@ function printTable(results) {
 }
 
 async function main() {
-  if (!existsSync(binary)) {
-    process.stderr.write(`chaos: no worker binary at ${binary} (build it, or pass --bin / BULLMQ_WORKER_BIN)\n`);
+  if (!existsSync(sourceBinary)) {
+    process.stderr.write(`chaos: no worker binary at ${sourceBinary} (build it, or pass --bin / BULLMQ_WORKER_BIN)\n`);
     return 2;
   }
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   setPidFile(path.join(outDir, 'pids'));
-  log(`chaos suite: ${mode}, seed ${seed}, scenarios ${scenarios.join(', ')}, binary ${binary}, Node ${process.version}`);
+  // Run a copy (with its files plugin beside it): a rebuild of the build
+  // folder during a long run must not swap the binary between restarts.
+  const binDir = path.join(outDir, 'bin');
+  mkdirSync(binDir);
+  const binary = path.join(binDir, 'bullmq-worker');
+  copyFileSync(sourceBinary, binary);
+  chmodSync(binary, 0o755);
+  const plugin = path.join(path.dirname(sourceBinary), 'bullmq-worker-files.so');
+  if (existsSync(plugin)) copyFileSync(plugin, path.join(binDir, 'bullmq-worker-files.so'));
+  const probe = await run([binary, '--version']).catch((err) => ({ code: 1, output: err.message }));
+  if (probe.code !== 0) {
+    process.stderr.write(`chaos: ${sourceBinary} --version failed (a build in progress?): ${probe.output}\n`);
+    return 2;
+  }
+  const version = probe.output.trim().replace(/\s+/g, ' ');
+  const built = statSync(sourceBinary).mtime.toISOString();
+  log(`chaos suite: ${mode}, seed ${seed}, scenarios ${scenarios.join(', ')}, Node ${process.version}`);
+  log(`worker: ${sourceBinary} (${version}, built ${built}), run from a copy in ${binDir}`);
   const started = Date.now();
   const results = [];
   for (const name of scenarios) {
@@ -161,7 +185,7 @@ async function main() {
   const failed = checks.filter(([, ok]) => !ok).length;
   const passed = checks.length - failed;
   const report = {
-    mode, seed, node: process.version, binary, started_at: new Date(started).toISOString(),
+    mode, seed, node: process.version, binary: sourceBinary, binary_version: version, binary_built: built, started_at: new Date(started).toISOString(),
     wall_ms: Date.now() - started,
     checks: checks.map(([label, ok, detail]) => ({ label, ok, detail })),
     scenarios: results,

@@ -59,6 +59,22 @@ export class WorkerFleet {
     return this.slots[slot]?.child?.child.pid;
   }
 
+  // The running worker's id (from its worker.started log line): the prefix
+  // of the lock tokens it writes ("<worker id>:<n>").
+  workerId(slot) {
+    const entry = this.slots[slot]?.child;
+    if (!entry) return undefined;
+    if (!entry.workerId) {
+      for (const { line } of readLogLines([entry.file])) {
+        if (line.event === 'worker.started' && line.worker_id) {
+          entry.workerId = line.worker_id;
+          break;
+        }
+      }
+    }
+    return entry.workerId;
+  }
+
   running(slot) {
     return Boolean(this.slots[slot]?.child);
   }

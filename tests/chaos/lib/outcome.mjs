@@ -20,6 +20,7 @@ export async function readEventStream(client, queueName, prefix = 'bull') {
   const key = `${prefix}:${queueName}:events`;
   const perJob = new Map();
   const totals = {};
+  const activeAt = []; // Redis time (ms) of every `active` event: when jobs were claimed
   let start = '-';
   let read = 0;
   for (;;) {
@@ -30,6 +31,7 @@ export async function readEventStream(client, queueName, prefix = 'bull') {
       const f = {};
       for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
       totals[f.event] = (totals[f.event] ?? 0) + 1;
+      if (f.event === 'active') activeAt.push(Number(id.split('-')[0]));
       if (f.jobId !== undefined) {
         let j = perJob.get(f.jobId);
         if (!j) perJob.set(f.jobId, (j = {}));
@@ -50,7 +52,7 @@ export async function readEventStream(client, queueName, prefix = 'bull') {
   } catch {
     entriesAdded = undefined;
   }
-  return { key, read, entriesAdded, trimmed: entriesAdded === undefined ? null : entriesAdded - read, totals, perJob };
+  return { key, read, entriesAdded, trimmed: entriesAdded === undefined ? null : entriesAdded - read, totals, perJob, activeAt };
 }
 
 // Loads the final jobs of the given states with the Queue getters, in pages.

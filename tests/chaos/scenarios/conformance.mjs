@@ -160,6 +160,7 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
   const chaos = { kills: [], redisRestarts: [], freezes: [] };
   let chaosOn = true;
   const frozenSlots = new Set();
+  let killing; // the slot the kill loop is killing right now
   const killLoop = (async () => {
     await sleep(r.int(...p.killEveryMs));
     while (chaosOn) {
@@ -168,7 +169,9 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
         const slot = r.pick(candidates);
         const pid = fleet.pid(slot);
         const killAt = Date.now();
+        killing = slot;
         await fleet.kill(slot);
+        killing = undefined;
         chaos.kills.push({ at: killAt - started, atMs: killAt, slot, pid });
         await sleep(r.int(200, 1000));
         if (chaosOn || !fleet.running(slot)) fleet.restart(slot);
@@ -187,22 +190,66 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
     chaos.redisRestarts.push({ at: downAt, downMs: t() - downAt, oldPid: pid, newPid: redis.pid });
     say(`redis-server restarted: pid ${redis.pid}, same port and AOF`);
   })();
+  // Which running jobs each worker slot holds the lock of, read from Redis.
+  async function locksBySlot() {
+    const bySlot = new Map();
+    const ids = await admin.lrange(`bull:${queueName}:active`, 0, -1);
+    const tokens = ids.length ? await admin.mget(ids.map((id) => `bull:${queueName}:${id}:lock`)) : [];
+    const slotOf = new Map([0, 1, 2].map((s) => [fleet.workerId(s), s]));
+    ids.forEach((id, k) => {
+      const slot = slotOf.get(String(tokens[k] ?? '').split(':')[0]);
+      if (slot === undefined) return;
+      if (!bySlot.has(slot)) bySlot.set(slot, []);
+      bySlot.get(slot).push(id);
+    });
+    return bySlot;
+  }
   const freezes = (async () => {
-    for (const at of p.freezesAtMs) {
+    for (const [k, at] of p.freezesAtMs.entries()) {
       await sleep(Math.max(0, started + at - Date.now()));
-      const candidates = [0, 1, 2].filter((s) => fleet.running(s));
-      const slot = r.pick(candidates);
-      frozenSlots.add(slot);
-      const pid = fleet.pid(slot);
-      fleet.freeze(slot);
-      // Past the lock and two stalled checks: the others must take its jobs over.
-      const frozenMs = LOCK_MS + 2 * STALLED_MS + 1500;
-      say(`worker ${slot} (pid ${pid}) frozen (SIGSTOP) for ${frozenMs} ms`);
-      await sleep(frozenMs);
-      fleet.thaw(slot);
-      frozenSlots.delete(slot);
-      chaos.freezes.push({ at: at, slot, pid, frozenMs });
-      say(`worker ${slot} thawed (SIGCONT)`);
+      // Bait: a few 2.5 s jobs, so that the worker about to be frozen is in
+      // the middle of several jobs (they count as added jobs like any other).
+      const bait = Array.from({ length: CONCURRENCY }, (_, n) => ({
+        name: 'sleep', data: { ms: 2500 }, opts: { jobId: `freeze-${k}-${n}`, attempts: 3, backoff: { type: 'fixed', delay: 200 } },
+        expect: 'completed',
+      }));
+      await queue.addBulk(bait.map(({ name, data, opts }) => ({ name, data, opts })));
+      for (const b of bait) {
+        specs.set(b.opts.jobId, b);
+        added.push(b.opts.jobId);
+      }
+      // Freeze the worker that holds the most locks (a frozen idle worker
+      // would test nothing): at least 3 if that comes within 3 s.
+      const baitAt = Date.now();
+      for (let tries = 0; tries < 100; tries += 1) {
+        const held = await locksBySlot().catch(() => new Map());
+        const [slot, ids] = [...held.entries()].filter(([s]) => s !== killing && fleet.running(s))
+          .sort((a, b) => b[1].length - a[1].length)[0] ?? [];
+        if (slot === undefined || (ids.length < 3 && Date.now() - baitAt < 3000)) {
+          await sleep(100);
+          continue;
+        }
+        frozenSlots.add(slot);
+        const pid = fleet.pid(slot);
+        fleet.freeze(slot);
+        // Stopped: what it holds now is what the others must take over.
+        const jobs = (await locksBySlot().catch(() => new Map())).get(slot) ?? [];
+        if (!jobs.length) {
+          fleet.thaw(slot);
+          frozenSlots.delete(slot);
+          await sleep(100);
+          continue;
+        }
+        // Past the lock and two stalled checks: the others must take its jobs over.
+        const frozenMs = LOCK_MS + 2 * STALLED_MS + 1500;
+        say(`worker ${slot} (pid ${pid}) frozen (SIGSTOP) for ${frozenMs} ms, holding the locks of ${jobs.length} jobs`);
+        await sleep(frozenMs);
+        fleet.thaw(slot);
+        frozenSlots.delete(slot);
+        chaos.freezes.push({ at: t() - frozenMs, slot, pid, frozenMs, jobs, log: fleet.slots[slot]?.child?.file });
+        say(`worker ${slot} thawed (SIGCONT)`);
+        break;
+      }
     }
   })();
 
@@ -248,6 +295,12 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
     const why = wrongResult(spec, f.job, f.state);
     if (why) wrong.push({ id, name: spec.name, why });
   }
+  // The frozen workers' jobs: each must have been taken over (a stalled
+  // event) while its worker was stopped; the thawed worker must have noticed.
+  const frozenJobs = chaos.freezes.flatMap((f) => f.jobs.map((id) => ({ id, log: f.log })));
+  const frozenNotTakenOver = frozenJobs.filter(({ id }) => !((events.perJob.get(id)?.stalled ?? 0) > 0)).map((x) => x.id);
+  const frozenLockLost = frozenJobs.filter(({ id, log }) => lines.lines_raw.some((l) => l.file === log
+    && l.line.job_id === id && l.line.event === 'job.lock_lost')).length;
   const recoveredOnce = added.filter((id) => (events.perJob.get(id)?.stalled ?? 0) > 0);
   const lockLost = lines.byEvent['job.lock_lost'] ?? 0;
   const wallMs = t();
@@ -267,6 +320,9 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
     jobs_recovered_after_stall: recoveredOnce.length,
     stalled_events: events.totals.stalled ?? 0,
     lock_lost_lines: lockLost,
+    frozen_jobs: frozenJobs.length,
+    frozen_jobs_taken_over: frozenJobs.length - frozenNotTakenOver.length,
+    frozen_jobs_lock_lost_logged: frozenLockLost,
     worker_kills: chaos.kills.length,
     worker_processes: fleet.logFiles.length,
     redis_restarts: chaos.redisRestarts.length,
@@ -286,6 +342,11 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
     ['conformance: no job stuck after settling', cls.stuck.length === 0, `${cls.stuck.length} stuck`],
     ['conformance: every result as its processor defines', wrong.length === 0, `${wrong.length} wrong`],
     ['conformance: every recorded outcome has its log line', lines.missing.length === 0, `${lines.missing.length} missing`],
+    ['conformance: the chaos happened (kills, a Redis restart, freezes holding jobs)',
+      chaos.kills.length >= 3 && chaos.redisRestarts.length === 1 && chaos.freezes.length === p.freezesAtMs.length && frozenJobs.length > 0,
+      `${chaos.kills.length} kills, ${chaos.redisRestarts.length} Redis restarts, ${chaos.freezes.length} freezes holding ${frozenJobs.length} jobs`],
+    ['conformance: the frozen worker\'s jobs were taken over by the others', frozenJobs.length > 0 && frozenNotTakenOver.length === 0,
+      `${frozenNotTakenOver.length} of ${frozenJobs.length} not taken over: ${frozenNotTakenOver.slice(0, 10).join(' ')}`],
     ['conformance: the events stream is complete (not trimmed)', events.trimmed === 0, `trimmed ${events.trimmed}`],
     ['conformance: no worker exited on its own', fleet.unexpectedExits.length === 0, `${fleet.unexpectedExits.length}`],
     ['conformance: every worker stops cleanly on SIGTERM', uncleanStops.length === 0, JSON.stringify(uncleanStops)],

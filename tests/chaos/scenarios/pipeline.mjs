@@ -193,6 +193,7 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
   const [{ n: doneBefore }] = await query("SELECT count(*)::int AS n FROM file_extractions WHERE status IN ('completed', 'failed')");
   const countsBefore = await countsOf(queue);
   const outageStart = t();
+  const outageStartAbs = Date.now();
   await postgres.stop();
   say(`PostgreSQL stopped (${doneBefore} of ${firstWaveFiles} files done; queue ${JSON.stringify(countsBefore)}); down for ${p.outageMs} ms`);
   const outageEnd = started + outageStart + p.outageMs;
@@ -202,6 +203,7 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
     await sleep(Math.min(2000, Math.max(0, outageEnd - Date.now())));
   }
   const countsAtEnd = await countsOf(queue);
+  const outageEndAbs = Date.now();
   await postgres.start();
   chaos.outage = { startMs: outageStart, downMs: t() - outageStart, doneBefore, countsBefore, countsAtEnd };
   say(`PostgreSQL started again after ${chaos.outage.downMs} ms (queue ${JSON.stringify(countsAtEnd)})`);
@@ -293,6 +295,10 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
   const unexpectedFailures = cls.failed.filter((j) => !corruptIds.has(j.id));
   const attempts = cls.completed.concat(cls.failed).map((j) => j.attemptsMade ?? 0);
   const readyzDuringOutage = chaos.readyz.filter((s) => s.status !== 0);
+  // Claims (active events) once the outage had lasted 5 s: a worker that
+  // knows its database is down should not keep taking jobs it cannot do.
+  const claimsInOutage = events.activeAt.filter((at) => at >= outageStartAbs + 5000 && at <= outageEndAbs).length;
+  const ce = chaos.outage.countsAtEnd;
   const wallMs = t();
 
   const figures = {
@@ -321,6 +327,9 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
     worker_kills: chaos.kills.length,
     worker_processes: fleet.logFiles.length,
     postgres_outage_ms: chaos.outage.downMs,
+    jobs_deferred_lines: lines.byEvent['job.deferred'] ?? 0,
+    claims_during_outage: claimsInOutage,
+    queue_at_outage_end: `wait ${ce.wait}, delayed ${ce.delayed}, active ${ce.active}`,
     readyz_503_during_outage: `${readyzDuringOutage.filter((s) => s.status === 503).length}/${readyzDuringOutage.length}`,
     unexpected_worker_exits: fleet.unexpectedExits.length,
     unclean_sigterm_stops: uncleanStops.length,
@@ -344,6 +353,9 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
     ['pipeline: every batch final and summarised', batchesWithoutSummary.length === 0 && batchNotFinal.length === 0,
       `${batchesWithoutSummary.length} without summary, ${batchNotFinal.length} not final`],
     ['pipeline: every summary counts its files right', summaryMismatch.length === 0, `${summaryMismatch.length}`],
+    ['pipeline: the chaos happened (kills; the outage met running and waiting jobs)',
+      chaos.kills.length >= 3 && chaos.outage.downMs >= p.outageMs && chaos.outage.countsBefore.active + chaos.outage.countsBefore.wait > 0,
+      `${chaos.kills.length} kills, outage ${chaos.outage.downMs} ms, queue at its start ${JSON.stringify(chaos.outage.countsBefore)}`],
     ['pipeline: the events stream is complete (not trimmed)', events.trimmed === 0, `trimmed ${events.trimmed}`],
     ['pipeline: every batch was produced', produceErrors.length === 0, `${produceErrors.length} producer failures`],
     ['pipeline: no worker exited on its own', fleet.unexpectedExits.length === 0, `${fleet.unexpectedExits.length}`],
