@@ -11,21 +11,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { renameSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { RedisServer, WorkerProcess, freePort, runBinary, runCommand, waitFor, workerBinary } from '../interop/lib/harness.mjs';
-import { PostgresServer } from './lib/postgres.mjs';
-import { mixedUpload, uploadZip } from '../../scripts/lib/documents.mjs';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
-const requireScripts = createRequire(path.join(repoRoot, 'scripts', 'node', 'package.json'));
-const { Queue } = requireScripts('bullmq');
-const pg = requireScripts('pg');
+import { WorkerProcess, freePort, runCommand, waitFor } from '../interop/lib/harness.mjs';
+import { mixedUpload } from '../../scripts/lib/documents.mjs';
+import { repoRoot, startPipelineEnv } from './lib/pipeline-env.mjs';
 
 const FINAL = ['completed', 'completed_with_errors', 'failed'];
 
@@ -35,24 +26,18 @@ async function get(port, urlPath) {
 }
 
 describe('dependency outages under the document pipeline', { timeout: 120000 }, () => {
-  let redis;
-  let postgres;
-  let databaseUrl;
-  let db;
+  let env;
   let queue;
   let worker;
   let port;
-  let work;
-  let storage;
-  let zipFile;
   const queueName = `e2e-outage-${randomBytes(4).toString('hex')}`;
   const upload = mixedUpload();
 
-  const query = async (sql, params = []) => (await db.query(sql, params)).rows;
+  const query = (sql, params) => env.query(sql, params);
 
   async function produce() {
     const r = await runCommand(process.execPath, [path.join(repoRoot, 'scripts', 'producer.mjs'),
-      '--zip', zipFile, '--redis', redis.url, '--database-url', databaseUrl, '--storage', storage,
+      '--zip', env.zipFile, '--redis', env.redis.url, '--database-url', env.databaseUrl, '--storage', env.storage,
       '--queue', queueName, '--attempts', '2', '--backoff-delay', '200'], { timeout: 30000 });
     assert.equal(r.code, 0, `producer failed: ${r.stderr}`);
     return JSON.parse(r.stdout.trim());
@@ -119,58 +104,28 @@ describe('dependency outages under the document pipeline', { timeout: 120000 }, 
   }
 
   before(async () => {
-    assert.ok(existsSync(workerBinary), `build the worker first: ${workerBinary}`);
-    work = mkdtempSync(path.join(os.tmpdir(), 'bullmq-e2e-outage-'));
-    storage = path.join(work, 'storage');
-    mkdirSync(storage);
-    zipFile = path.join(work, 'upload.zip');
-    writeFileSync(zipFile, uploadZip(upload));
-    const starting = [RedisServer.start().then((r) => (redis = r)), PostgresServer.start().then((p) => (postgres = p))];
-    const results = await Promise.allSettled(starting);
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
-    databaseUrl = await postgres.createDatabase('e2e');
-    const migrated = await runBinary(['migrate', '--database-url', databaseUrl], { timeout: 30000 });
-    assert.equal(migrated.code, 0, `migrate failed: ${migrated.stderr}`);
-    db = new pg.Client({ connectionString: databaseUrl });
-    db.on('error', () => {}); // the outage drops this connection too
-    await db.connect();
-    queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+    env = await startPipelineEnv({ tag: 'e2e-outage', queueName, upload });
+    queue = env.queue;
     port = await freePort();
   });
 
   after(async () => {
-    const errors = [];
-    const attempt = async (fn) => {
-      try {
-        await fn();
-      } catch (err) {
-        errors.push(err);
-      }
-    };
-    if (worker) await attempt(() => worker.stop(15000));
-    if (queue) await attempt(() => queue.close());
-    if (db) await attempt(() => db.end());
-    if (redis) await attempt(() => redis.destroy());
-    if (postgres) await attempt(() => postgres.destroy());
-    if (work) rmSync(work, { recursive: true, force: true });
-    if (errors.length) throw errors[0];
+    await env?.stop([() => worker?.stop(15000)]);
   });
 
   test('PostgreSQL down: no attempt spent, no job failed, the batch finishes once it is back', async () => {
     const out = await produce();
-    await db.end();
-    await postgres.stop();
+    await env.db.end();
+    await env.postgres.stop();
     worker = WorkerProcess.start([
       'run', '--processors', 'files', '--queue', queueName, '--concurrency', '3',
-      '--redis', redis.url, '--database-url', databaseUrl, '--storage-base-path', storage,
+      '--redis', env.redis.url, '--database-url', env.databaseUrl, '--storage-base-path', env.storage,
       '--http-port', String(port), '--http-host', '127.0.0.1',
     ], { env: { LOG_LEVEL: 'info' } });
     await checkOutage(out, 'postgresql', { from: 0, failedBefore: 0 });
 
-    await postgres.restart();
-    db = new pg.Client({ connectionString: databaseUrl });
-    db.on('error', () => {});
-    await db.connect();
+    await env.postgres.restart();
+    await env.connectDb();
     await worker.waitForLog('dependency.up', (l) => l.dependency === 'postgresql', 20000);
     await checkRecovered(out);
   });
@@ -179,8 +134,8 @@ describe('dependency outages under the document pipeline', { timeout: 120000 }, 
     assert.ok(worker, 'the worker of the first test runs');
     await queue.pause();
     const out = await produce();
-    const away = `${storage}.away`;
-    renameSync(storage, away);
+    const away = `${env.storage}.away`;
+    renameSync(env.storage, away);
     try {
       const mark = { from: worker.lines.length, failedBefore: await queue.getFailedCount() };
       await queue.resume();
@@ -188,7 +143,7 @@ describe('dependency outages under the document pipeline', { timeout: 120000 }, 
       const rows = await query('SELECT status FROM file_extractions WHERE run_id = $1', [out.run_id]);
       assert.ok(rows.every((r) => r.status !== 'failed'), 'no row recorded as failed while the storage is away');
     } finally {
-      renameSync(away, storage);
+      renameSync(away, env.storage);
     }
     await worker.waitForLog('dependency.up', (l) => l.dependency === 'storage', 20000);
     await checkRecovered(out);

@@ -11,24 +11,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-import { RedisServer, WorkerProcess, runBinary, runCommand, waitFor, workerBinary } from '../interop/lib/harness.mjs';
-import { PostgresServer } from './lib/postgres.mjs';
-import { mixedUpload, uploadZip } from '../../scripts/lib/documents.mjs';
+import { WorkerProcess, runCommand, waitFor } from '../interop/lib/harness.mjs';
+import { mixedUpload } from '../../scripts/lib/documents.mjs';
 import { buildZip } from '../../scripts/lib/zip.mjs';
+import { repoRoot, startPipelineEnv } from './lib/pipeline-env.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../..');
 const producerScript = path.join(repoRoot, 'scripts', 'producer.mjs');
-// The producer's packages (scripts/node) serve the test too.
-const requireScripts = createRequire(path.join(repoRoot, 'scripts', 'node', 'package.json'));
-const { Queue } = requireScripts('bullmq');
-const pg = requireScripts('pg');
 
 const FINAL = ['completed', 'completed_with_errors', 'failed'];
 
@@ -69,45 +60,22 @@ describe('document pipeline end to end', { timeout: 90000 }, () => {
     return `\n--- last worker log lines:\n${tail}`;
   }
 
-  before(async () => {
-    assert.ok(existsSync(workerBinary), `build the worker first: ${workerBinary}`);
-    work = mkdtempSync(path.join(os.tmpdir(), 'bullmq-e2e-'));
-    storage = path.join(work, 'storage');
-    mkdirSync(storage);
-    zipFile = path.join(work, 'upload.zip');
-    writeFileSync(zipFile, uploadZip(upload));
+  let env;
 
-    // Assigned one by one so that after() stops whichever did start.
-    const starting = [RedisServer.start().then((r) => (redis = r)), PostgresServer.start().then((p) => (postgres = p))];
-    const results = await Promise.allSettled(starting);
-    for (const r of results) if (r.status === 'rejected') throw r.reason;
-    databaseUrl = await postgres.createDatabase('e2e');
-    const migrated = await runBinary(['migrate', '--database-url', databaseUrl], { timeout: 30000 });
-    assert.equal(migrated.code, 0, `migrate failed: ${migrated.stderr}`);
-    db = new pg.Client({ connectionString: databaseUrl });
-    await db.connect();
-    queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+  before(async () => {
+    env = await startPipelineEnv({ tag: 'e2e', queueName, upload });
+    ({ redis, postgres, databaseUrl, db, queue, work, storage, zipFile } = env);
   });
 
   after(async () => {
-    const errors = [];
-    const attempt = async (fn) => {
-      try {
-        await fn();
-      } catch (err) {
-        errors.push(err);
-      }
-    };
-    if (worker) await attempt(() => worker.stop(15000));
-    if (process.env.E2E_WORKER_LOG && workerLines) {
-      writeFileSync(process.env.E2E_WORKER_LOG, workerLines.map((l) => JSON.stringify(l)).join('\n'));
-    }
-    if (queue) await attempt(() => queue.close());
-    if (db) await attempt(() => db.end());
-    if (redis) await attempt(() => redis.destroy());
-    if (postgres) await attempt(() => postgres.destroy());
-    if (work) rmSync(work, { recursive: true, force: true });
-    if (errors.length) throw errors[0];
+    await env?.stop([
+      () => worker?.stop(15000),
+      () => {
+        if (process.env.E2E_WORKER_LOG && workerLines) {
+          writeFileSync(process.env.E2E_WORKER_LOG, workerLines.map((l) => JSON.stringify(l)).join('\n'));
+        }
+      },
+    ]);
   });
 
   test('the producer refuses an upload whose entries escape the storage folder', async () => {
