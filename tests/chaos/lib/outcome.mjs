@@ -102,22 +102,37 @@ export function duplicateOutcomes(events, ids) {
 
 // The logging check: every job that the events stream shows as completed or
 // failed must have a job.completed / job.failed line in some worker's log.
+// The worker writes that line before it sends the outcome to Redis; when
+// Redis then refuses it (lock lost), a job.outcome_rejected line follows in
+// the same log, and the line it retracts does not count.
 export function outcomeLines(logFiles, queueName, events, ids) {
   const lines = readLogLines(logFiles);
-  const logged = new Map(); // job id -> {completed, failed}
+  const logged = new Map(); // job id -> {completed, failed} (lines not retracted)
   const byEvent = {};
   let unparsable = 0;
-  for (const { line } of lines) {
+  let retracted = 0;
+  const pendingByFile = new Map(); // file -> job id -> [kinds of its outcome lines, in order]
+  for (const { file, line } of lines) {
     if (line.raw !== undefined) {
       unparsable += 1;
       continue;
     }
     byEvent[line.event] = (byEvent[line.event] ?? 0) + 1;
     if (line.queue !== queueName) continue;
+    if (!pendingByFile.has(file)) pendingByFile.set(file, new Map());
+    const pending = pendingByFile.get(file);
     if (line.event === 'job.completed' || line.event === 'job.failed') {
-      let l = logged.get(line.job_id);
-      if (!l) logged.set(line.job_id, (l = { completed: 0, failed: 0 }));
-      l[line.event === 'job.completed' ? 'completed' : 'failed'] += 1;
+      if (!pending.has(line.job_id)) pending.set(line.job_id, []);
+      pending.get(line.job_id).push(line.event === 'job.completed' ? 'completed' : 'failed');
+    } else if (line.event === 'job.outcome_rejected') {
+      if (pending.get(line.job_id)?.pop()) retracted += 1;
+    }
+  }
+  for (const pending of pendingByFile.values()) {
+    for (const [id, kinds] of pending) {
+      let l = logged.get(id);
+      if (!l) logged.set(id, (l = { completed: 0, failed: 0 }));
+      for (const k of kinds) l[k] += 1;
     }
   }
   const missing = [];
@@ -127,7 +142,7 @@ export function outcomeLines(logFiles, queueName, events, ids) {
     if ((e.completed ?? 0) > 0 && l.completed === 0) missing.push({ id, outcome: 'completed' });
     else if ((e.failed ?? 0) > 0 && l.failed === 0) missing.push({ id, outcome: 'failed' });
   }
-  return { missing, lines: lines.length, unparsable, byEvent, lines_raw: lines };
+  return { missing, retracted, lines: lines.length, unparsable, byEvent, lines_raw: lines };
 }
 
 // Groups failed jobs by their failedReason, the job-specific parts (ids, numbers) blurred.

@@ -299,8 +299,8 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
   // event) while its worker was stopped; the thawed worker must have noticed.
   const frozenJobs = chaos.freezes.flatMap((f) => f.jobs.map((id) => ({ id, log: f.log })));
   const frozenNotTakenOver = frozenJobs.filter(({ id }) => !((events.perJob.get(id)?.stalled ?? 0) > 0)).map((x) => x.id);
-  const frozenLockLost = frozenJobs.filter(({ id, log }) => lines.lines_raw.some((l) => l.file === log
-    && l.line.job_id === id && l.line.event === 'job.lock_lost')).length;
+  const frozenNoticed = frozenJobs.filter(({ id, log }) => lines.lines_raw.some((l) => l.file === log
+    && l.line.job_id === id && (l.line.event === 'job.lock_lost' || l.line.event === 'job.outcome_rejected'))).length;
   const recoveredOnce = added.filter((id) => (events.perJob.get(id)?.stalled ?? 0) > 0);
   const lockLost = lines.byEvent['job.lock_lost'] ?? 0;
   const wallMs = t();
@@ -317,12 +317,13 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
     stuck: cls.stuck.length,
     wrong_results: wrong.length,
     outcome_lines_missing: lines.missing.length,
+    outcome_lines_retracted: lines.retracted,
     jobs_recovered_after_stall: recoveredOnce.length,
     stalled_events: events.totals.stalled ?? 0,
     lock_lost_lines: lockLost,
     frozen_jobs: frozenJobs.length,
     frozen_jobs_taken_over: frozenJobs.length - frozenNotTakenOver.length,
-    frozen_jobs_lock_lost_logged: frozenLockLost,
+    frozen_jobs_noticed: frozenNoticed,
     worker_kills: chaos.kills.length,
     worker_processes: fleet.logFiles.length,
     redis_restarts: chaos.redisRestarts.length,

@@ -315,6 +315,7 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
     finished_twice: dup.finishedTwice.length,
     stuck: cls.stuck.length,
     outcome_lines_missing: lines.missing.length,
+    outcome_lines_retracted: lines.retracted,
     duplicate_rows: dupFiles.length + dupBatches.length + dupSummaries.length,
     missing_rows: missingRows.length,
     files_with_wrong_outcome: wrongFiles.length,
@@ -345,6 +346,10 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
     ['pipeline: no job finished twice (completed/failed events)', dup.finishedTwice.length === 0, `${dup.finishedTwice.length}`],
     ['pipeline: no job stuck after settling', cls.stuck.length === 0, `${cls.stuck.length} stuck`],
     ['pipeline: no job failed because PostgreSQL was down', outageFailures.length === 0, `${outageFailures.length} database_unavailable`],
+    // The upload has no document with a retryable error: a second attempt
+    // can only come from something that was not the job's fault.
+    ['pipeline: no attempt spent on the outage (every job finished in one attempt)', attempts.every((a) => a <= 1),
+      `${attempts.filter((a) => a > 1).length} jobs with attemptsMade > 1`],
     ['pipeline: only the corrupt documents failed', unexpectedFailures.length === 0, `${unexpectedFailures.length} other failures`],
     ['pipeline: every recorded outcome has its log line', lines.missing.length === 0, `${lines.missing.length} missing`],
     ['pipeline: no duplicate rows', figures.duplicate_rows === 0, `${figures.duplicate_rows}`],
