@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { runConformance } from './scenarios/conformance.mjs';
 import { runPipeline } from './scenarios/pipeline.mjs';
 import { run } from './lib/servers.mjs';
-import { fmtMs, setPidFile, stopAll } from './lib/util.mjs';
+import { abortRun, fmtMs, setPidFile, stopAll } from './lib/util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '../..');
@@ -49,11 +49,20 @@ async function runCleanup() {
   await stopAll();
 }
 
+// A chaos loop that fails after its scenario moved on must not kill the
+// driver before it has stopped what it started: record it, fail the run.
+const internalErrors = [];
+process.on('unhandledRejection', (err) => {
+  internalErrors.push(String(err?.stack ?? err));
+  log(`internal error (the run will fail): ${err?.stack ?? err}`);
+});
+
 let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
     if (interrupted) return;
     interrupted = true;
+    abortRun();
     log(`${sig}: stopping every process this run started`);
     await runCleanup();
     process.exit(130);
@@ -179,6 +188,7 @@ async function main() {
 
   printTable(results);
   const checks = results.flatMap((r) => r.checks);
+  checks.push(['the driver had no internal error', internalErrors.length === 0, internalErrors.slice(0, 3).join(' | ')]);
   process.stdout.write('\n');
   for (const [label, ok, detail] of checks) {
     process.stdout.write(`${ok ? 'PASS' : 'FAIL'}  ${label}${ok ? '' : `  (${detail})`}\n`);
@@ -205,6 +215,7 @@ try {
 } catch (err) {
   process.stderr.write(`chaos: ${err.stack}\n`);
 } finally {
+  abortRun();
   await runCleanup();
 }
 process.exit(code);

@@ -6,8 +6,8 @@
 #
 # Usage: tests/chaos/run.sh [--short|--full] [--scenario conformance|pipeline|all]
 #                           [--seed N] [--bin PATH]
-#   --short   (default) ~2,000 conformance jobs, 12 batches, 15 s PostgreSQL outage; a few minutes
-#   --full    20,000 conformance jobs, 50 batches of 20 documents, 60 s PostgreSQL outage; ~15 min
+#   --short   (default) ~2,000 conformance jobs, 12 batches, 15 s PostgreSQL outage; ~2 min on 2 cores
+#   --full    20,000 conformance jobs, 50 batches of 20 documents, 60 s PostgreSQL outage; ~8 min
 # The worker binary is build/bullmq-worker (or --bin / BULLMQ_WORKER_BIN).
 # Prints a table, the checks, and a closing line "N passed, N failed"; writes
 # tests/chaos/.out/report.json and the worker logs under tests/chaos/.out/.
@@ -60,9 +60,20 @@ cleanup() {
     while IFS=$'\t' read -r pid comm; do
       [[ -n $pid && -r /proc/$pid/comm ]] || continue
       [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$comm" ]] || continue
+      echo "chaos: stopping leftover $comm (pid $pid)" >&2
       kill -CONT "$pid" 2>/dev/null
-      kill -KILL "$pid" 2>/dev/null && echo "chaos: stopped leftover $comm (pid $pid)" >&2
+      if [[ $comm == postgres ]]; then  # immediate shutdown: the postmaster takes its backends along
+        kill -QUIT "$pid" 2>/dev/null
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      fi
+      kill -KILL "$pid" 2>/dev/null
     done < "$pid_file"
+  fi
+  if [[ -f $pid_file.dirs && -z ${KEEP_CHAOS_DIRS-} ]]; then
+    local dir
+    while read -r dir; do
+      [[ $dir == /tmp/bullmq-chaos-pg-* && -d $dir ]] && rm -rf -- "$dir"
+    done < "$pid_file.dirs"
   fi
   exit "$status"
 }

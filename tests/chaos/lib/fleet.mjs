@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { registerProcess, signal, unregisterProcess } from './util.mjs';
+import { isAborting, registerProcess, signal, unregisterProcess } from './util.mjs';
 
 export class WorkerFleet {
   constructor({ binary, logDir, argsFor, env = {}, log = () => {} }) {
@@ -25,6 +25,7 @@ export class WorkerFleet {
   }
 
   start(slot) {
+    if (isAborting() || this.closing) throw new Error('the fleet is being stopped');
     const s = (this.slots[slot] ??= { slot, incarnation: 0 });
     if (s.child) throw new Error(`worker slot ${slot} is already running`);
     s.incarnation += 1;
@@ -47,7 +48,7 @@ export class WorkerFleet {
           const tail = tailOf(file);
           this.unexpectedExits.push({ slot, pid: child.pid, code, signal: sig, log: file, tail });
           this.log(`worker ${slot} (pid ${child.pid}) exited on its own: code ${code}, signal ${sig}`);
-          if (!this.closing) this.start(slot);
+          if (!this.closing && !isAborting()) this.start(slot);
         }
         resolve({ code, signal: sig });
       });

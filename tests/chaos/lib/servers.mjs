@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import { alive, freePort, registerProcess, signal, sleep, unregisterProcess, waitFor } from './util.mjs';
+import { alive, freePort, isAborting, registerDir, registerProcess, signal, sleep, unregisterProcess, waitFor } from './util.mjs';
 
 function waitExit(child, timeout) {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -50,6 +50,7 @@ export class RedisServer {
 
   // Starts redis-server on this server's port and folder (its data is kept).
   async start() {
+    if (isAborting()) throw new Error('the run is being stopped');
     if (this.process) throw new Error('redis-server is already running');
     const log = openSync(path.join(this.dir, 'redis.log'), 'a');
     const child = spawn('redis-server', [
@@ -160,6 +161,7 @@ export class PostgresServer {
     const server = new PostgresServer();
     // Under /tmp, not the work folder: the postgres user must reach it.
     server.dir = mkdtempSync('/tmp/bullmq-chaos-pg-');
+    registerDir(server.dir);
     server.dataDir = path.join(server.dir, 'data');
     if (isRoot) {
       const { uid, gid } = postgresIds();
@@ -191,6 +193,7 @@ export class PostgresServer {
 
   // Starts the server on its data folder and port; waits until it accepts connections.
   async start() {
+    if (isAborting()) throw new Error('the run is being stopped');
     const options = [`-p ${this.port}`, `-k ${this.dir}`, '-c listen_addresses=127.0.0.1',
       '-c fsync=off', '-c full_page_writes=off', '-c max_connections=200'].join(' ');
     await this.#must([`${pgBin}/pg_ctl`, '-D', this.dataDir, '-l', path.join(this.dir, 'postgres.log'),

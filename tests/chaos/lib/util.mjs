@@ -84,6 +84,18 @@ export function signal(pid, sig) {
 // Every process started by this run: pid -> {what, stop(): Promise}.
 const started = new Map();
 let pidFile;
+let aborting = false;
+
+// Once the run is being torn down (signal, fatal error), nothing new may
+// start: the chaos loops still running check this, and a process registered
+// anyway is stopped at once.
+export function abortRun() {
+  aborting = true;
+}
+
+export function isAborting() {
+  return aborting;
+}
 
 export function setPidFile(file) {
   pidFile = file;
@@ -92,8 +104,20 @@ export function setPidFile(file) {
 
 // `comm` is what /proc/<pid>/comm should read (run.sh checks it before killing).
 export function registerProcess(pid, what, comm, stop) {
-  started.set(pid, { what, stop });
   if (pidFile) appendFileSync(pidFile, `${pid}\t${comm}\n`);
+  if (aborting) {
+    Promise.race([stop(), sleep(15000)]).catch(() => {}).finally(() => {
+      if (alive(pid)) signal(pid, 'SIGKILL');
+    });
+    return;
+  }
+  started.set(pid, { what, stop });
+}
+
+// Temporary folders outside the run's own output folder, listed for run.sh
+// to remove should this process be killed before it removes them itself.
+export function registerDir(dir) {
+  if (pidFile) appendFileSync(`${pidFile}.dirs`, `${dir}\n`);
 }
 
 export function unregisterProcess(pid) {

@@ -159,6 +159,12 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
   // --- chaos: kills every few seconds, one Redis restart, freezes.
   const chaos = { kills: [], redisRestarts: [], freezes: [] };
   let chaosOn = true;
+  // However the scenario ends (even by an exception), its loops stop and its
+  // fleet restarts nothing any more.
+  cleanup.push(async () => {
+    chaosOn = false;
+    fleet.closing = true;
+  });
   const frozenSlots = new Set();
   let killing; // the slot the kill loop is killing right now
   const killLoop = (async () => {
@@ -174,7 +180,7 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
         killing = undefined;
         chaos.kills.push({ at: killAt - started, atMs: killAt, slot, pid });
         await sleep(r.int(200, 1000));
-        if (chaosOn || !fleet.running(slot)) fleet.restart(slot);
+        if (!fleet.running(slot) && chaosOn) fleet.restart(slot);
       }
       await sleep(r.int(...p.killEveryMs));
     }

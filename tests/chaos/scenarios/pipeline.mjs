@@ -168,6 +168,12 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
   // --- chaos: kills every few seconds for the whole run.
   const chaos = { kills: [], outage: null, readyz: [] };
   let chaosOn = true;
+  // However the scenario ends (even by an exception), its loops stop and its
+  // fleet restarts nothing any more.
+  cleanup.push(async () => {
+    chaosOn = false;
+    fleet.closing = true;
+  });
   const killLoop = (async () => {
     await sleep(r.int(...p.killEveryMs));
     while (chaosOn) {
@@ -178,7 +184,7 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
         await fleet.kill(slot);
         chaos.kills.push({ at: killAt - started, atMs: killAt, slot, pid });
         await sleep(r.int(200, 1000));
-        if (!fleet.running(slot)) fleet.restart(slot);
+        if (!fleet.running(slot) && chaosOn) fleet.restart(slot);
       }
       await sleep(r.int(...p.killEveryMs));
     }
