@@ -129,6 +129,19 @@ export class WorkerFleet {
     return result;
   }
 
+  // Waits (bounded) until every running worker has logged worker.started: its
+  // signal handlers are installed by then. (A SIGTERM in the first
+  // milliseconds of a process's life, before that, ends it by the signal's
+  // default action; that says nothing about its shutdown.)
+  async waitStarted(timeout = 15000) {
+    const deadline = Date.now() + timeout;
+    for (const s of this.slots) {
+      while (s?.child && !this.workerId(s.slot) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+
   // SIGTERM to every worker (SIGKILL after `timeout`); resolves their exit results.
   async stopAll(timeout = 15000) {
     this.closing = true;

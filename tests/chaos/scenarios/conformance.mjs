@@ -278,6 +278,7 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
   const settleMs = Date.now() - settleStart;
   say(settled ? `queue drained ${settleMs} ms after the chaos` : `queue NOT drained after ${settleMs} ms: ${JSON.stringify(lastCounts)}`);
 
+  await fleet.waitStarted();
   const stopResults = await fleet.stopAll(15000);
   const uncleanStops = stopResults.filter((x) => x.code !== 0);
   const processingDoneMs = t();

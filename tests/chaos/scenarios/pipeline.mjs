@@ -242,6 +242,7 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
   const settleMs = Date.now() - settleStart;
   if (settled === 'settled') say(`settled ${settleMs} ms after the chaos`);
   else say(`NOT settled after ${settleMs} ms${settled === 'idle' ? ' (the queue is empty; nothing can finish the rest)' : ''}: ${JSON.stringify(last)}`);
+  await fleet.waitStarted();
   const stopResults = await fleet.stopAll(15000);
   const uncleanStops = stopResults.filter((x) => x.code !== 0);
   const processingDoneMs = t();
