@@ -5,6 +5,8 @@
 #   e2e         the document pipeline end to end: Node producer, Redis, PostgreSQL, the binary
 #   deploy      Dockerfile, Kubernetes manifests and docker-compose.yml agree with the binary;
 #               every package.json and lockfile runs on Debian 12's Node.js 18
+#   chaos       tests/chaos/run.sh --short: workers SIGKILLed and frozen, Redis restarted,
+#               PostgreSQL stopped under the document pipeline; nothing lost or done twice
 #   release     the image's build: scripts/build-release.sh (Release, stripped) with -Werror on
 #   sanitize    unit + integration + interop again with an ASan+UBSan build
 # Usage: scripts/test.sh [--skip-install] [--no-sanitize] [--only SUITE]...
@@ -66,6 +68,8 @@ e2e_suite() {  # the pipeline test uses the producer's packages and the interop 
 }
 wanted e2e && suite e2e e2e_suite "$root/build/bullmq-worker"
 wanted deploy && suite deploy node_suite tests/deploy "$root/build/bullmq-worker"
+# The short chaos run: SIGKILLs, a frozen worker, a Redis restart, a PostgreSQL outage.
+wanted chaos && suite chaos bash tests/chaos/run.sh --short --bin "$root/build/bullmq-worker"
 # The Dockerfile's build stage runs the same script (without -Werror).
 wanted release && suite release bash scripts/build-release.sh build-release -DBULLMQ_WORKER_WERROR=ON
 
