@@ -119,6 +119,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
   signals.async_wait(on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
+  gate.start();
   for (auto& worker : workers) worker->start();
   io.run();
 

@@ -23,6 +23,20 @@ std::map<std::string, bool> DependencyGate::states() const {
   return result;
 }
 
+void DependencyGate::start() {
+  for (const auto& [name, check] : checks_) {
+    ++starting_;
+    asio::co_spawn(io_, first_check(name), asio::detached);
+  }
+}
+
+awaitable<void> DependencyGate::first_check(std::string name) {
+  std::string problem = co_await run_check(checks_.at(name));
+  --starting_;
+  if (!problem.empty() && !stopped_) report_down(name, problem);
+  if (open()) opened_.cancel();
+}
+
 void DependencyGate::report_down(const std::string& name, const std::string& reason) {
   reported_[name] = true;
   auto [it, first] = down_.try_emplace(name, Outage{reason, now_ms()});
@@ -96,7 +110,7 @@ void DependencyGate::mark_up(const std::string& name) {
   down_.erase(it);
   logger().info("dependency.up", "a dependency of the processors answers again",
                 {{"dependency", name}, {"down_ms", down_ms}});
-  if (down_.empty()) opened_.cancel();
+  if (open()) opened_.cancel();
 }
 
 awaitable<void> DependencyGate::wait_open() {

@@ -7,7 +7,9 @@
 // add_dependency) runs on the processing pool, first after 250 ms and then
 // backing off to every 5 s; when it passes, the dependency is up again. A
 // name reported without a check is taken as up after 5 s (the next job that
-// needs it is the check). The gate is open when no dependency is down.
+// needs it is the check). The gate is open when no dependency is down and
+// the first round of checks (start()) has answered, so a worker started
+// during an outage claims nothing.
 //
 // Everything runs on the I/O thread except the checks. Owned by the app; the
 // io_context and the pool must outlive it, and it must outlive the workers.
@@ -42,11 +44,16 @@ class DependencyGate {
   DependencyGate(const DependencyGate&) = delete;
   DependencyGate& operator=(const DependencyGate&) = delete;
 
+  // Runs every registered check once; the gate stays closed until they have
+  // answered, and a failing one is reported down. Call on the I/O thread
+  // before the workers start.
+  void start();
+
   // A processor found `name` unavailable. Closes the gate and starts checking
   // the dependency, unless it is already down (then only the reason changes).
   void report_down(const std::string& name, const std::string& reason);
 
-  bool open() const { return down_.empty(); }
+  bool open() const { return down_.empty() && starting_ == 0; }
   // Dependencies down now, by name.
   const std::map<std::string, Outage>& down() const { return down_; }
   // Every dependency with a check, and every one ever reported: name -> up.
@@ -64,6 +71,7 @@ class DependencyGate {
 
  private:
   awaitable<void> watch(std::string name);
+  awaitable<void> first_check(std::string name);
   awaitable<std::string> run_check(const DependencyCheck& check);
   void mark_up(const std::string& name);
 
@@ -75,6 +83,7 @@ class DependencyGate {
   std::map<std::string, bool> reported_;                    // names ever reported
   std::map<std::string, asio::steady_timer> check_timers_;  // one per dependency down
   std::uint64_t outages_ = 0;
+  int starting_ = 0;  // first checks still running
   bool stopped_ = false;
   asio::steady_timer opened_;
 };

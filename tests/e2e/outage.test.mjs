@@ -49,7 +49,9 @@ describe('dependency outages under the document pipeline', { timeout: 120000 }, 
 
   // During the outage: the worker says why it is not ready, nothing failed,
   // and no job of the batch spent an attempt.
-  async function checkOutage(out, dependency, { from, failedBefore }) {
+  // `claims`: whether jobs met the outage (it began while the worker ran) or
+  // the worker claimed none (it started during the outage).
+  async function checkOutage(out, dependency, { from, failedBefore, claims }) {
     const since = (event) => worker.lines.slice(from).filter((l) => l.event === event);
     await worker.waitForLog('dependency.down', (l) => l.dependency === dependency, 20000);
     const ready = await waitFor(async () => {
@@ -66,7 +68,13 @@ describe('dependency outages under the document pipeline', { timeout: 120000 }, 
       if (job.data.batch_id !== out.batch_id && job.data.run_id !== out.run_id) continue;
       assert.equal(job.attemptsMade, 0, `${job.name} ${job.id} spent no attempt`);
     }
-    assert.ok(worker.events('job.deferred').some((l) => l.dependency === dependency), 'jobs were deferred');
+    if (claims) {
+      assert.ok(since('job.deferred').some((l) => l.dependency === dependency), 'jobs were deferred');
+    } else {
+      assert.deepEqual(since('job.deferred'), [], 'a worker started during the outage claims nothing');
+      assert.equal(await queue.getDelayedCount(), 0, 'no job was claimed and put back');
+      assert.equal(await queue.getActiveCount(), 0);
+    }
     assert.deepEqual(since('job.failed'), []);
     assert.deepEqual(since('job.retrying'), []);
   }
@@ -122,7 +130,7 @@ describe('dependency outages under the document pipeline', { timeout: 120000 }, 
       '--redis', env.redis.url, '--database-url', env.databaseUrl, '--storage-base-path', env.storage,
       '--http-port', String(port), '--http-host', '127.0.0.1',
     ], { env: { LOG_LEVEL: 'info' } });
-    await checkOutage(out, 'postgresql', { from: 0, failedBefore: 0 });
+    await checkOutage(out, 'postgresql', { from: 0, failedBefore: 0, claims: false });
 
     await env.postgres.restart();
     await env.connectDb();
@@ -137,7 +145,7 @@ describe('dependency outages under the document pipeline', { timeout: 120000 }, 
     const away = `${env.storage}.away`;
     renameSync(env.storage, away);
     try {
-      const mark = { from: worker.lines.length, failedBefore: await queue.getFailedCount() };
+      const mark = { from: worker.lines.length, failedBefore: await queue.getFailedCount(), claims: true };
       await queue.resume();
       await checkOutage(out, 'storage', mark);
       const rows = await query('SELECT status FROM file_extractions WHERE run_id = $1', [out.run_id]);

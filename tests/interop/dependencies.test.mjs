@@ -5,7 +5,7 @@
 // `needs-dependency`, whose dependency is up while a switch file exists.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Job, setupSuite, recordEvents } from './lib/fixtures.mjs';
@@ -27,8 +27,11 @@ test('a dependency outage spends no attempt, stops claiming, and consumption res
   const qe = await s.events(name);
   const seen = recordEvents(qe, ['completed', 'failed']);
   const port = await freePort();
+  writeFileSync(switchFile, 'up');
   const worker = await s.readyWorker(name, ['--concurrency', '2', '--http-port', String(port), '--http-host', '127.0.0.1'],
     { env: { BULLMQ_CONFORMANCE_SWITCH_FILE: switchFile } });
+  await waitFor(async () => (await get(port, '/readyz')).status === 200, { what: '/readyz 200 with the dependency up' });
+  unlinkSync(switchFile); // the dependency goes down while the worker runs
 
   // attempts: 1 and no backoff: a single spent attempt would fail the job for good.
   const jobs = await queue.addBulk(Array.from({ length: 4 }, (_, i) => ({ name: 'needs-dependency', data: { i }, opts: { attempts: 1 } })));
@@ -69,6 +72,25 @@ test('a dependency outage spends no attempt, stops claiming, and consumption res
   }
   assert.match((await get(port, '/metrics')).body, /bullmq_worker_dependency_up\{dependency="conformance-switch"\} 1/);
   assert.ok(existsSync(switchFile));
+});
+
+test('a worker started while a dependency is down claims nothing until it answers', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bullmq-dependency-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const switchFile = path.join(dir, 'up');
+  const name = s.queueName('dependency-start');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const jobs = await queue.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'needs-dependency', data: { i }, opts: { attempts: 1 } })));
+  const worker = await s.readyWorker(name, ['--concurrency', '3'], { env: { BULLMQ_CONFORMANCE_SWITCH_FILE: switchFile } });
+  await worker.waitForLog('dependency.down', (l) => l.dependency === 'conformance-switch');
+  // The first check answered before any claim: the jobs stay waiting, untouched.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal(await queue.getWaitingCount(), 3);
+  assert.deepEqual(worker.events('job.active'), []);
+  assert.deepEqual(worker.events('job.deferred'), []);
+  writeFileSync(switchFile, 'up');
+  for (const job of jobs) assert.deepEqual(await job.waitUntilFinished(qe, 10000), { ran: true });
 });
 
 test('the outcome line of a job is written before the outcome reaches Redis', async () => {

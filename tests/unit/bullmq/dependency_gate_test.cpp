@@ -159,3 +159,43 @@ TEST_CASE("wake_waiters and stop release a wait while the gate stays closed") {
   REQUIRE(run_until(io, [&] { return woken == 3; }));
   pool.join();
 }
+
+TEST_CASE("start() keeps the gate closed until the first checks answered") {
+  bullmq::asio::io_context io;
+  bullmq::asio::thread_pool pool(1);
+  std::atomic<bool> db_up{false};
+  DependencyGate gate(io, pool,
+                      {{"db", [&]() -> std::string { return db_up ? "" : "refused"; }},
+                       {"disk", [] { return std::string(); }}},
+                      kFast);
+  gate.start();
+  CHECK_FALSE(gate.open());  // nothing answered yet: no claim may start
+  CHECK(gate.down().empty());
+  REQUIRE(run_until(io, [&] { return gate.down().count("db") == 1; }));
+  CHECK(gate.down().at("db").reason == "refused");
+  CHECK(gate.outages() == 1);
+  CHECK_FALSE(gate.open());
+  db_up = true;
+  REQUIRE(run_until(io, [&] { return gate.open(); }));
+  gate.stop();
+  pool.join();
+}
+
+TEST_CASE("start() with healthy dependencies opens the gate and wakes waiters") {
+  bullmq::asio::io_context io;
+  bullmq::asio::thread_pool pool(1);
+  DependencyGate gate(io, pool, {{"db", [] { return std::string(); }}}, kFast);
+  gate.start();
+  bool resumed = false;
+  bullmq::asio::co_spawn(
+      io,
+      [&]() -> bullmq::awaitable<void> {
+        co_await gate.wait_open();
+        resumed = gate.open();
+      },
+      bullmq::asio::detached);
+  REQUIRE(run_until(io, [&] { return resumed; }));
+  CHECK(gate.outages() == 0);
+  gate.stop();
+  pool.join();
+}
