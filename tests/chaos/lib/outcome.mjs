@@ -178,3 +178,16 @@ export function killsAfterOutcome(missing, events, kills) {
     return { id, outcome, recorded_at: at, next_kill_ms_later: after ? after.atMs - at : null, killed_pid: after?.pid };
   });
 }
+
+// The evidence of every failed check of a scenario: for each job id, its
+// events and every log line naming it.
+export function evidenceOfFailures({ dup, cls, lines, events }) {
+  const of = (ids) => evidenceFor(ids, lines.lines_raw, events);
+  return {
+    completed_twice: of(dup.completedTwice.map((x) => x.id)),
+    finished_twice: of(dup.finishedTwice.map((x) => x.id)),
+    lost: of(cls.lost),
+    stuck: of(cls.stuck.map((x) => x.id)),
+    outcome_lines_missing: of(lines.missing.map((x) => x.id)),
+  };
+}

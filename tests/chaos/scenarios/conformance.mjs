@@ -13,7 +13,7 @@ import { Queue } from 'bullmq';
 import { RedisServer } from '../lib/servers.mjs';
 import { WorkerFleet } from '../lib/fleet.mjs';
 import {
-  classifyJobs, countsOf, duplicateOutcomes, evidenceFor, failureReasons, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
+  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
 } from '../lib/outcome.mjs';
 import { rng, sleep, waitUntil } from '../lib/util.mjs';
 
@@ -376,13 +376,7 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
     unexpected_worker_exits: fleet.unexpectedExits,
     produce_error: produceError?.message,
     log_dir: path.join(dir, 'logs'),
-    evidence: {
-      completed_twice: evidenceFor(dup.completedTwice.map((x) => x.id), lines.lines_raw, events),
-      finished_twice: evidenceFor(dup.finishedTwice.map((x) => x.id), lines.lines_raw, events),
-      lost: evidenceFor(cls.lost, lines.lines_raw, events),
-      stuck: evidenceFor(cls.stuck.map((x) => x.id), lines.lines_raw, events),
-      outcome_lines_missing: evidenceFor(lines.missing.map((x) => x.id), lines.lines_raw, events),
-    },
+    evidence: evidenceOfFailures({ dup, cls, lines, events }),
   };
   await queue.close();
   admin.disconnect();

@@ -20,7 +20,7 @@ import pg from 'pg';
 import { PostgresServer, RedisServer, run } from '../lib/servers.mjs';
 import { WorkerFleet } from '../lib/fleet.mjs';
 import {
-  classifyJobs, countsOf, duplicateOutcomes, evidenceFor, failureReasons, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
+  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
 } from '../lib/outcome.mjs';
 import { freePort, rng, sleep, waitUntil } from '../lib/util.mjs';
 import { mixedUpload } from '../../../scripts/lib/documents.mjs';
@@ -396,13 +396,7 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
     log_events_by_type: lines.byEvent,
     unexpected_worker_exits: fleet.unexpectedExits,
     log_dir: path.join(dir, 'logs'),
-    evidence: {
-      completed_twice: evidenceFor(dup.completedTwice.map((x) => x.id), lines.lines_raw, events),
-      finished_twice: evidenceFor(dup.finishedTwice.map((x) => x.id), lines.lines_raw, events),
-      lost: evidenceFor(cls.lost, lines.lines_raw, events),
-      stuck: evidenceFor(cls.stuck.map((x) => x.id), lines.lines_raw, events),
-      outcome_lines_missing: evidenceFor(lines.missing.map((x) => x.id), lines.lines_raw, events),
-    },
+    evidence: evidenceOfFailures({ dup, cls, lines, events }),
   };
   await queue.close();
   admin.disconnect();
