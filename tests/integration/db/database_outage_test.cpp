@@ -1,5 +1,6 @@
-// The database goes away mid-job: the processors fail with a retryable error
-// and the next attempt, once PostgreSQL is back, finishes the work.
+// The database goes away mid-job: the processors report their dependency
+// `postgresql` down (the worker then puts the job back without spending an
+// attempt), and the next run, once PostgreSQL is back, finishes the work.
 #include <doctest/doctest.h>
 
 #include <memory>
@@ -15,15 +16,16 @@ using namespace testsupport;
 
 namespace {
 
-// Expects `fn` to fail with a retryable database error.
+// Expects `fn` to report the database down.
 template <class Fn>
 void check_database_unavailable(Fn fn) {
   bool unavailable = false;
   bool unrecoverable = false;
   try {
     fn();
-  } catch (const db::DatabaseUnavailable& e) {
+  } catch (const bullmq::DependencyUnavailable& e) {
     unavailable = true;
+    CHECK(e.dependency() == "postgresql");
     CHECK(std::string(e.what()).find("database_unavailable") != std::string::npos);
   } catch (const bullmq::UnrecoverableError&) {
     unrecoverable = true;

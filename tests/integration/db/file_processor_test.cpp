@@ -149,6 +149,39 @@ TEST_CASE("process-file classifies errors: permanent fail now, retryable go back
   CHECK(!row.error_message);
 }
 
+TEST_CASE("process-file reports an unreachable storage root as a dependency, recording nothing") {
+  Database db(PostgresServer::fresh_database_url("pf"));
+  db.create_batch("b1", {"a.txt"});
+  FakeExtractor extractor;
+  extractor.failures["a.txt"] = {"storage_unavailable", true};
+  processing::PipelineConfig config = test_config();
+  config.storage_root = "/nonexistent-storage-root";
+  processing::FileProcessor processor(db.pool, config, extractor.function());
+  FakeJobContext ctx;
+  bool dependency = false;
+  try {
+    processor.process(make_job("process-file", "j1", R"({"doc_id":"b1-0"})"), ctx);
+  } catch (const bullmq::DependencyUnavailable& e) {
+    dependency = true;
+    CHECK(e.dependency() == "storage");
+    CHECK(std::string(e.what()).find("/nonexistent-storage-root cannot be reached") !=
+          std::string::npos);
+  }
+  CHECK(dependency);
+  // Not the document's fault: the row keeps this job's claim, no failure.
+  const auto row = db.file("b1-0");
+  CHECK(row.status == "processing");
+  CHECK(!row.error_type);
+
+  // Once the storage is back, the same job resumes its claim and completes.
+  extractor.failures.erase("a.txt");
+  processing::FileProcessor back(db.pool, test_config(), extractor.function());
+  FakeJobContext retry_ctx;
+  const Run retry = run(back, make_job("process-file", "j1", R"({"doc_id":"b1-0"})"), retry_ctx);
+  REQUIRE_MESSAGE(!retry.failed, retry.error);
+  CHECK(db.file("b1-0").status == "completed");
+}
+
 TEST_CASE("process-file treats unexpected extractor exceptions as retryable") {
   Database db(PostgresServer::fresh_database_url("pf"));
   db.create_batch("b1", {"weird.bin"});

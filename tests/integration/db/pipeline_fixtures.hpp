@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -124,7 +125,9 @@ struct FakeExtractor {
 
 inline processing::PipelineConfig test_config() {
   processing::PipelineConfig config;
-  config.storage_root = "/nonexistent-storage";
+  // Reachable (the storage dependency's check passes); the fake extractor
+  // never reads it.
+  config.storage_root = std::filesystem::temp_directory_path();
   config.stale_processing_limit = std::chrono::seconds(600);
   config.batch_timeout = std::chrono::seconds(1800);
   return config;
