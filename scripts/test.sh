@@ -23,7 +23,7 @@ while (($#)); do
     --skip-install) install=0 ;;
     --no-sanitize) sanitize=0 ;;
     --only) only+=("$2"); shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/p}' "$0"; exit 0 ;;
     *) echo "test.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
