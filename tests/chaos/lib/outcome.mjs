@@ -191,3 +191,13 @@ export function evidenceOfFailures({ dup, cls, lines, events }) {
     outcome_lines_missing: of(lines.missing.map((x) => x.id)),
   };
 }
+
+// The checks every scenario makes of its jobs: [name, passed, detail].
+export function jobChecks(scenario, { cls, dup }) {
+  return [
+    [`${scenario}: no job lost`, cls.lost.length === 0, `${cls.lost.length} lost`],
+    [`${scenario}: no job completed twice`, dup.completedTwice.length === 0, `${dup.completedTwice.length} completed twice`],
+    [`${scenario}: no job finished twice (completed/failed events)`, dup.finishedTwice.length === 0, `${dup.finishedTwice.length}`],
+    [`${scenario}: no job stuck after settling`, cls.stuck.length === 0, `${cls.stuck.length} stuck`],
+  ];
+}

@@ -13,7 +13,7 @@ import { Queue } from 'bullmq';
 import { RedisServer } from '../lib/servers.mjs';
 import { WorkerFleet } from '../lib/fleet.mjs';
 import {
-  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
+  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, jobChecks, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
 } from '../lib/outcome.mjs';
 import { rng, sleep, waitUntil } from '../lib/util.mjs';
 
@@ -344,10 +344,7 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
     wall_ms: wallMs,
   };
   const checks = [
-    ['conformance: no job lost', cls.lost.length === 0, `${cls.lost.length} lost`],
-    ['conformance: no job completed twice', dup.completedTwice.length === 0, `${dup.completedTwice.length} completed twice`],
-    ['conformance: no job finished twice (completed/failed events)', dup.finishedTwice.length === 0, `${dup.finishedTwice.length}`],
-    ['conformance: no job stuck after settling', cls.stuck.length === 0, `${cls.stuck.length} stuck`],
+    ...jobChecks('conformance', { cls, dup }),
     ['conformance: every result as its processor defines', wrong.length === 0, `${wrong.length} wrong`],
     ['conformance: every recorded outcome has its log line', lines.missing.length === 0, `${lines.missing.length} missing`],
     ['conformance: the chaos happened (kills, a Redis restart, freezes holding jobs)',

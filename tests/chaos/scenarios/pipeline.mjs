@@ -20,7 +20,7 @@ import pg from 'pg';
 import { PostgresServer, RedisServer, run } from '../lib/servers.mjs';
 import { WorkerFleet } from '../lib/fleet.mjs';
 import {
-  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
+  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, jobChecks, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
 } from '../lib/outcome.mjs';
 import { freePort, rng, sleep, waitUntil } from '../lib/util.mjs';
 import { mixedUpload } from '../../../scripts/lib/documents.mjs';
@@ -348,10 +348,7 @@ export async function runPipeline({ mode, binary, outDir, seed, log, cleanup }) 
     wall_ms: wallMs,
   };
   const checks = [
-    ['pipeline: no job lost', cls.lost.length === 0, `${cls.lost.length} lost`],
-    ['pipeline: no job completed twice', dup.completedTwice.length === 0, `${dup.completedTwice.length}`],
-    ['pipeline: no job finished twice (completed/failed events)', dup.finishedTwice.length === 0, `${dup.finishedTwice.length}`],
-    ['pipeline: no job stuck after settling', cls.stuck.length === 0, `${cls.stuck.length} stuck`],
+    ...jobChecks('pipeline', { cls, dup }),
     ['pipeline: no job failed because PostgreSQL was down', outageFailures.length === 0, `${outageFailures.length} database_unavailable`],
     // The upload has no document with a retryable error: a second attempt
     // can only come from something that was not the job's fault.
