@@ -105,6 +105,7 @@ class Worker::Context final : public JobContext {
     if (!is_json(json))
       throw std::invalid_argument("progress must be JSON (a number or an object)");
     int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
+      co_await ensure_still_owned("updateProgress");
       co_return co_await worker_.scripts_.update_progress(job().id, body);
     });
     if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, "updateProgress"));
@@ -112,6 +113,7 @@ class Worker::Context final : public JobContext {
 
   void log(std::string_view line) override {
     auto rc = on_io([this, row = std::string(line)]() -> awaitable<std::int64_t> {
+      co_await ensure_still_owned("addLog");
       co_return co_await worker_.scripts_.add_log(job().id, row, job().opts.keep_logs);
     });
     if (rc < 0)
@@ -121,6 +123,7 @@ class Worker::Context final : public JobContext {
   void update_data(std::string_view json) override {
     if (!is_json(json)) throw std::invalid_argument("job data must be JSON");
     int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
+      co_await ensure_still_owned("updateData");
       co_return co_await worker_.scripts_.update_data(job().id, body);
     });
     if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, "updateData"));
@@ -170,6 +173,24 @@ class Worker::Context final : public JobContext {
 
  private:
   const Job& job() const { return running_->job; }
+
+  // BullMQ's updateProgress, addLog and updateData do not check the lock. A
+  // worker that was frozen (or stalled) past its lock duration and wakes up
+  // must not write into a job that another worker took over, or finished
+  // meanwhile: check that the lock is still this run's token first.
+  awaitable<void> ensure_still_owned(const char* command) {
+    bool owned = !running_->lock_lost;
+    if (owned) {
+      Reply lock = co_await worker_.commands_.command(
+          strings("GET", worker_.scripts_.keys().job_lock(job().id)));
+      owned = lock.is_string() && lock.str == running_->token;
+    }
+    if (!owned) {
+      throw std::runtime_error(std::string(command) + " refused: job " + job().id +
+                               " is no longer locked by this worker (its lock expired or was "
+                               "taken over)");
+    }
+  }
 
   std::map<std::string, std::string> hash(std::string key) {
     auto entries =

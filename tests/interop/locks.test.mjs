@@ -144,3 +144,30 @@ test('a stalled job scheduler iteration is recovered and run even with --max-sta
   assert.equal(await queue.getDelayedCount(), 1);
   await queue.removeJobScheduler('slow');
 });
+
+test('a frozen worker that wakes after its job was taken over writes nothing into it', async () => {
+  const name = s.queueName('thawed');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const frozen = await s.readyWorker(name, [...fast, '--name', 'frozen']);
+  const steps = Array.from({ length: 8 }, (_, i) => i + 1);
+  const job = await queue.add('progress', { steps, intervalMs: 250 });
+  await waitFor(async () => (await Job.fromId(queue, job.id)).progress === 2, { what: 'the frozen worker at step 2' });
+  process.kill(frozen.pid, 'SIGSTOP');
+  try {
+    const rescuer = await s.readyWorker(name, [...fast, '--name', 'rescuer']);
+    assert.deepEqual(await job.waitUntilFinished(qe, 15000), { steps: steps.length });
+    await rescuer.stop();
+  } finally {
+    process.kill(frozen.pid, 'SIGCONT');
+  }
+  // Awake again, its processor goes on with its steps until it learns that
+  // the lock is gone; none of its writes may land on the finished job.
+  await frozen.waitForLog('job.lock_lost', (l) => l.job_id === job.id, 10000);
+  await waitFor(() => frozen.events('job.outcome_rejected').some((l) => l.job_id === job.id)
+    || frozen.events('job.finish_failed').some((l) => l.job_id === job.id), { what: 'the frozen worker gave up the job' });
+  const done = await Job.fromId(queue, job.id);
+  assert.equal(await done.getState(), 'completed');
+  assert.equal(done.progress, steps.length, 'the rescuer\'s last progress stands');
+  assert.deepEqual(done.returnvalue, { steps: steps.length });
+});
