@@ -8,6 +8,7 @@
 
 #include "bullmq/logger.hpp"
 #include "bullmq/strings.hpp"
+#include "bullmq/tls_setup.hpp"
 
 namespace bullmq {
 namespace {
@@ -34,13 +35,7 @@ RedisConnection::RedisConnection(asio::any_io_executor executor, RedisOptions op
       role_(std::move(role)),
       retry_timer_(executor_) {
   read_buffer_.resize(64 * 1024);
-  if (options_.tls) {
-    tls_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    tls_context_->set_default_verify_paths();
-    if (!options_.tls_ca_file.empty()) tls_context_->load_verify_file(options_.tls_ca_file);
-    tls_context_->set_verify_mode(options_.tls_verify ? asio::ssl::verify_peer
-                                                      : asio::ssl::verify_none);
-  }
+  if (options_.tls.enabled) tls_context_ = make_tls_context(options_.tls);
 }
 
 RedisConnection::~RedisConnection() {
@@ -165,7 +160,7 @@ awaitable<void> RedisConnection::open_stream() {
     s.set_option(asio::ip::tcp::no_delay(true));
     s.set_option(asio::socket_base::keep_alive(true));
   };
-  if (!options_.tls) {
+  if (!options_.tls.enabled) {
     stream_.emplace<TcpSocket>(executor_);
     auto& socket = std::get<TcpSocket>(stream_);
     co_await asio::async_connect(socket, endpoints, asio::use_awaitable);
@@ -176,12 +171,11 @@ awaitable<void> RedisConnection::open_stream() {
       std::make_unique<TlsStream>(executor_, *tls_context_));
   co_await asio::async_connect(tls->next_layer(), endpoints, asio::use_awaitable);
   tune(tls->next_layer());
-  if (!SSL_set_tlsext_host_name(tls->native_handle(), options_.host.c_str())) {
-    throw ConnectionError("cannot set TLS server name " + options_.host);
-  }
-  if (options_.tls_verify)
-    tls->set_verify_callback(asio::ssl::host_name_verification(options_.host));
-  co_await tls->async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+  prepare_tls_stream(*tls, options_.tls, options_.host);
+  boost::system::error_code ec;
+  co_await tls->async_handshake(asio::ssl::stream_base::client,
+                                asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) throw ConnectionError(describe_tls_failure(*tls, ec, options_.tls, options_.host));
 }
 
 awaitable<Reply> RedisConnection::read_reply() {

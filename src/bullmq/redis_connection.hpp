@@ -23,6 +23,7 @@
 #include "bullmq/redis_options.hpp"
 #include "bullmq/reply.hpp"
 #include "bullmq/resp.hpp"
+#include "bullmq/tls_setup.hpp"
 
 namespace bullmq {
 
@@ -121,7 +122,6 @@ class RedisConnection {
   };
 
   using TcpSocket = asio::ip::tcp::socket;
-  using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
   using UnixSocket = asio::local::stream_protocol::socket;
   using Stream = std::variant<std::monostate, TcpSocket, std::unique_ptr<TlsStream>, UnixSocket>;
 
