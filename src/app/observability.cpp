@@ -65,8 +65,13 @@ class Exposition {
 }  // namespace
 
 Observability::Observability(std::vector<bullmq::Worker*> workers, asio::thread_pool& pool,
-                             std::int64_t idle_timeout_ms, const bullmq::DependencyGate& gate)
-    : workers_(std::move(workers)), pool_(pool), idle_timeout_ms_(idle_timeout_ms), gate_(gate) {}
+                             std::int64_t idle_timeout_ms, const bullmq::DependencyGate& gate,
+                             const bullmq::RedisTopology& topology)
+    : workers_(std::move(workers)),
+      pool_(pool),
+      idle_timeout_ms_(idle_timeout_ms),
+      gate_(gate),
+      topology_(topology) {}
 
 asio::awaitable<HttpResponse> Observability::handle(std::string path) {
   if (path == "/livez") co_return co_await livez();
@@ -138,7 +143,14 @@ asio::awaitable<HttpResponse> Observability::readyz() {
     if (worker->closing())
       problems += "queue " + queue + ": shutting down\n";
     else if (!worker->redis_ready() || !worker->blocking_ready()) {
-      problems += "queue " + queue + ": Redis not connected (or scripts not loaded)\n";
+      std::string why = worker->redis_connection_problem();
+      if (why.empty()) why = topology_.problem();
+      problems += "queue " + queue + ": Redis not connected" +
+                  (why.empty() ? std::string(" (or scripts not loaded)") : ": " + why) + "\n";
+    } else if (!worker->redis_refusal().empty()) {
+      problems += "queue " + queue + ": Redis refuses the worker's commands (for " +
+                  std::to_string((bullmq::now_ms() - worker->redis_refusal_since_ms()) / 1000) +
+                  " s; claiming no jobs): " + worker->redis_refusal() + "\n";
     }
   }
   for (const auto& [name, outage] : gate_.down()) {
@@ -221,6 +233,11 @@ asio::awaitable<HttpResponse> Observability::metrics() {
              [](const bullmq::Worker& w) {
                return std::string(w.redis_ready() && w.blocking_ready() ? "1" : "0");
              });
+  per_worker(
+      "bullmq_worker_redis_refusing", "gauge",
+      "1 while Redis refuses the commands that claim jobs (MISCONF, OOM, READONLY, NOPERM, "
+      "…).",
+      [](const bullmq::Worker& w) { return std::string(w.redis_refusal().empty() ? "0" : "1"); });
 
   e.family("bullmq_worker_dependency_up", "gauge",
            "1 while a dependency of the processors answers, 0 while it is down (no claims).");

@@ -15,15 +15,18 @@
 #include "app/http_server.hpp"
 #include "bullmq/asio.hpp"
 #include "bullmq/dependency_gate.hpp"
+#include "bullmq/redis_topology.hpp"
 #include "bullmq/worker.hpp"
 
 namespace app {
 
 class Observability {
  public:
-  // The gate's registered checks run on `pool` for each /readyz.
+  // The gate's registered checks run on `pool` for each /readyz; the
+  // topology says why no Redis server can be found (Sentinel, Cluster).
   Observability(std::vector<bullmq::Worker*> workers, bullmq::asio::thread_pool& pool,
-                std::int64_t idle_timeout_ms, const bullmq::DependencyGate& gate);
+                std::int64_t idle_timeout_ms, const bullmq::DependencyGate& gate,
+                const bullmq::RedisTopology& topology);
 
   bullmq::awaitable<HttpResponse> handle(std::string path);
 
@@ -38,6 +41,7 @@ class Observability {
   bullmq::asio::thread_pool& pool_;
   std::int64_t idle_timeout_ms_;
   const bullmq::DependencyGate& gate_;
+  const bullmq::RedisTopology& topology_;
 };
 
 }  // namespace app

@@ -33,6 +33,16 @@ std::string executable_path(const char* argv0) {
 
 int run_worker(const RunConfig& config, const char* argv0) {
   bullmq::Logger::instance().configure(config.log_level, config.log_format);
+  asio::io_context io(1);
+  // Routes every connection: one server, the Sentinel master, or the Cluster
+  // node of each queue's slot. A queue Cluster cannot serve is refused here.
+  bullmq::RedisTopology topology(io.get_executor(), config.redis);
+  for (const auto& q : config.queues) {
+    if (auto problem = topology.check_queue(config.worker.prefix, q.name)) {
+      std::cerr << "bullmq-worker run: " << *problem << "\n";
+      return 2;
+    }
+  }
   bullmq::ProcessorRegistry registry;
   if (config.processors == "conformance") {
     processing::register_conformance_processors(registry);
@@ -59,7 +69,6 @@ int run_worker(const RunConfig& config, const char* argv0) {
     }
   }
 
-  asio::io_context io(1);
   int total_concurrency = 0;
   for (const auto& q : config.queues) total_concurrency += q.concurrency;
   const int threads =
@@ -75,11 +84,12 @@ int run_worker(const RunConfig& config, const char* argv0) {
     options.queue = q.name;
     options.concurrency = q.concurrency;
     workers.push_back(
-        std::make_unique<bullmq::Worker>(io, pool, config.redis, options, registry, &gate));
+        std::make_unique<bullmq::Worker>(io, pool, topology, options, registry, &gate));
     worker_list.push_back(workers.back().get());
   }
 
-  Observability observability(worker_list, pool, config.liveness_idle_timeout_s * 1000, gate);
+  Observability observability(worker_list, pool, config.liveness_idle_timeout_s * 1000, gate,
+                              topology);
   HttpServer http(
       io, [&observability](std::string path) { return observability.handle(std::move(path)); });
   if (config.http_port > 0) {
@@ -106,6 +116,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
         worker->shutdown([&] {
           if (++stopped < workers.size()) return;
           signals.cancel();
+          topology.stop();
           gate.stop();
           http.stop();
           io.stop();
@@ -119,6 +130,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
   signals.async_wait(on_signal);
   std::signal(SIGPIPE, SIG_IGN);
 
+  topology.start();
   gate.start();
   for (auto& worker : workers) worker->start();
   io.run();

@@ -37,10 +37,11 @@ std::string_view hash_tag(std::string_view key) {
   return key.substr(open + 1, close - open - 1);
 }
 
-int key_slot(std::string_view key) { return crc16(hash_tag(key)) & (kClusterSlots - 1); }
+int key_slot(std::string_view key) {
+  return crc16(hash_tag(key)) & (kClusterSlots - 1);
+}
 
-std::optional<std::string> queue_hash_tag_problem(std::string_view prefix,
-                                                  std::string_view queue) {
+std::optional<std::string> queue_hash_tag_problem(std::string_view prefix, std::string_view queue) {
   // Every key starts with `prefix:queue:`; the tag is the same for all of
   // them exactly when the first '{' and the next '}' both lie in that part
   // with something between them.

@@ -27,8 +27,7 @@ int key_slot(std::string_view key);
 // BullMQ keys are `prefix:queue:suffix`. They share one slot only when a
 // hash tag closes inside `prefix:queue:`; otherwise returns a message saying
 // how to tag the queue (as BullMQ's docs require for Cluster).
-std::optional<std::string> queue_hash_tag_problem(std::string_view prefix,
-                                                  std::string_view queue);
+std::optional<std::string> queue_hash_tag_problem(std::string_view prefix, std::string_view queue);
 
 // One contiguous range of slots and the master serving it.
 struct SlotRange {

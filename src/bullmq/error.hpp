@@ -26,11 +26,16 @@ class ConnectionError : public Error {
   explicit ConnectionError(std::string message) : Error(std::move(message), true) {}
 };
 
-// Redis answered with an error reply (e.g. a Lua runtime error).
+// Redis answered with an error reply (e.g. a Lua runtime error). `code` is
+// the reply's first word ("ERR", "MISCONF", "OOM", …) when known.
 class ServerError : public Error {
  public:
-  explicit ServerError(std::string message, bool retryable = false)
-      : Error(std::move(message), retryable) {}
+  explicit ServerError(std::string message, bool retryable = false, std::string code = {})
+      : Error(std::move(message), retryable), code_(std::move(code)) {}
+  const std::string& code() const { return code_; }
+
+ private:
+  std::string code_;
 };
 
 // A reply did not have the shape the protocol promises.

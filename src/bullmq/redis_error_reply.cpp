@@ -11,14 +11,22 @@ struct Code {
 };
 
 constexpr Code kCodes[] = {
-    {"MOVED", RedisErrorKind::kMoved},         {"ASK", RedisErrorKind::kAsk},
-    {"TRYAGAIN", RedisErrorKind::kTryAgain},   {"READONLY", RedisErrorKind::kReadOnly},
-    {"UNBLOCKED", RedisErrorKind::kUnblocked}, {"CLUSTERDOWN", RedisErrorKind::kClusterDown},
-    {"MASTERDOWN", RedisErrorKind::kMasterDown}, {"LOADING", RedisErrorKind::kLoading},
-    {"BUSY", RedisErrorKind::kBusy},           {"MISCONF", RedisErrorKind::kMisconf},
-    {"OOM", RedisErrorKind::kOom},             {"NOAUTH", RedisErrorKind::kNoAuth},
-    {"WRONGPASS", RedisErrorKind::kWrongPass}, {"NOPERM", RedisErrorKind::kNoPerm},
-    {"NOSCRIPT", RedisErrorKind::kNoScript},   {"CROSSSLOT", RedisErrorKind::kCrossSlot},
+    {"MOVED", RedisErrorKind::kMoved},
+    {"ASK", RedisErrorKind::kAsk},
+    {"TRYAGAIN", RedisErrorKind::kTryAgain},
+    {"READONLY", RedisErrorKind::kReadOnly},
+    {"UNBLOCKED", RedisErrorKind::kUnblocked},
+    {"CLUSTERDOWN", RedisErrorKind::kClusterDown},
+    {"MASTERDOWN", RedisErrorKind::kMasterDown},
+    {"LOADING", RedisErrorKind::kLoading},
+    {"BUSY", RedisErrorKind::kBusy},
+    {"MISCONF", RedisErrorKind::kMisconf},
+    {"OOM", RedisErrorKind::kOom},
+    {"NOAUTH", RedisErrorKind::kNoAuth},
+    {"WRONGPASS", RedisErrorKind::kWrongPass},
+    {"NOPERM", RedisErrorKind::kNoPerm},
+    {"NOSCRIPT", RedisErrorKind::kNoScript},
+    {"CROSSSLOT", RedisErrorKind::kCrossSlot},
 };
 
 // "slot host:port" after MOVED / ASK; the host may be an IPv6 literal

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "bullmq/redis_error_reply.hpp"
 #include "bullmq/resp.hpp"
 #include "bullmq/strings.hpp"
 
@@ -64,11 +65,11 @@ awaitable<Reply> ScriptRunner::run(ScriptCall call) {
     reply = co_await connection_.encoded(std::move(eval));
   }
   if (reply.is_error()) {
-    // BUSY / LOADING / READONLY (failover) can clear up; a Lua error cannot.
-    const bool retryable = reply.str.rfind("BUSY", 0) == 0 || reply.str.rfind("LOADING", 0) == 0 ||
-                           reply.str.rfind("READONLY", 0) == 0 ||
-                           reply.str.rfind("TRYAGAIN", 0) == 0;
-    throw ServerError("script " + std::string(info.file) + ": " + reply.str, retryable);
+    // A refusal (BUSY, LOADING, READONLY, MISCONF, OOM, NOPERM, …) can clear
+    // up; a Lua error cannot.
+    const RedisErrorReply error = classify_error_reply(reply.str);
+    throw ServerError("script " + std::string(info.file) + ": " + reply.str,
+                      retryable_error(error.kind), error.code);
   }
   co_return std::move(reply);
 }

@@ -18,6 +18,7 @@
 #include "bullmq/job_scheduler.hpp"
 #include "bullmq/json.hpp"
 #include "bullmq/logger.hpp"
+#include "bullmq/redis_error_reply.hpp"
 #include "bullmq/script_catalog.hpp"
 #include "bullmq/strings.hpp"
 
@@ -98,6 +99,12 @@ class Worker::Context final : public JobContext {
       return asio::co_spawn(worker_.io_, std::move(f), asio::use_future).get();
     } catch (const ConnectionError& e) {
       throw DependencyUnavailable(kRedisDependency, e.what());
+    } catch (const ServerError& e) {
+      // Redis refusing writes (MISCONF, OOM, READONLY, …) is no more the
+      // job's fault than Redis being down.
+      if (blocks_claiming(classify_error_reply(e.code()).kind))
+        throw DependencyUnavailable(kRedisDependency, e.what());
+      throw;
     }
   }
 
@@ -204,7 +211,7 @@ class Worker::Context final : public JobContext {
   std::shared_ptr<RunningJob> running_;
 };
 
-Worker::Worker(asio::io_context& io, asio::thread_pool& pool, const RedisOptions& redis,
+Worker::Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& redis,
                WorkerOptions options, const ProcessorRegistry& processors, DependencyGate* gate)
     : io_(io),
       pool_(pool),
@@ -212,8 +219,10 @@ Worker::Worker(asio::io_context& io, asio::thread_pool& pool, const RedisOptions
       processors_(processors),
       gate_(gate),
       worker_id_(boost::uuids::to_string(boost::uuids::random_generator()())),
-      commands_(io.get_executor(), redis, "command"),
-      blocking_(io.get_executor(), redis, "blocking"),
+      commands_(io.get_executor(), redis.options(), "command",
+                redis.route_for_queue(options_.prefix, options_.queue)),
+      blocking_(io.get_executor(), redis.options(), "blocking",
+                redis.route_for_queue(options_.prefix, options_.queue)),
       runner_(commands_),
       scripts_(runner_, QueueKeys(options_.prefix, options_.queue)),
       locks_(io.get_executor(), scripts_, options_.lock_duration_ms,
@@ -262,6 +271,39 @@ awaitable<void> Worker::sleep_ms(std::int64_t ms) {
   timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
   boost::system::error_code ec;
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+std::string Worker::redis_connection_problem() const {
+  if (!commands_.ready() && !commands_.last_error().empty())
+    return commands_.endpoint() + ": " + commands_.last_error();
+  if (!blocking_.ready() && !blocking_.last_error().empty())
+    return blocking_.endpoint() + ": " + blocking_.last_error();
+  return {};
+}
+
+void Worker::note_redis_error(const std::exception& e) {
+  const auto* server = dynamic_cast<const ServerError*>(&e);
+  if (!server) return;
+  const RedisErrorKind kind = classify_error_reply(server->code()).kind;
+  if (!blocks_claiming(kind)) return;
+  std::string reason = e.what();
+  if (kind == RedisErrorKind::kMoved || kind == RedisErrorKind::kAsk)
+    reason += " (a Redis Cluster node answered; a redis+cluster:// URL makes the worker follow it)";
+  if (redis_refusal_.empty()) {
+    redis_refusal_since_ms_ = now_ms();
+    logger().error("worker.redis_refuses", "Redis refuses what the worker needs to claim jobs",
+                   {{"queue", options_.queue}, {"error", reason}});
+  }
+  redis_refusal_ = std::move(reason);
+}
+
+void Worker::note_redis_success() {
+  if (redis_refusal_.empty()) return;
+  logger().info("worker.redis_accepts", "Redis accepts the worker's commands again",
+                {{"queue", options_.queue},
+                 {"refused_ms", static_cast<long long>(now_ms() - redis_refusal_since_ms_)}});
+  redis_refusal_.clear();
+  redis_refusal_since_ms_ = 0;
 }
 
 void Worker::notify_slot() {
@@ -354,26 +396,17 @@ awaitable<void> Worker::wait_for_marker() {
   char timeout_text[32];
   std::snprintf(timeout_text, sizeof timeout_text, "%.3f", timeout_s);
 
-  // BZPOPMIN must come back by its timeout; if the link silently died, reset it.
-  asio::steady_timer watchdog(io_);
-  watchdog.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(timeout_s * 1000)) +
-                         2s);
-  watchdog.async_wait([this](boost::system::error_code ec) {
-    if (!ec && !closing_) blocking_.reset("BZPOPMIN did not return in time");
-  });
-  Reply r;
-  try {
-    r = co_await blocking_.command(
-        strings("BZPOPMIN", scripts_.keys().marker(), std::string(timeout_text)));
-  } catch (...) {
-    watchdog.cancel();
-    throw;
-  }
-  watchdog.cancel();
+  // The connection's deadline allows for the blocking time: a link that
+  // silently died is noticed --redis-timeout after BZPOPMIN should be back.
+  Reply r = co_await blocking_.blocking_command(
+      strings("BZPOPMIN", scripts_.keys().marker(), std::string(timeout_text)),
+      static_cast<std::int64_t>(timeout_s * 1000));
   if (r.is_array() && r.elements.size() >= 3) {
     block_until_ms_ = static_cast<std::int64_t>(std::strtod(r.elements[2].str.c_str(), nullptr));
   } else if (r.is_error()) {
-    throw ServerError("BZPOPMIN on queue " + options_.queue + ": " + r.str);
+    const RedisErrorReply error = classify_error_reply(r.str);
+    throw ServerError("BZPOPMIN on queue " + options_.queue + ": " + r.str,
+                      retryable_error(error.kind), error.code);
   }
 }
 
@@ -417,6 +450,7 @@ awaitable<void> Worker::main_loop() {
     bool failed = false;
     try {
       ClaimResult claimed = co_await fetch();
+      note_redis_success();
       errors = 0;
       if (!claimed.job) continue;
       if (closing_) {
@@ -429,6 +463,7 @@ awaitable<void> Worker::main_loop() {
       asio::co_spawn(io_, run_slot(std::move(claimed.job), claimed.token), asio::detached);
     } catch (const std::exception& e) {
       if (closing_) break;
+      note_redis_error(e);
       const bool connection = dynamic_cast<const ConnectionError*>(&e) != nullptr;
       if (!connection || errors == 0) {
         logger().log(connection ? LogLevel::kWarn : LogLevel::kError, "worker.fetch_failed",
@@ -646,8 +681,10 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest r
     try {
       ScriptCall call = finish_call(running, request, fetch_next);
       Reply reply = co_await scripts_.execute(std::move(call));
+      note_redis_success();
       co_return scripts_.decode_finish(std::move(reply), running.token);
     } catch (const Error& e) {
+      note_redis_error(e);
       if (!e.retryable() || running.abandoned || stopped_ || giving_up_) throw;
       error = e.what();
     }
@@ -887,6 +924,7 @@ awaitable<void> Worker::stalled_check_loop() {
     try {
       auto ids = co_await scripts_.move_stalled_jobs_to_wait(
           options_.max_stalled_count, options_.stalled_interval_ms, now_ms());
+      note_redis_success();
       for (const auto& id : ids) {
         ++stats_.stalled_recovered;
         logger().warn("job.stalled",
@@ -895,6 +933,7 @@ awaitable<void> Worker::stalled_check_loop() {
       }
     } catch (const std::exception& e) {
       if (closing_) break;
+      note_redis_error(e);
       logger().warn("worker.stalled_check_failed", "stalled-job check failed; retrying in 5 s",
                     {{"queue", options_.queue}, {"error", e.what()}});
       wait = 5000;

@@ -7,7 +7,8 @@
 // The Worker owns its two Redis connections (commands, and the blocking
 // marker wait), its lock manager and its stalled checker. The io_context and
 // the processing pool are the caller's and must outlive the Worker; so must
-// the ProcessorRegistry and the DependencyGate (shared by the workers of a
+// the RedisTopology (which routes the connections to the right server), the
+// ProcessorRegistry and the DependencyGate (shared by the workers of a
 // process: while it is closed, no worker claims).
 #pragma once
 
@@ -24,6 +25,7 @@
 #include "bullmq/queue_scripts.hpp"
 #include "bullmq/redis_connection.hpp"
 #include "bullmq/redis_options.hpp"
+#include "bullmq/redis_topology.hpp"
 #include "bullmq/script_runner.hpp"
 #include "bullmq/worker_options.hpp"
 #include "bullmq/worker_stats.hpp"
@@ -34,9 +36,8 @@ class Worker {
  public:
   // Without a gate, a job whose dependency is down still goes back without
   // spending an attempt, but the worker goes on claiming.
-  Worker(asio::io_context& io, asio::thread_pool& pool, const RedisOptions& redis,
-         WorkerOptions options, const ProcessorRegistry& processors,
-         DependencyGate* gate = nullptr);
+  Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& redis, WorkerOptions options,
+         const ProcessorRegistry& processors, DependencyGate* gate = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -66,6 +67,13 @@ class Worker {
   // Not claiming because a dependency of the processors is down.
   bool gated() const { return gate_ && !gate_->open(); }
   bool redis_ready() const { return commands_.ready(); }
+  // Why a connection is down (the last connect error), or empty.
+  std::string redis_connection_problem() const;
+  // A Redis refusal that keeps this worker from claiming (MISCONF, OOM,
+  // READONLY, NOPERM, …) seen on the last claim, marker wait, stalled check
+  // or finish, until one of them succeeds again; empty when none.
+  const std::string& redis_refusal() const { return redis_refusal_; }
+  std::int64_t redis_refusal_since_ms() const { return redis_refusal_since_ms_; }
   std::size_t active_jobs() const { return active_.size(); }
   bool closing() const { return closing_; }
   // Processing threads still busy with jobs that were handed back.
@@ -143,6 +151,9 @@ class Worker {
   std::vector<std::string> failure_fields(const Job& job, const std::string& message,
                                           const std::string& stack) const;
   awaitable<void> sleep_ms(std::int64_t ms);
+  // Records `e` when it is a refusal that stops claiming; success clears it.
+  void note_redis_error(const std::exception& e);
+  void note_redis_success();
 
   asio::io_context& io_;
   asio::thread_pool& pool_;
@@ -179,6 +190,8 @@ class Worker {
   std::unique_ptr<asio::steady_timer> deadline_;
   std::function<void()> on_stopped_;
   WorkerStats stats_;
+  std::string redis_refusal_;
+  std::int64_t redis_refusal_since_ms_ = 0;
 };
 
 }  // namespace bullmq
