@@ -24,8 +24,11 @@ constexpr auto kMaxBackoff = 5s;
 constexpr auto kRelocationDrain = 1s;
 constexpr auto kTryAgainDelay = 50ms;
 // A command redirected more often than this gets the last redirection as its
-// reply: a slot map that keeps changing must not loop forever.
+// reply: a slot map that keeps changing must not loop forever. TRYAGAIN
+// lasts as long as a slot's keys are being migrated (seconds for a big
+// queue), so it has a budget of its own: about 5 s.
 constexpr int kMaxRedirects = 16;
+constexpr int kMaxTryAgain = 100;
 
 std::chrono::milliseconds backoff_for(unsigned attempt) {
   auto base = kMinBackoff * (1u << std::min(attempt, 10u));
@@ -336,8 +339,15 @@ awaitable<void> RedisConnection::read_loop() {
 
 bool RedisConnection::follow_redirect(std::unique_ptr<PendingBase>& pending, const Reply& reply,
                                       bool in_read_loop) {
-  if (pending->bytes.empty() || pending->redirects >= kMaxRedirects) return false;
+  if (pending->bytes.empty()) return false;
   const RedisErrorReply error = classify_error_reply(reply.str);
+  if (error.kind == RedisErrorKind::kTryAgain) {
+    if (pending->try_again >= kMaxTryAgain) return false;
+    ++pending->try_again;
+    resend_later(std::move(pending));
+    return true;
+  }
+  if (pending->redirects >= kMaxRedirects) return false;
   switch (error.kind) {
     case RedisErrorKind::kMoved:
       ++pending->redirects;
@@ -364,9 +374,6 @@ bool RedisConnection::follow_redirect(std::unique_ptr<PendingBase>& pending, con
       begin_relocation(reply.str.substr(0, reply.str.find(' ')) + " from " + endpoint() +
                            ": it is no longer a master",
                        in_read_loop);
-      return true;
-    case RedisErrorKind::kTryAgain:
-      resend_later(std::move(pending));
       return true;
     default:
       return false;
@@ -407,7 +414,6 @@ void RedisConnection::send_asking(std::unique_ptr<PendingBase> pending,
 // TRYAGAIN: a slot is half migrated (some of the keys moved); the same
 // command on the same connection works once the migration step is done.
 void RedisConnection::resend_later(std::unique_ptr<PendingBase> pending) {
-  ++pending->redirects;
   redirected_.push_back(std::move(pending));
   if (resend_armed_) return;
   resend_armed_ = true;

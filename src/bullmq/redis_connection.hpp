@@ -172,6 +172,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     std::string bytes;  // the command, kept while it may be redirected
     std::int64_t blocks_for_ms = 0;
     int redirects = 0;
+    int try_again = 0;
   };
   template <typename Handler>
   struct Pending final : PendingBase {

@@ -4,28 +4,12 @@
 #include <charconv>
 #include <sstream>
 
+#include "bullmq/clock.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/redis_error_reply.hpp"
 #include "bullmq/strings.hpp"
 
 namespace bullmq {
-
-// The subscriber's route: one sentinel after the other, so that a sentinel
-// that is down only costs a reconnect.
-class SentinelListRoute final : public RedisRoute {
- public:
-  explicit SentinelListRoute(std::weak_ptr<SentinelTopology> topology)
-      : topology_(std::move(topology)) {}
-  awaitable<RedisAddress> locate() override {
-    auto t = topology_.lock();
-    if (!t || t->sentinels_.empty()) throw ConnectionError("no sentinel to listen to");
-    co_return t->sentinels_[t->next_subscriber_++ % t->sentinels_.size()];
-  }
-  bool follows_redirects() const override { return false; }
-
- private:
-  std::weak_ptr<SentinelTopology> topology_;
-};
 
 namespace {
 
@@ -56,23 +40,25 @@ SentinelTopology::SentinelTopology(asio::any_io_executor executor, RedisOptions 
   problem_ = "the master of '" + options_.master_name + "' has not been asked for yet";
 }
 
+// One listener per sentinel: the failover's leader announces first, and a
+// sentinel that is down or partitioned must not hide the news.
 void SentinelTopology::start() {
-  if (subscriber_) return;
-  subscriber_ =
-      std::make_shared<RedisConnection>(executor_, sentinel_options_, "sentinel",
-                                        std::make_shared<SentinelListRoute>(weak_from_this()));
-  subscriber_->set_push_handler([this, alive = std::weak_ptr<int>(alive_)](const Reply& m) {
-    if (!alive.expired()) on_message(m);
-  });
-  subscriber_->set_connect_hook([this](RedisConnection& c) { return subscribe(c); });
-  subscriber_->start();
+  if (!subscribers_.empty()) return;
+  for (const RedisAddress& sentinel : sentinels_) {
+    auto subscriber = std::make_shared<RedisConnection>(executor_, sentinel_options_, "sentinel",
+                                                        std::make_shared<FixedRoute>(sentinel));
+    subscriber->set_push_handler([this, alive = std::weak_ptr<int>(alive_)](const Reply& m) {
+      if (!alive.expired()) on_message(m);
+    });
+    subscriber->set_connect_hook([this](RedisConnection& c) { return subscribe(c); });
+    subscriber->start();
+    subscribers_.push_back(std::move(subscriber));
+  }
 }
 
 void SentinelTopology::stop() {
-  if (subscriber_) {
-    subscriber_->stop();
-    subscriber_.reset();
-  }
+  for (auto& subscriber : subscribers_) subscriber->stop();
+  subscribers_.clear();
 }
 
 awaitable<void> SentinelTopology::subscribe(RedisConnection& connection) {
@@ -81,7 +67,9 @@ awaitable<void> SentinelTopology::subscribe(RedisConnection& connection) {
     if (r.is_error())
       throw ServerError("sentinel SUBSCRIBE " + std::string(channel) + ": " + r.str);
   }
-  // Switches announced while nobody listened: ask once now.
+  // Switches announced while nobody listened: ask once now (at start the
+  // data connections ask anyway).
+  if (!master_) co_return;
   auto self = shared_from_this();
   asio::co_spawn(
       executor_, [self]() { return self->recheck(); }, asio::detached);
@@ -111,14 +99,20 @@ awaitable<RedisAddress> SentinelTopology::ask_sentinels() {
           strings("SENTINEL", "get-master-addr-by-name", options_.master_name), "sentinel query");
       if (r.is_array() && r.elements.size() == 2 && r.elements[0].is_string() &&
           r.elements[1].is_string()) {
-        if (auto port = parse_port(r.elements[1].str)) {
+        auto port = parse_port(r.elements[1].str);
+        if (port && old_master_ && *old_master_ == RedisAddress{r.elements[0].str, *port} &&
+            now_ms() < old_master_until_ms_) {
+          why =
+              "still names " + old_master_->describe() + ", which the sentinels switched away from";
+        } else if (port) {
           // The sentinel that answered is asked first next time.
           auto it = std::find(sentinels_.begin(), sentinels_.end(), sentinel);
           if (it != sentinels_.end()) std::rotate(sentinels_.begin(), it, it + 1);
           problem_.clear();
           co_return RedisAddress{r.elements[0].str, *port};
+        } else {
+          why = "answered " + r.describe();
         }
-        why = "answered " + r.describe();
       } else if (r.is_nil()) {
         why = "does not monitor a master named '" + options_.master_name + "'";
       } else {
@@ -200,6 +194,10 @@ void SentinelTopology::on_message(const Reply& message) {
 void SentinelTopology::switch_master(const RedisAddress& to, const std::string& why) {
   if (master_ && *master_ == to) return;
   const std::string from = master_ ? master_->describe() : "";
+  if (master_) {
+    old_master_ = *master_;
+    old_master_until_ms_ = now_ms() + 60'000;
+  }
   master_ = to;
   problem_.clear();
   ++switches_;

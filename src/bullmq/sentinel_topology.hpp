@@ -1,11 +1,15 @@
 // Redis Sentinel: finds the master of a monitored group and keeps every data
 // connection on it. It asks the sentinels (in order, the last one that
 // answered first) for the master's address, checks with ROLE after each
-// connect that the server really is the master, listens on one sentinel for
-// +switch-master (and +promoted-slave, which comes earlier) and then moves
-// every attached connection to the new master at once, so that nothing more
-// is written to the old one. READONLY or UNBLOCKED from a server that used to
-// be the master (reported by the connection) makes it ask again.
+// connect that the server really is the master, listens on every sentinel
+// for +switch-master (and +promoted-slave, which the failover's leader
+// publishes earlier) and then moves every attached connection to the new
+// master at once, so that nothing more is written to the old one: the old
+// master stays writable, answering ROLE master, until the sentinels convert
+// it seconds later, and what it accepts meanwhile is lost. For the same
+// reason a sentinel that still names the old master after a switch is not
+// believed for a minute. READONLY or UNBLOCKED from a server that used to be
+// the master (reported by the connection) makes it ask again.
 //
 // It is the RedisRoute of all data connections (one master for all queues).
 // Owned by RedisTopology through shared_ptr; lives on the I/O thread.
@@ -47,7 +51,6 @@ class SentinelTopology final : public RedisRoute,
   std::uint64_t switches() const { return switches_; }
 
  private:
-  friend class SentinelListRoute;
   awaitable<void> subscribe(RedisConnection& connection);
   // Asks the sentinels in turn; the first that knows the master wins and is
   // asked first next time. Throws ConnectionError when none answers.
@@ -61,12 +64,15 @@ class SentinelTopology final : public RedisRoute,
   RedisOptions options_;           // for the data nodes
   RedisOptions sentinel_options_;  // for the sentinels: their credentials, no database
   std::vector<RedisAddress> sentinels_;
-  std::size_t next_subscriber_ = 0;
+  // A master the sentinels switched away from, and until when (steady ms)
+  // an answer naming it is taken for a sentinel that has not caught up.
+  std::optional<RedisAddress> old_master_;
+  std::int64_t old_master_until_ms_ = 0;
   std::optional<RedisAddress> master_;
   std::string problem_;
   std::uint64_t switches_ = 0;
   std::vector<RedisConnection*> attached_;
-  std::shared_ptr<RedisConnection> subscriber_;
+  std::vector<std::shared_ptr<RedisConnection>> subscribers_;  // one per sentinel
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
