@@ -8,13 +8,18 @@
 # by build/round-trip-floor before and after the runs); writes the same as JSON
 # to OUT/bench-results.json.
 #
+# With --cluster [N] the same runs go to a private Redis Cluster of N masters
+# (default 3, no replicas) instead: the queue is hash-tagged ({bench}), the
+# workers get a redis+cluster:// URL, and the Redis figures are read from the
+# master that owns the queue's slot.
+#
 # It prints figures; it is not a test. Exit status is 0 whatever the figures
 # and non-zero only if something broke (a worker died, jobs failed, or not all
 # jobs completed within a generous bound).
 #
 # Usage: scripts/bench.sh [--jobs N] [--repeats R] [--concurrency "1 10 100"]
 #                         [--binary PATH] [--out DIR] [--build] [--native-args "ARGS"]
-#                         [--no-warmup] [--quick]
+#                         [--no-warmup] [--quick] [--cluster [N]]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +35,8 @@ force_build=0
 warmup=1
 native_args=""
 quick=0
+cluster=0
+cluster_masters=3
 jobs_set=0 repeats_set=0 concurrency_set=0
 
 usage() {
@@ -45,6 +52,8 @@ Usage: scripts/bench.sh [options]
   --native-args "ARGS"  extra arguments for `bullmq-worker run` (experiments, e.g. "--processor-threads 1")
   --no-warmup           skip the uncounted warm-up run of each worker
   --quick               smoke run: 2000 jobs, 1 repeat, concurrency "1 10", no warm-up
+  --cluster [N]         run against a private Redis Cluster of N masters (default 3, no
+                        replicas) instead of one redis-server; the queue is {bench}
   -h, --help            this text
 EOF
 }
@@ -60,6 +69,9 @@ while (($#)); do
     --native-args) native_args=${2?--native-args needs a value}; shift 2 ;;
     --no-warmup) warmup=0; shift ;;
     --quick) quick=1; shift ;;
+    --cluster)
+      cluster=1
+      if [[ ${2-} =~ ^[0-9]+$ ]]; then cluster_masters=$2; shift 2; else shift; fi ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -75,6 +87,8 @@ fi
 [[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "bench: --repeats must be a positive integer, got '$repeats'" >&2; exit 2; }
 [[ $concurrency =~ ^[[:space:]]*[1-9][0-9]*([[:space:],]+[1-9][0-9]*)*[[:space:]]*$ ]] ||
   { echo "bench: --concurrency must list positive integers, got '$concurrency'" >&2; exit 2; }
+[[ $cluster_masters =~ ^[1-9][0-9]*$ ]] && ((cluster_masters <= 64)) ||
+  { echo "bench: --cluster takes a number of masters from 1 to 64, got '$cluster_masters'" >&2; exit 2; }
 
 for tool in node npm redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
@@ -120,6 +134,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
 redis_pid=""
+cluster_pids=()
 driver_pid=""
 cleanup() {
   local rc=$?
@@ -131,23 +146,139 @@ cleanup() {
     kill "$redis_pid" 2>/dev/null || true
     wait "$redis_pid" 2>/dev/null || true
   fi
+  local pid
+  for pid in "${cluster_pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${cluster_pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
   rm -rf "$work"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A private redis-server on a free loopback port, without persistence.
-port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
-  --logfile "$work/redis.log" --daemonize no &
-redis_pid=$!
-for _ in $(seq 1 100); do
-  redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && break
-  kill -0 "$redis_pid" 2>/dev/null || { echo "bench: redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1; }
-  sleep 0.05
-done
-redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null || { echo "bench: redis-server did not answer" >&2; exit 1; }
+# A private Redis Cluster of $cluster_masters masters, no replicas, without
+# persistence: one redis-server per node on a free loopback port whose cluster
+# bus port (port + 10000) is free too, each in its own directory under $work;
+# slots split evenly (CLUSTER ADDSLOTSRANGE), a distinct config epoch each,
+# CLUSTER MEET from the first node; then a bounded wait until every node says
+# cluster_state:ok and knows all the nodes and all 16384 slots. Each node
+# announces 127.0.0.1: a node never met by another (--cluster 1) would
+# otherwise list itself with an empty host in CLUSTER SLOTS.
+start_cluster() {
+  local version
+  version=$(redis-server --version | sed -n 's/.* v=\([0-9]*\)\..*/\1/p')
+  [[ -n $version ]] && ((version >= 7)) ||
+    { echo "bench: --cluster needs redis-server 7 or newer (CLUSTER ADDSLOTSRANGE)" >&2; exit 1; }
+  local ports
+  ports=$(node -e "$(cat <<'JS'
+const net = require('net');
+const want = Number(process.argv[1]);
+const held = [];
+const listen = (port) => new Promise((resolve) => {
+  const s = net.createServer();
+  s.once('error', () => resolve(null));
+  s.listen(port, '127.0.0.1', () => resolve(s));
+});
+(async () => {
+  const picked = [];
+  for (let tries = 0; picked.length < want && tries < 500; tries++) {
+    const s = await listen(0);
+    if (!s) continue;
+    held.push(s);
+    const port = s.address().port;
+    if (port + 10000 > 65535) continue;
+    const bus = await listen(port + 10000);
+    if (!bus) continue;
+    held.push(bus);
+    picked.push(port);
+  }
+  for (const s of held) s.close();
+  if (picked.length < want) { console.error(`found only ${picked.length} of ${want} free port pairs`); process.exit(1); }
+  console.log(picked.join(' '));
+})();
+JS
+)" "$cluster_masters") || { echo "bench: could not find free ports for the cluster" >&2; exit 1; }
+  read -r -a cluster_ports <<<"$ports"
+  local p dir
+  for p in "${cluster_ports[@]}"; do
+    dir="$work/cluster-$p"
+    mkdir -p "$dir"
+    redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+      --logfile "$dir/redis.log" --daemonize no \
+      --cluster-enabled yes --cluster-config-file nodes.conf --cluster-announce-ip 127.0.0.1 &
+    cluster_pids+=($!)
+  done
+  local i pid
+  for i in "${!cluster_ports[@]}"; do
+    p=${cluster_ports[$i]} pid=${cluster_pids[$i]}
+    for _ in $(seq 1 100); do
+      redis-cli -h 127.0.0.1 -p "$p" ping >/dev/null 2>&1 && break
+      kill -0 "$pid" 2>/dev/null ||
+        { echo "bench: cluster node redis-server on port $p did not start" >&2; cat "$work/cluster-$p/redis.log" >&2; exit 1; }
+      sleep 0.05
+    done
+    redis-cli -h 127.0.0.1 -p "$p" ping >/dev/null || { echo "bench: cluster node on port $p did not answer" >&2; exit 1; }
+  done
+  # Slots: master i gets [i * 16384 / N, (i + 1) * 16384 / N - 1].
+  local n=${#cluster_ports[@]} reply
+  for i in "${!cluster_ports[@]}"; do
+    p=${cluster_ports[$i]}
+    reply=$(redis-cli -h 127.0.0.1 -p "$p" cluster set-config-epoch $((i + 1)) 2>&1)
+    [[ $reply == OK ]] || { echo "bench: CLUSTER SET-CONFIG-EPOCH on port $p: $reply" >&2; exit 1; }
+    reply=$(redis-cli -h 127.0.0.1 -p "$p" cluster addslotsrange $((i * 16384 / n)) $(((i + 1) * 16384 / n - 1)) 2>&1)
+    [[ $reply == OK ]] || { echo "bench: CLUSTER ADDSLOTSRANGE on port $p: $reply" >&2; exit 1; }
+  done
+  for p in "${cluster_ports[@]:1}"; do
+    reply=$(redis-cli -h 127.0.0.1 -p "${cluster_ports[0]}" cluster meet 127.0.0.1 "$p" 2>&1)
+    [[ $reply == OK ]] || { echo "bench: CLUSTER MEET 127.0.0.1 $p: $reply" >&2; exit 1; }
+  done
+  local ok info
+  for _ in $(seq 1 300); do   # 300 × 0.1 s: at most ~30 s
+    ok=1
+    for p in "${cluster_ports[@]}"; do
+      info=$(redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | tr -d '\r')
+      if ! grep -qx 'cluster_state:ok' <<<"$info" || ! grep -qx "cluster_known_nodes:$n" <<<"$info" ||
+         ! grep -qx 'cluster_slots_ok:16384' <<<"$info"; then
+        ok=0
+        break
+      fi
+    done
+    ((ok)) && break
+    sleep 0.1
+  done
+  if ! ((ok)); then
+    echo "bench: the cluster did not reach cluster_state:ok on every node within 30 s" >&2
+    for p in "${cluster_ports[@]}"; do
+      echo "--- node 127.0.0.1:$p" >&2
+      redis-cli -h 127.0.0.1 -p "$p" cluster info 2>&1 | tr -d '\r' | grep -E '^cluster_(state|known_nodes|slots_ok|slots_assigned)' >&2 || true
+    done
+    exit 1
+  fi
+  redis_url="redis+cluster://$(printf '127.0.0.1:%s,' "${cluster_ports[@]}")"
+  redis_url=${redis_url%,}
+  echo "bench: Redis Cluster of $n master(s), no replicas, ports ${cluster_ports[*]}: cluster_state:ok on every node"
+}
+
+if ((cluster)); then
+  cluster_ports=()
+  start_cluster
+else
+  # A private redis-server on a free loopback port, without persistence.
+  port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+    --logfile "$work/redis.log" --daemonize no &
+  redis_pid=$!
+  for _ in $(seq 1 100); do
+    redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && break
+    kill -0 "$redis_pid" 2>/dev/null || { echo "bench: redis-server did not start" >&2; cat "$work/redis.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null || { echo "bench: redis-server did not answer" >&2; exit 1; }
+  redis_url="redis://127.0.0.1:$port"
+fi
 
 # Run a private copy, so that a rebuild of build/ during the run cannot swap
 # the binary between runs.
@@ -156,7 +287,7 @@ cp "$floor_probe" "$work/round-trip-floor"
 binary_sha=$(sha256sum "$work/bullmq-worker" | cut -d' ' -f1)
 echo "bench: binary $binary (sha256 ${binary_sha:0:16}…), run from a copy in $work"
 
-args=(--redis "redis://127.0.0.1:$port" --binary "$work/bullmq-worker" --floor-probe "$work/round-trip-floor" --jobs "$jobs" --repeats "$repeats"
+args=(--redis "$redis_url" --binary "$work/bullmq-worker" --floor-probe "$work/round-trip-floor" --jobs "$jobs" --repeats "$repeats"
       --concurrency "$concurrency" --out "$out" --logs "$out/logs")
 ((warmup)) || args+=(--no-warmup)
 [[ -z $native_args ]] || args+=(--native-args "$native_args")

@@ -1,6 +1,8 @@
 // The Node.js side of the benchmark: the official bullmq Worker with a no-op
 // processor that returns the job's data, as the native `echo` processor does.
 // Usage: node node-worker.mjs QUEUE REDIS_URL CONCURRENCY
+// REDIS_URL redis://host:port, or redis+cluster://host:port[,host:port…] for an
+// ioredis Cluster on those seed nodes (the queue name must then be hash-tagged).
 import { Worker } from 'bullmq';
 
 const [queueName, redisUrl, concurrencyText] = process.argv.slice(2);
@@ -8,12 +10,23 @@ if (!queueName || !redisUrl || !concurrencyText) {
   console.error('usage: node node-worker.mjs QUEUE REDIS_URL CONCURRENCY');
   process.exit(2);
 }
-const url = new URL(redisUrl);
-const connection = {
-  host: url.hostname,
-  port: Number(url.port || 6379),
-  maxRetriesPerRequest: null,
-};
+let connection;
+const clusterUrl = /^rediss?\+cluster:\/\/(?:[^@/]*@)?([^/?#]+)/.exec(redisUrl);
+if (clusterUrl) {
+  const nodes = clusterUrl[1].split(',').filter(Boolean).map((hp) => {
+    const i = hp.lastIndexOf(':');
+    return { host: (i > 0 ? hp.slice(0, i) : hp).replace(/^\[(.*)\]$/, '$1'), port: i > 0 ? Number(hp.slice(i + 1)) : 6379 };
+  });
+  const { Cluster } = await import('ioredis'); // only here: the plain path loads what it always did
+  connection = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: null } });
+} else {
+  const url = new URL(redisUrl);
+  connection = {
+    host: url.hostname,
+    port: Number(url.port || 6379),
+    maxRetriesPerRequest: null,
+  };
+}
 
 const worker = new Worker(queueName, async (job) => job.data, {
   connection,
@@ -27,6 +40,7 @@ async function stop() {
   closing = true;
   try {
     await worker.close();
+    if (clusterUrl) await connection.quit(); // passed in, so not closed by the Worker
   } finally {
     process.exit(0);
   }

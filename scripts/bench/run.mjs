@@ -7,6 +7,12 @@
 // Before the first and after the last run it also measures the client CPU floor of one
 // blocking round trip to the same Redis (--floor-probe, bench/round_trip_floor.cpp).
 //
+// Given a redis+cluster://host:port[,host:port…] URL (scripts/bench.sh --cluster),
+// the queue is hash-tagged ({bench}), the harness's own clients are ioredis
+// Cluster clients, the Node Worker gets one too (node-worker.mjs), and every
+// Redis figure (CPU, INFO, command counts, bytes) and the round-trip floor come
+// from the master that owns the queue's slot (CLUSTER KEYSLOT, CLUSTER SLOTS).
+//
 // Exit status: 0 whatever the figures; 1 only if a run broke (a worker died,
 // jobs failed, or not all jobs completed within the bound).
 import { execFile, spawn } from 'node:child_process';
@@ -16,10 +22,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
+import IORedis, { Cluster } from 'ioredis';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const QUEUE = 'bench';
+let QUEUE = 'bench'; // '{bench}' against a cluster (main)
 const PREFIX = 'bull';
 const CLK_TCK = Number(process.env.BENCH_CLK_TCK || 100);
 
@@ -57,6 +63,23 @@ function parseArgs(argv) {
 }
 
 // ---------------------------------------------------------------- helpers
+// The seed nodes of a redis+cluster://[user:password@]host:port[,host:port…] URL,
+// or null for any other URL. (WHATWG URL cannot parse a comma-separated host list.)
+function clusterNodes(redisUrl) {
+  const m = /^rediss?\+cluster:\/\/(?:[^@/]*@)?([^/?#]+)/.exec(redisUrl);
+  if (!m) return null;
+  return m[1].split(',').filter(Boolean).map((hp) => {
+    const i = hp.lastIndexOf(':');
+    const host = (i > 0 ? hp.slice(0, i) : hp).replace(/^\[(.*)\]$/, '$1');
+    return { host, port: i > 0 ? Number(hp.slice(i + 1)) : 6379 };
+  });
+}
+
+// A new ioredis Cluster on the URL's seed nodes.
+function newCluster(redisUrl) {
+  return new Cluster(clusterNodes(redisUrl), { redisOptions: { maxRetriesPerRequest: null } });
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const nowMs = () => performance.timeOrigin + performance.now(); // epoch ms, sub-ms precision
 
@@ -171,14 +194,21 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 // ---------------------------------------------------------------- one run
 async function addJobs(redisUrl, n) {
-  const u = new URL(redisUrl);
-  const queue = new Queue(QUEUE, { connection: { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null }, prefix: PREFIX });
+  let connection;
+  if (clusterNodes(redisUrl)) {
+    connection = newCluster(redisUrl); // passed in, so closed here, not by the Queue
+  } else {
+    const u = new URL(redisUrl);
+    connection = { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null };
+  }
+  const queue = new Queue(QUEUE, { connection, prefix: PREFIX });
   const chunk = 1000;
   for (let i = 0; i < n; i += chunk) {
     const size = Math.min(chunk, n - i);
     await queue.addBulk(Array.from({ length: size }, () => ({ name: 'echo', data: {} })));
   }
   await queue.close();
+  if (connection instanceof Cluster) await connection.quit();
 }
 
 function workerCommand(kind, opts, concurrency) {
@@ -196,16 +226,22 @@ function workerCommand(kind, opts, concurrency) {
   };
 }
 
-async function runOnce(admin, opts, kind, concurrency, n, label) {
+// `admin` sends the key commands (a Cluster client against a cluster); `redis.server`
+// is a plain connection to the server holding the queue (the slot's master), read
+// for INFO; against a cluster `redis.others` are the other masters.
+async function runOnce(admin, redis, opts, kind, concurrency, n, label) {
+  const { server } = redis;
   const keyCompleted = `${PREFIX}:${QUEUE}:completed`;
   const keyFailed = `${PREFIX}:${QUEUE}:failed`;
-  await admin.flushall('SYNC');
+  if (redis.others) await Promise.all([server, ...redis.others].map((c) => c.flushall('SYNC')));
+  else await admin.flushall('SYNC');
   await addJobs(opts.redis, n);
   const waiting = await admin.llen(`${PREFIX}:${QUEUE}:wait`);
   if (waiting !== n) throw new Error(`${label}: expected ${n} waiting jobs after addBulk, found ${waiting}`);
   await sleep(300); // let Redis settle after the bulk add
-  await admin.config('RESETSTAT');
-  const info0 = parseInfo(await admin.info('everything'));
+  await server.config('RESETSTAT');
+  const info0 = parseInfo(await server.info('everything'));
+  const othersCpu0 = redis.others ? await othersCpuS(redis.others) : null;
   let infoCalls = 0;
   let zcardCalls = 0;
 
@@ -250,8 +286,9 @@ async function runOnce(admin, opts, kind, concurrency, n, label) {
     }
     await sleep(first ? 10 : 1);
   }
-  const info1 = parseInfo(await admin.info('everything'));
+  const info1 = parseInfo(await server.info('everything'));
   infoCalls += 1;
+  const othersCpu1 = redis.others ? await othersCpuS(redis.others) : null;
   const rssKiB = peakRssKiB(child.pid);
   await stopChild(child);
   currentChild = null;
@@ -324,7 +361,57 @@ async function runOnce(admin, opts, kind, concurrency, n, label) {
       cpuAtFirst: first.cpu, cpuAtEnd: end.cpu, peakRssKiB: rssKiB, redisCpuUs,
     },
   };
+  if (redis.others) {
+    // Which master served the queue, and what the others spent meanwhile (cluster
+    // bus and cron only, if every command went to the slot's master).
+    result.redisNode = redis.serverAddress;
+    result.otherMastersCpuUsPerJob = ((othersCpu1 - othersCpu0) * 1e6) / n;
+  }
   return result;
+}
+
+// Sum of used_cpu_sys + used_cpu_user over `clients`, in seconds.
+async function othersCpuS(clients) {
+  let sum = 0;
+  for (const c of clients) {
+    const i = parseInfo(await c.info('cpu'));
+    sum += Number(i.used_cpu_sys) + Number(i.used_cpu_user);
+  }
+  return sum;
+}
+
+// Against a cluster: the slot of the queue's keys (CLUSTER KEYSLOT), the master
+// that owns it (CLUSTER SLOTS), a plain connection to it and to each other master.
+async function locateQueue(admin) {
+  const key = `${PREFIX}:${QUEUE}:wait`;
+  const slot = Number(await admin.cluster('KEYSLOT', key));
+  const ranges = await admin.cluster('SLOTS');
+  const masters = new Map(); // "host:port" -> [[from, to], ...]
+  let owner = null;
+  for (const [from, to, [host, port]] of ranges) {
+    const addr = `${host}:${port}`;
+    if (!masters.has(addr)) masters.set(addr, []);
+    masters.get(addr).push([from, to]);
+    if (slot >= from && slot <= to) owner = addr;
+  }
+  if (!owner) throw new Error(`no master owns slot ${slot} of ${key} (CLUSTER SLOTS)`);
+  const connect = (addr) => {
+    const i = addr.lastIndexOf(':');
+    return new IORedis({ host: addr.slice(0, i), port: Number(addr.slice(i + 1)), maxRetriesPerRequest: null });
+  };
+  // Numbered in slot order: master 1 holds slot 0.
+  const lowest = (addr) => Math.min(...masters.get(addr).map(([from]) => from));
+  const addrs = [...masters.keys()].sort((a, b) => lowest(a) - lowest(b));
+  return {
+    slot,
+    serverAddress: owner,
+    ownerRanges: masters.get(owner),
+    masterIndex: addrs.indexOf(owner) + 1,
+    masterCount: addrs.length,
+    server: connect(owner),
+    others: addrs.filter((a) => a !== owner).map(connect),
+    otherAddresses: addrs.filter((a) => a !== owner),
+  };
 }
 
 // ---------------------------------------------------------------- round-trip floor
@@ -333,8 +420,13 @@ async function runOnce(admin, opts, kind, concurrency, n, label) {
 // job costs at least one such round trip. A failing probe is reported, not a broken run.
 function measureFloor(opts, when) {
   if (!opts.floorProbe) return Promise.resolve(null);
-  const u = new URL(opts.redis);
-  const args = ['--host', u.hostname.replace(/^\[(.*)\]$/, '$1'), '--port', u.port || '6379', '--json'];
+  let args;
+  if (opts.floorTarget) {
+    args = ['--host', opts.floorTarget.host, '--port', String(opts.floorTarget.port), '--json'];
+  } else {
+    const u = new URL(opts.redis);
+    args = ['--host', u.hostname.replace(/^\[(.*)\]$/, '$1'), '--port', u.port || '6379', '--json'];
+  }
   return new Promise((resolve) => {
     currentChild = execFile(opts.floorProbe, args, { timeout: 120000 }, (err, stdout, stderr) => {
       currentChild = null;
@@ -482,8 +574,29 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   mkdirSync(opts.out, { recursive: true });
   mkdirSync(opts.logs, { recursive: true });
-  const admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
-  const redisInfo = parseInfo(await admin.info('server'));
+  const clustered = clusterNodes(opts.redis) != null;
+  let admin;
+  let redis;
+  let located = null;
+  if (clustered) {
+    QUEUE = '{bench}'; // all the queue's keys in one slot
+    admin = newCluster(opts.redis);
+    // Bounded: an ioredis Cluster that cannot get a usable slot map retries forever.
+    let timer;
+    located = await Promise.race([
+      locateQueue(admin),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`could not read the slot map of ${opts.redis} within 30 s`)), 30000);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    redis = { server: located.server, others: located.others, serverAddress: located.serverAddress };
+    const i = located.serverAddress.lastIndexOf(':');
+    opts.floorTarget = { host: located.serverAddress.slice(0, i), port: Number(located.serverAddress.slice(i + 1)) };
+  } else {
+    admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
+    redis = { server: admin };
+  }
+  const redisInfo = parseInfo(await redis.server.info('server'));
   const startedAt = new Date().toISOString();
   console.log(
     `bench: ${opts.jobs} jobs × ${opts.repeats} repeat(s), concurrency ${opts.concurrency.join(' ')}; ` +
@@ -494,6 +607,13 @@ async function main() {
     console.log(`bench: note: load average ${os.loadavg()[0].toFixed(2)} before starting (other work, or an earlier run, shared the CPUs lately): expect noisier figures`);
   }
   console.log(`bench: native ${[process.env.BENCH_BINARY_SOURCE || opts.binary, ...opts.nativeArgs].join(' ')}; Node bullmq ${JSON.parse(readFileSync(path.join(here, 'node_modules/bullmq/package.json'), 'utf8')).version}`);
+  if (located) {
+    console.log(
+      `bench: cluster: queue ${QUEUE} (prefix ${PREFIX}, key slot ${located.slot}) is served by ${located.serverAddress}, ` +
+        `master ${located.masterIndex} of ${located.masterCount} (slots ${located.ownerRanges.map(([a, b]) => `${a}-${b}`).join(',')}); ` +
+        `Redis CPU, INFO, command counts and the round-trip floor are read from that node`,
+    );
+  }
 
   const roundTripFloor = opts.floorProbe ? { before: await measureFloor(opts, 'before') } : null;
   const runs = [];
@@ -501,7 +621,7 @@ async function main() {
   try {
     if (opts.warmup) {
       const n = Math.min(opts.jobs, 2000);
-      for (const kind of ['node', 'native']) await runOnce(admin, opts, kind, 10, n, `warmup-${kind}`);
+      for (const kind of ['node', 'native']) await runOnce(admin, redis, opts, kind, 10, n, `warmup-${kind}`);
       console.log(`bench: warm-up done (${n} jobs each, not counted)`);
     }
     let slot = 0;
@@ -510,7 +630,7 @@ async function main() {
         // Alternate who goes first so neither side always gets the warmer Redis.
         const order = slot % 2 === 0 ? ['node', 'native'] : ['native', 'node'];
         for (const kind of order) {
-          const res = await runOnce(admin, opts, kind, c, opts.jobs, `c${c}-r${r + 1}-${kind}`);
+          const res = await runOnce(admin, redis, opts, kind, c, opts.jobs, `c${c}-r${r + 1}-${kind}`);
           res.repeat = r + 1;
           runs.push(res);
           console.log(runLine(res));
@@ -540,6 +660,17 @@ async function main() {
       'last completion ÷ N; Redis-bound limit = 1e6 ÷ Redis CPU µs/job of the same worker; first job = first finishedOn − spawn time.' +
       (roundTripFloor ? ' Round-trip floor = getrusage CPU of a C client per blocking PING round trip to the same Redis (scripts/bench/README.md).' : ''),
   );
+  if (located) {
+    const others = runs.map((r) => r.otherMastersCpuUsPerJob);
+    console.log(
+      `cluster: every Redis figure above is the one of ${located.serverAddress}, the master of slot ${located.slot} ` +
+        `(queue ${QUEUE})` +
+        (located.others.length
+          ? `; the ${located.others.length} other master(s) used ${fmt(median(others), 2)} µs CPU/job together ` +
+            `(median over the runs; cluster bus and cron only, unless a worker sent commands there)`
+          : ''),
+    );
+  }
 
   const resultsPath = path.join(opts.out, 'bench-results.json');
   writeFileSync(
@@ -549,6 +680,15 @@ async function main() {
         startedAt,
         finishedAt: new Date().toISOString(),
         config: { jobs: opts.jobs, repeats: opts.repeats, concurrency: opts.concurrency, warmup: opts.warmup, binary: opts.binary, nativeArgs: opts.nativeArgs, floorProbe: opts.floorProbe },
+        ...(located
+          ? {
+              cluster: {
+                url: opts.redis, queue: QUEUE, prefix: PREFIX, slot: located.slot, node: located.serverAddress,
+                nodeSlots: located.ownerRanges, masterIndex: located.masterIndex, masters: located.masterCount,
+                otherMasters: located.otherAddresses,
+              },
+            }
+          : {}),
         environment: {
           node: process.version,
           bullmq: JSON.parse(readFileSync(path.join(here, 'node_modules/bullmq/package.json'), 'utf8')).version,
@@ -572,6 +712,7 @@ async function main() {
   );
   console.log(`bench: results written to ${resultsPath}; worker logs in ${opts.logs}`);
   await admin.quit();
+  if (located) await Promise.all([located.server, ...located.others].map((c) => c.quit()));
   process.exit(broken ? 1 : 0);
 }
 
