@@ -87,9 +87,11 @@ asio::awaitable<HttpResponse> Observability::livez() {
   // claimed nothing for the idle timeout, is alive but not consuming.
   std::string problems;
   for (bullmq::Worker* worker : workers_) {
-    // Not consuming on purpose: stopping, Redis down (readiness says so),
-    // rate limited, or a dependency of the processors down.
-    if (worker->closing() || !worker->redis_ready() || worker->rate_limited() || worker->gated())
+    // Not consuming on purpose: stopping, Redis down or refusing (readiness
+    // says so; a restart would not help), rate limited, or a dependency of
+    // the processors down.
+    if (worker->closing() || !worker->redis_ready() || !worker->redis_refusal().empty() ||
+        worker->rate_limited() || worker->gated())
       continue;
     if (worker->in_flight() >= worker->options().concurrency) continue;
     const std::int64_t idle_ms = bullmq::now_ms() - worker->last_claim_ms();

@@ -142,13 +142,23 @@ test('NOPERM (a command taken from the ACL user): 503 naming it; 200 when it is 
   await admin.acl('SETUSER', 'worker', 'on', '>pw', '~*', '&*', '+@all');
   const name = 'health-noperm';
   const q = queueOn(redis, name);
-  const { port } = await worker(`redis://worker:pw@127.0.0.1:${redis.port}`, name);
+  const { port } = await worker(`redis://worker:pw@127.0.0.1:${redis.port}`, name,
+    ['--liveness-idle-timeout', '1']);
   await admin.acl('SETUSER', 'worker', '-evalsha', '-eval', '-bzpopmin');
   await notReady(port, 'NOPERM');
+  // Jobs wait that the worker cannot claim: it is not ready, but it is alive
+  // (a restart would not give the ACL user its command back). Observed for
+  // longer than the idle timeout.
+  await q.add('echo', {}, { jobId: 'during' });
+  const until = Date.now() + 2500;
+  while (Date.now() < until) {
+    assert.equal((await get(port, '/livez')).status, 200, '/livez failed during the refusal');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
   await admin.acl('SETUSER', 'worker', '+@all');
   await readyAgain(port);
   await q.add('echo', {}, { jobId: 'after' });
-  await allCompletedOnce(redis, q, ['after']);
+  await allCompletedOnce(redis, q, ['during', 'after']);
 });
 
 test('READONLY (the server became a replica): 503 naming it; 200 once it is a master again', async () => {
