@@ -362,9 +362,28 @@ std::string explain_server_alert(int alert, SSL* ssl, const StreamNotes* notes) 
 }
 
 std::string not_tls_server(const std::string& detail) {
-  return "the server did not answer as a TLS server (" + detail +
-         "): is this a plain (non-TLS) Redis port? Use redis:// for it, or the server's "
-         "tls-port with rediss://";
+  return "the server's answer is not TLS (" + detail +
+         "): it is probably not a TLS server but a plain Redis port; use redis:// for that, or "
+         "the server's tls-port with rediss://";
+}
+
+// The server dropped the connection: after asking for a client
+// certificate, that is its verdict on the certificate (a TLS 1.3 server
+// decides after the client's handshake is over, and may reset instead of
+// sending its alert); otherwise the server did not speak TLS.
+std::string explain_dropped(const std::string& how, SSL* ssl, const StreamNotes* notes) {
+  if (notes && notes->certificate_requested) {
+    if (SSL_get_certificate(ssl) == nullptr) {
+      return "the server " + how +
+             " after asking for a client certificate, and none was given: it probably requires "
+             "one; give it with --redis-tls-cert FILE and its key with --redis-tls-key FILE";
+    }
+    return "the server " + how +
+           " after asking for a client certificate: it probably refused the one from "
+           "--redis-tls-cert (it must be signed by a CA the server trusts, be valid now and "
+           "match --redis-tls-key)";
+  }
+  return not_tls_server("it " + how + " in the middle of the handshake");
 }
 
 }  // namespace
@@ -476,15 +495,16 @@ std::string describe_tls_failure(TlsStream& stream, const boost::system::error_c
     return prefix + (text ? text : error.message());
   }
   if (error == asio::ssl::error::stream_truncated || error == asio::error::eof) {
-    return prefix + not_tls_server("it closed the connection in the middle of the handshake");
+    return prefix + explain_dropped("closed the connection", ssl, notes);
   }
   if (error == asio::error::connection_reset) {
-    return prefix + not_tls_server("it reset the connection in the middle of the handshake");
+    return prefix + explain_dropped("reset the connection", ssl, notes);
   }
   if (error == asio::error::operation_aborted || error == asio::error::bad_descriptor) {
     return prefix +
-           "no TLS answer before the connect deadline; it may not be a TLS server (a plain Redis "
-           "port waits silently for more input), or it is overloaded or unreachable";
+           "no TLS answer before the connect deadline: it is probably not a TLS server (a plain "
+           "Redis port waits silently for more input; use redis:// for it), or it is overloaded "
+           "or unreachable";
   }
   return prefix + error.message();
 }

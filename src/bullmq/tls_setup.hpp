@@ -35,7 +35,10 @@ void prepare_tls_stream(TlsStream& stream, const RedisTlsOptions& tls, const std
 // starting "TLS handshake with HOST:PORT failed: ": unknown CA, hostname or
 // IP mismatch, expired or not yet valid certificate, client certificate
 // required or refused, not a TLS server, no answer before the deadline, or
-// the library's reason. `error` is what the handshake returned.
+// the library's reason. `error` is what the handshake returned, or what the
+// first read after it returned: a TLS 1.3 server checks the client
+// certificate after the client's side of the handshake is complete, so its
+// refusal (an alert, or a reset) arrives with the first reply.
 std::string describe_tls_failure(TlsStream& stream, const boost::system::error_code& error,
                                  const RedisTlsOptions& tls, const std::string& host);
 
