@@ -33,12 +33,6 @@ std::string executable_path(const char* argv0) {
 
 int run_worker(const RunConfig& config, const char* argv0) {
   bullmq::Logger::instance().configure(config.log_level, config.log_format);
-  if (config.redis.tls.enabled && !config.redis.tls.verify) {
-    logger().warn("redis.tls_insecure",
-                  "Redis TLS certificates are not checked (--redis-tls-insecure): the connection "
-                  "is encrypted but anyone on the path can pose as the server",
-                  {{"redis", config.redis.describe()}});
-  }
   bullmq::ProcessorRegistry registry;
   if (config.processors == "conformance") {
     processing::register_conformance_processors(registry);
@@ -96,6 +90,13 @@ int run_worker(const RunConfig& config, const char* argv0) {
                 << config.http_port << ": " << e.what() << "\n";
       return 1;
     }
+  }
+
+  if (config.redis.tls.enabled && !config.redis.tls.verify) {
+    logger().warn("redis.tls_insecure",
+                  "Redis TLS certificates are not checked (--redis-tls-insecure): the connection "
+                  "is encrypted but anyone on the path can pose as the server",
+                  {{"redis", config.redis.describe()}});
   }
 
   asio::signal_set signals(io, SIGINT, SIGTERM);

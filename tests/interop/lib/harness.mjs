@@ -64,13 +64,13 @@ function waitExit(child, timeout) {
 }
 
 export class RedisServer {
-  // `args`: more redis-server options (a TLS port, say); the plain `port`
-  // stays, for the readiness probe and for clients that need no TLS.
+  // `args`: extra redis-server arguments (e.g. ['--save', '3600 1']),
+  // after the defaults so that they win.
   static async start({ port, args = [] } = {}) {
     const server = new RedisServer();
     server.dir = mkdtempSync(path.join(os.tmpdir(), 'bullmq-worker-redis-'));
     server.port = port ?? (await freePort());
-    server.extraArgs = args;
+    server.args = args;
     await server.#spawn();
     return server;
   }
@@ -83,7 +83,7 @@ export class RedisServer {
     this.process = spawn(
       'redis-server',
       ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '',
-        '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...this.extraArgs],
+        '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', ...(this.args ?? [])],
       { stdio: 'ignore' },
     );
     const probe = new IORedis(this.port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
