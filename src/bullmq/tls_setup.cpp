@@ -45,6 +45,9 @@ std::string openssl_reasons() {
 std::string read_file(const std::string& label, const std::string& path) {
   std::error_code ec;
   auto status = std::filesystem::status(path, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    fail(label + ": cannot be read (" + ec.message() + ")");  // e.g. a folder on the way
+  }
   if (!std::filesystem::exists(status)) fail(label + ": no such file");
   if (std::filesystem::is_directory(status)) fail(label + ": is a directory, not a file");
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -448,13 +451,12 @@ void prepare_tls_stream(TlsStream& stream, const RedisTlsOptions& tls, const std
            "': " + openssl_reasons());
     }
   }
-  StreamNotes* raw = notes.get();
-  delete notes_of(ssl);
-  if (SSL_set_ex_data(ssl, notes_index(), notes.release()) != 1) {
-    delete raw;
+  StreamNotes* previous = notes_of(ssl);  // prepared twice: replaced
+  if (SSL_set_ex_data(ssl, notes_index(), notes.get()) != 1) {
     fail("cannot prepare the TLS stream: " + openssl_reasons());
   }
-  SSL_set_cert_cb(ssl, on_certificate_request, raw);
+  delete previous;
+  SSL_set_cert_cb(ssl, on_certificate_request, notes.release());
 }
 
 std::string describe_tls_failure(TlsStream& stream, const boost::system::error_code& error,
