@@ -24,8 +24,9 @@ export function referenceTable(helpText) {
   for (const line of helpText.split('\n')) {
     const option = line.match(/^  (--[a-z0-9-]+)(.*)$/);
     if (option) {
-      // "  --flag TYPE (Env:NAME)   description": columns are separated by 2+ spaces.
-      const [spec, ...description] = option[2].split(/\s{2,}/);
+      // "  --flag TYPE (Env:NAME)   description": columns are separated by 2+ spaces,
+      // or by one when the flag column is exactly as wide as CLI11's (--redis-tls).
+      const [spec, ...description] = option[2].replace(/(\(Env:[A-Z0-9_]+\)) (?=\S)/, '$1  ').split(/\s{2,}/);
       const env = spec.match(/\(Env:([A-Z0-9_]+)\)/);
       const type = spec.replace(/\(Env:[A-Z0-9_]+\)/, '').trim();
       current = { flag: option[1], type, env: env ? env[1] : '', help: description.join(' ').trim() };

@@ -9,7 +9,9 @@
 
 #include "app/config.hpp"
 #include "app/run_command.hpp"
+#include "bullmq/error.hpp"
 #include "bullmq/script_catalog.hpp"
+#include "bullmq/tls_setup.hpp"
 
 namespace app {
 namespace {
@@ -20,6 +22,17 @@ const char* env(const char* name) {
   const char* v = std::getenv(name);
   return v && *v ? v : nullptr;
 }
+
+// The Redis flags as given; applied over the URL (or the host/port flags) by
+// apply_redis_flags.
+struct RedisFlags {
+  std::string url, host, password;
+  int port = 6379;
+  int db = 0;
+  bool tls = false;  // --redis-tls: TLS with --redis-host/--redis-port
+  std::string tls_ca, tls_cert, tls_key, tls_server_name;
+  bool tls_insecure = false;
+};
 
 // "true" (remove at once), "false" (keep all), N (keep newest N), or
 // "age=SECONDS[,count=N][,limit=N]".
@@ -64,8 +77,7 @@ std::optional<std::string> parse_keep_jobs(const std::string& text, bullmq::Keep
 // Numeric flags use integer CLI::Range checks: CLI::NonNegativeNumber would
 // report "not in range 0.000000 to 1797693…" (DBL_MAX printed in full).
 void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& queue_specs,
-                     bool& print_config, std::string& redis_url, std::string& redis_host,
-                     int& redis_port, std::string& redis_password, int& redis_db,
+                     bool& print_config, RedisFlags& redis,
                      std::optional<std::int64_t>& limiter_max,
                      std::optional<std::int64_t>& limiter_duration, std::string& remove_on_complete,
                      std::string& remove_on_fail, std::string& log_level, std::string& log_format) {
@@ -79,19 +91,60 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
   run.add_flag("--print-config", print_config,
                "Print the effective settings (secrets masked) and exit");
 
-  run.add_option("--redis", redis_url,
-                 "Redis URL: redis://[user:pass@]host:port/db, rediss://…, unix:///path")
+  run.add_option(
+         "--redis", redis.url,
+         "Redis URL, one of:\n"
+         "redis://[user:pass@]host:port[/db]\n"
+         "rediss://[user:pass@]host:port[/db] (TLS)\n"
+         "unix:///path/to/redis.sock[?db=N]\n"
+         "redis+sentinel://[user:pass@]host:port[,host:port…]/MASTER[?db=N&sentinel_password=…]\n"
+         "rediss+sentinel://… (TLS)\n"
+         "redis+cluster://[user:pass@]host:port[,host:port…]\n"
+         "rediss+cluster://… (TLS)")
       ->envname("REDIS_URL");
-  run.add_option("--redis-host", redis_host, "Redis host, when no URL is given")
+  run.add_option("--redis-host", redis.host, "Redis host, when no URL is given")
       ->envname("REDIS_HOST");
-  run.add_option("--redis-port", redis_port, "Redis port, when no URL is given")
+  run.add_option("--redis-port", redis.port, "Redis port, when no URL is given")
       ->envname("REDIS_PORT")
       ->check(CLI::Range(1, 65535));
-  run.add_option("--redis-password", redis_password, "Redis password, when no URL is given")
+  run.add_option("--redis-password", redis.password, "Redis password, when no URL is given")
       ->envname("REDIS_PASSWORD");
-  run.add_option("--redis-db", redis_db, "Redis database number, when no URL is given")
+  run.add_option("--redis-db", redis.db, "Redis database number, when no URL is given")
       ->envname("REDIS_DB")
       ->check(CLI::Range(0, 1'000'000));
+  run.add_flag("--redis-tls", redis.tls,
+               "Use TLS with --redis-host/--redis-port (a URL says it with rediss://)")
+      ->envname("REDIS_TLS");
+  run.add_option("--redis-tls-ca", redis.tls_ca,
+                 "CA certificates (PEM) to trust for the Redis server, besides the system's")
+      ->envname("REDIS_TLS_CA")
+      ->type_name("FILE");
+  run.add_option("--redis-tls-cert", redis.tls_cert,
+                 "Client certificate (PEM, chain allowed) for servers that require one (mTLS)")
+      ->envname("REDIS_TLS_CERT")
+      ->type_name("FILE");
+  run.add_option("--redis-tls-key", redis.tls_key,
+                 "Private key (PEM, unencrypted) of --redis-tls-cert")
+      ->envname("REDIS_TLS_KEY")
+      ->type_name("FILE");
+  run.add_option("--redis-tls-server-name", redis.tls_server_name,
+                 "Name sent as SNI and required in the server's certificate (default: the host)")
+      ->envname("REDIS_TLS_SERVER_NAME")
+      ->type_name("NAME");
+  run.add_flag("--redis-tls-insecure", redis.tls_insecure,
+               "Do not check the Redis server's certificate (testing only)")
+      ->envname("REDIS_TLS_INSECURE");
+  run.add_option("--redis-timeout", cfg.redis.timeout_ms,
+                 "Deadline for any Redis reply and for connecting, ms (default 10000);\n"
+                 "a silent connection is rebuilt; 0 = off")
+      ->envname("REDIS_TIMEOUT")
+      ->type_name("MS")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{3'600'000}));
+  run.add_option("--redis-keepalive", cfg.redis.keepalive_s,
+                 "TCP keepalive idle time of Redis connections, seconds; 0 = off (default 15)")
+      ->envname("REDIS_KEEPALIVE")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(0, 7200));
   run.add_option("--prefix", w.prefix, "Key prefix, as the producer's (default bull)")
       ->envname("BULLMQ_PREFIX");
   run.add_option("--concurrency", w.concurrency, "Jobs processed at once")
@@ -178,21 +231,45 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
       ->envname("BULLMQ_MIGRATE");
 }
 
+// The Redis URL (or --redis-host/--redis-port…), then the TLS flags over the
+// URL's query options; returns an error.
+std::optional<std::string> apply_redis_flags(const RedisFlags& flags, bullmq::RedisOptions& out) {
+  if (!flags.url.empty()) {
+    if (auto err = bullmq::parse_redis_url(flags.url, out)) return "--redis: " + *err;
+  } else {
+    if (!flags.host.empty()) out.host = flags.host;
+    out.port = static_cast<std::uint16_t>(flags.port);
+    out.password = flags.password;
+    out.db = flags.db;
+    out.tls.enabled = flags.tls;
+  }
+  const char* tls_flag = flags.tls                        ? "--redis-tls"
+                         : !flags.tls_ca.empty()          ? "--redis-tls-ca"
+                         : !flags.tls_cert.empty()        ? "--redis-tls-cert"
+                         : !flags.tls_key.empty()         ? "--redis-tls-key"
+                         : !flags.tls_server_name.empty() ? "--redis-tls-server-name"
+                         : flags.tls_insecure             ? "--redis-tls-insecure"
+                                                          : nullptr;
+  if (tls_flag && !out.tls.enabled) {
+    if (flags.url.empty()) return std::string(tls_flag) + " needs TLS: add --redis-tls";
+    return std::string(tls_flag) + " needs a TLS connection, but --redis " + out.describe() +
+           " is not one: use rediss:// (or rediss+sentinel://, rediss+cluster://)";
+  }
+  if (!flags.tls_ca.empty()) out.tls.ca_file = flags.tls_ca;
+  if (!flags.tls_cert.empty()) out.tls.cert_file = flags.tls_cert;
+  if (!flags.tls_key.empty()) out.tls.key_file = flags.tls_key;
+  if (!flags.tls_server_name.empty()) out.tls.server_name = flags.tls_server_name;
+  if (flags.tls_insecure) out.tls.verify = false;
+  return std::nullopt;
+}
+
 // Turns the raw flag values into a validated RunConfig; returns an error.
 std::optional<std::string> finish_run_config(
-    RunConfig& cfg, const std::vector<std::string>& queue_specs, const std::string& redis_url,
-    const std::string& redis_host, int redis_port, const std::string& redis_password, int redis_db,
+    RunConfig& cfg, const std::vector<std::string>& queue_specs, const RedisFlags& redis,
     std::optional<std::int64_t> limiter_max, std::optional<std::int64_t> limiter_duration,
     const std::string& remove_on_complete, const std::string& remove_on_fail,
     const std::string& log_level, const std::string& log_format) {
-  if (!redis_url.empty()) {
-    if (auto err = bullmq::parse_redis_url(redis_url, cfg.redis)) return "--redis: " + *err;
-  } else {
-    if (!redis_host.empty()) cfg.redis.host = redis_host;
-    cfg.redis.port = static_cast<std::uint16_t>(redis_port);
-    cfg.redis.password = redis_password;
-    cfg.redis.db = redis_db;
-  }
+  if (auto err = apply_redis_flags(redis, cfg.redis)) return err;
   if (limiter_max.has_value() != limiter_duration.has_value()) {
     return "--limiter-max and --limiter-duration go together";
   }
@@ -260,15 +337,14 @@ int main_entry(int argc, char** argv) {
   RunConfig cfg;
   std::vector<std::string> queue_specs;
   bool print_config = false;
-  std::string redis_url, redis_host, redis_password, remove_on_complete, remove_on_fail;
+  RedisFlags redis;
+  std::string remove_on_complete, remove_on_fail;
   std::string log_level, log_format;
-  int redis_port = 6379, redis_db = 0;
   std::optional<std::int64_t> limiter_max, limiter_duration;
   if (const char* level = env("LOG_LEVEL")) log_level = level;
   auto* run = app.add_subcommand("run", "Consume a queue");
-  add_run_options(*run, cfg, queue_specs, print_config, redis_url, redis_host, redis_port,
-                  redis_password, redis_db, limiter_max, limiter_duration, remove_on_complete,
-                  remove_on_fail, log_level, log_format);
+  add_run_options(*run, cfg, queue_specs, print_config, redis, limiter_max, limiter_duration,
+                  remove_on_complete, remove_on_fail, log_level, log_format);
 
   std::string migrate_url;
   auto* migrate = app.add_subcommand("migrate", "Apply the PostgreSQL migrations and exit");
@@ -293,8 +369,7 @@ int main_entry(int argc, char** argv) {
     return 0;
   }
   if (*run) {
-    if (auto err = finish_run_config(cfg, queue_specs, redis_url, redis_host, redis_port,
-                                     redis_password, redis_db, limiter_max, limiter_duration,
+    if (auto err = finish_run_config(cfg, queue_specs, redis, limiter_max, limiter_duration,
                                      remove_on_complete, remove_on_fail, log_level, log_format)) {
       std::cerr << "bullmq-worker run: " << *err << "\n";
       return kUsageError;
@@ -302,6 +377,16 @@ int main_entry(int argc, char** argv) {
     if (print_config) {
       std::cout << describe_config(cfg);
       return 0;
+    }
+    if (cfg.redis.tls.enabled) {
+      // Bad CA, certificate or key files are found now, not by every
+      // connection attempt.
+      try {
+        bullmq::make_tls_context(cfg.redis.tls);
+      } catch (const bullmq::Error& e) {
+        std::cerr << "bullmq-worker run: " << e.what() << "\n";
+        return kUsageError;
+      }
     }
     return run_worker(cfg, argv[0]);
   }

@@ -76,6 +76,28 @@ std::string describe_config(const RunConfig& c) {
   w.EndArray();
   w.Key("redis");
   w.String(c.redis.describe().c_str());
+  w.Key("redis_tls");
+  if (c.redis.tls.enabled) {
+    const auto& t = c.redis.tls;  // file paths only, never their contents
+    w.StartObject();
+    w.Key("verify");
+    w.Bool(t.verify);
+    w.Key("ca_file");
+    w.String(t.ca_file.c_str());
+    w.Key("cert_file");
+    w.String(t.cert_file.c_str());
+    w.Key("key_file");
+    w.String(t.key_file.c_str());
+    w.Key("server_name");
+    w.String(t.server_name.c_str());
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("redis_timeout_ms");
+  w.Int64(c.redis.timeout_ms);
+  w.Key("redis_keepalive_s");
+  w.Int(c.redis.keepalive_s);
   w.Key("prefix");
   w.String(o.prefix.c_str());
   w.Key("processors");

@@ -102,6 +102,13 @@ int run_worker(const RunConfig& config, const char* argv0) {
     }
   }
 
+  if (config.redis.tls.enabled && !config.redis.tls.verify) {
+    logger().warn("redis.tls_insecure",
+                  "Redis TLS certificates are not checked (--redis-tls-insecure): the connection "
+                  "is encrypted but anyone on the path can pose as the server",
+                  {{"redis", config.redis.describe()}});
+  }
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   int signal_count = 0;
   std::size_t stopped = 0;

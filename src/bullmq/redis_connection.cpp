@@ -597,7 +597,16 @@ awaitable<void> RedisConnection::supervise() {
         }
       });
       co_await open_stream();
-      co_await handshake();
+      try {
+        co_await handshake();
+      } catch (const boost::system::system_error& e) {
+        // A TLS 1.3 server checks the client certificate after the client's
+        // side of the handshake: its refusal comes with the first reply.
+        if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&stream_)) {
+          throw ConnectionError(describe_tls_failure(**tls, e.code(), options_.tls, address_.host));
+        }
+        throw;
+      }
       guard.cancel();
       if (state_ == State::kStopped) break;
       state_ = State::kReady;
@@ -619,7 +628,9 @@ awaitable<void> RedisConnection::supervise() {
       error = e.what();
     }
     if (!close_reason_.empty()) {
-      error = close_reason_;  // the guard, the watchdog or reset() closed the socket: say why
+      // The guard, the watchdog or reset() closed the socket: say why (a TLS
+      // handshake cut short says it in its own words).
+      if (error.rfind("TLS handshake", 0) != 0) error = close_reason_;
       close_reason_.clear();
     }
     guard.cancel();

@@ -62,7 +62,9 @@ function parseHelp(text) {
     const m = /^\s+(?:-\w,)?(--[a-z0-9][a-z0-9-]*)(.*)$/.exec(line);
     if (!m) continue;
     const env = /\(Env:([A-Za-z0-9_]+)\)/.exec(m[2]);
-    const takesValue = /^\s+(TEXT|INT|UINT|FLOAT|NUMBER|[A-Z]+:)/.test(m[2]);
+    // A value's type name follows the flag after one space (TEXT, INT:…, FILE,
+    // MS:…); a description follows after two or more.
+    const takesValue = /^ [A-Z][A-Z0-9_]*(?::|\s|$)/.test(m[2]);
     flags.set(m[1], { env: env ? env[1] : null, takesValue });
   }
   return flags;

@@ -1,9 +1,10 @@
-// How the worker reaches Redis: TLS (rediss://), a Unix socket, an ACL user,
-// and what it does with a wrong password (keeps retrying, never crashes).
+// How the worker reaches Redis: a Unix socket, an ACL user, the
+// REDIS_HOST/PORT variables, and what it does with a wrong password (keeps
+// retrying, never crashes). TLS (rediss://) is in tls.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
@@ -14,7 +15,6 @@ import IORedis from 'ioredis';
 let dir;
 let redis;
 let port;
-let tlsPort;
 let socketPath;
 
 function exitOf(child) {
@@ -26,23 +26,11 @@ function exitOf(child) {
 
 before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'bullmq-worker-conn-'));
-  // A CA and a server certificate for 127.0.0.1.
-  const ssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2',
-    '-subj', '/CN=bullmq-worker test CA');
-  ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-  writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out',
-    'server.crt', '-days', '2', '-extfile', 'ext.cnf');
   port = await freePort();
-  tlsPort = await freePort();
   socketPath = path.join(dir, 'redis.sock');
   redis = spawn('redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
     '--unixsocket', socketPath, '--unixsocketperm', '700',
-    '--tls-port', String(tlsPort), '--tls-cert-file', path.join(dir, 'server.crt'),
-    '--tls-key-file', path.join(dir, 'server.key'), '--tls-ca-cert-file', path.join(dir, 'ca.crt'),
-    '--tls-auth-clients', 'no',
     '--user', 'default', 'on', 'nopass', '~*', '&*', '+@all',
     '--user', 'worker', 'on', '>s3cret', '~*', '&*', '+@all',
   ], { stdio: 'ignore' });
@@ -52,7 +40,7 @@ before(async () => {
     } catch {
       return false;
     }
-  }, { timeout: 10000, what: 'redis-server with TLS' });
+  }, { timeout: 10000, what: 'redis-server' });
 });
 
 after(async () => {
@@ -91,22 +79,6 @@ async function roundTrip(queueName, redisUrl, env = {}) {
     await events.close();
   }
 }
-
-test('rediss:// with a CA bundle verifies the server and works', async () => {
-  await roundTrip('conn-tls', `rediss://127.0.0.1:${tlsPort}?tls_ca=${encodeURIComponent(path.join(dir, 'ca.crt'))}`);
-});
-
-test('rediss:// refuses a server it cannot verify, and says so', async () => {
-  const worker = WorkerProcess.start(['run', '--queue', 'conn-tls-bad', '--redis', `rediss://127.0.0.1:${tlsPort}`,
-    '--processors', 'conformance']);
-  try {
-    const line = await worker.waitForLog('redis.connect_failed', () => true, 10000);
-    assert.match(line.error, /certificate|verify/i);
-    assert.equal(worker.process.exitCode, null, 'the worker keeps running and retrying');
-  } finally {
-    await worker.stop();
-  }
-});
 
 test('unix:// socket', async () => {
   await roundTrip('conn-unix', `unix://${socketPath}`);
