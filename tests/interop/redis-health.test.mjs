@@ -177,7 +177,7 @@ test('READONLY (the server became a replica): 503 naming it; 200 once it is a ma
   await allCompletedOnce(redis, q, ['after']);
 });
 
-test('a Redis frozen longer than --redis-timeout is noticed: 503, connections rebuilt, the job ends once', async () => {
+test('a Redis frozen longer than --redis-timeout is noticed: 503, connections rebuilt, the job ends once', async (t) => {
   const redis = await server();
   const name = 'health-frozen';
   const q = queueOn(redis, name);
@@ -193,7 +193,7 @@ test('a Redis frozen longer than --redis-timeout is noticed: 503, connections re
     redis.process.kill('SIGCONT');
   }
   const noticedAfter = w.events('redis.timeout')[0] && Date.parse(w.events('redis.timeout')[0].ts) - frozenAt;
-  test.diagnostic?.(`frozen Redis noticed ${noticedAfter} ms after SIGSTOP (--redis-timeout 1000)`);
+  t.diagnostic(`frozen Redis noticed ${noticedAfter} ms after SIGSTOP (--redis-timeout 1000)`);
   assert.ok(noticedAfter < 4000, `noticed only after ${noticedAfter} ms`);
   await readyAgain(port);
   await q.add('echo', {}, { jobId: 'after' });
