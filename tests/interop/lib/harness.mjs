@@ -124,13 +124,15 @@ export class RedisServer {
 }
 
 // The bullmq-worker binary under test, with its log lines collected.
+// `program` runs another program that logs the same way instead (the Node
+// reference worker).
 export class WorkerProcess {
-  static start(args, { env = {} } = {}) {
+  static start(args, { env = {}, program = workerBinary } = {}) {
     const w = new WorkerProcess();
     w.lines = [];
     w.stdout = '';
     w.stderrText = '';
-    w.process = spawn(workerBinary, args, {
+    w.process = spawn(program, args, {
       env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'debug', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -25,7 +25,6 @@
 // `reference.flag_ignored`. Processors mimic src/processing/conformance_processors.cpp:
 // echo, sleep {ms}, fail {message}, fail-unrecoverable {message},
 // flaky {succeedOnAttempt}.
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { WorkerProcess, waitFor } from './harness.mjs';
 
@@ -58,34 +57,7 @@ async function waitUntilReady(worker, timeout) {
 
 // The Node program as a WorkerProcess: same parsing of stderr JSON lines.
 function startReference(args, { env = {} } = {}) {
-  const w = Object.create(WorkerProcess.prototype);
-  w.lines = [];
-  w.stdout = '';
-  w.stderrText = '';
-  w.process = spawn(process.execPath, [self, ...args], {
-    env: { ...process.env, LOG_FORMAT: 'json', LOG_LEVEL: 'debug', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  w.exited = new Promise((resolve) => w.process.once('exit', (code, signal) => resolve({ code, signal })));
-  let partial = '';
-  w.process.stderr.on('data', (chunk) => {
-    w.stderrText += chunk;
-    partial += chunk;
-    let nl;
-    while ((nl = partial.indexOf('\n')) >= 0) {
-      const line = partial.slice(0, nl);
-      partial = partial.slice(nl + 1);
-      try {
-        w.lines.push(JSON.parse(line));
-      } catch {
-        w.lines.push({ raw: line });
-      }
-    }
-  });
-  w.process.stdout.on('data', (chunk) => {
-    w.stdout += chunk;
-  });
-  return w;
+  return WorkerProcess.start([self, ...args], { env, program: process.execPath });
 }
 
 // Starts the worker under test with bullmq-worker's arguments.
