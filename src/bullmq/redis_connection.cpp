@@ -89,6 +89,7 @@ RedisConnection::~RedisConnection() {
 
 std::string RedisConnection::endpoint() const {
   if (!route_ && !options_.unix_socket.empty()) return options_.unix_socket;
+  if (address_.host.empty()) return {};
   return address_.describe();
 }
 

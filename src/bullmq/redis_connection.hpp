@@ -92,7 +92,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::uint64_t reconnects() const { return reconnects_; }
   const std::string& role() const { return role_; }
   // The server of the current (or last) socket, as "host:port" or the
-  // socket path.
+  // socket path; empty until a route has named a server.
   std::string endpoint() const;
   const RedisAddress& address() const { return address_; }
   // Why the last connection attempt failed or the link was lost; empty once

@@ -274,10 +274,11 @@ awaitable<void> Worker::sleep_ms(std::int64_t ms) {
 }
 
 std::string Worker::redis_connection_problem() const {
-  if (!commands_.ready() && !commands_.last_error().empty())
-    return commands_.endpoint() + ": " + commands_.last_error();
-  if (!blocking_.ready() && !blocking_.last_error().empty())
-    return blocking_.endpoint() + ": " + blocking_.last_error();
+  for (const RedisConnection* c : {&commands_, &blocking_}) {
+    if (c->ready() || c->last_error().empty()) continue;
+    const std::string where = c->endpoint();  // empty before a route named a server
+    return where.empty() ? c->last_error() : where + ": " + c->last_error();
+  }
   return {};
 }
 
