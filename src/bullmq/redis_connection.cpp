@@ -455,6 +455,12 @@ void RedisConnection::cut_for_relocation() {
 }
 
 void RedisConnection::begin_relocation(const std::string& reason, bool in_read_loop) {
+  if (state_ == State::kConnecting && !in_read_loop) {
+    // Waiting out a reconnect backoff (the old master died): the route now
+    // knows where to go, so go now.
+    retry_timer_.cancel();
+    return;
+  }
   if (state_ != State::kReady || relocating_) return;  // the next connect asks the route anyway
   relocating_ = true;
   relocation_reason_ = reason;
