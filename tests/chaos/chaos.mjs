@@ -3,7 +3,7 @@
 // scenarios one after the other, prints a table of their figures and the list
 // of checks, writes .out/report.json, and exits non-zero when a check failed.
 //
-//   node chaos.mjs [--short|--full] [--scenario conformance|pipeline|all]
+//   node chaos.mjs [--short|--full] [--scenario conformance|pipeline|sentinel|all]
 //                  [--seed N] [--out DIR] [--bin PATH]
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runConformance } from './scenarios/conformance.mjs';
 import { runPipeline } from './scenarios/pipeline.mjs';
+import { runSentinel } from './scenarios/sentinel.mjs';
 import { run } from './lib/servers.mjs';
 import { abortRun, fmtMs, setPidFile, stopAll } from './lib/util.mjs';
 
@@ -29,7 +30,7 @@ const { values: v } = parseArgs({
 });
 const mode = v.full ? 'full' : 'short';
 const seed = v.seed !== undefined ? Number(v.seed) : Math.floor(Math.random() * 1e6);
-const scenarios = v.scenario === 'all' ? ['conformance', 'pipeline'] : v.scenario.split(',');
+const scenarios = v.scenario === 'all' ? ['conformance', 'pipeline', 'sentinel'] : v.scenario.split(',');
 const outDir = path.resolve(v.out);
 const sourceBinary = path.resolve(v.bin);
 
@@ -86,6 +87,7 @@ const FIGURE_LABELS = [
   ['finished_twice', 'finished twice (completed/failed)'],
   ['stuck', 'STUCK'],
   ['wrong_results', 'wrong results'],
+  ['attempts_spent', 'ATTEMPTS SPENT BY A FAILOVER'],
   ['outcome_lines_missing', 'OUTCOME LOG LINES MISSING'],
   ['outcome_lines_retracted', 'outcome lines retracted (job.outcome_rejected)'],
   ['duplicate_rows', 'DUPLICATE ROWS'],
@@ -94,6 +96,16 @@ const FIGURE_LABELS = [
   ['batches_not_final', 'batches not final'],
   ['batches_without_summary', 'BATCHES WITHOUT SUMMARY'],
   ['summaries_with_wrong_counts', 'summaries with wrong counts'],
+  ['failovers', 'Sentinel failovers'],
+  ['failovers_coordinated', '  coordinated (SENTINEL FAILOVER)'],
+  ['failovers_after_master_kill', '  automatic, after a SIGKILL of the master'],
+  ['failovers_unplanned', '  started by the sentinels on their own'],
+  ['first_completion_after_promotion_median_ms', '  first completion on the new master after the promotion (median)'],
+  ['first_completion_after_promotion_max_ms', '  first completion on the new master after the promotion (max)'],
+  ['workers_on_new_master_max_ms', '  every live worker on the new master after the promotion (max)'],
+  ['workers_not_following', 'WORKERS NOT ON THE NEW MASTER'],
+  ['adds_lost_in_failover', 'producer adds thrown away by a demoted master (re-added)'],
+  ['jobs_started_twice', 'jobs started twice (an attempt claimed again)'],
   ['jobs_recovered_after_stall', 'jobs recovered after a stall'],
   ['stalled_events', 'stalled events'],
   ['lock_lost_lines', 'job.lock_lost log lines'],
@@ -105,6 +117,7 @@ const FIGURE_LABELS = [
   ['worker_kills', 'worker SIGKILLs'],
   ['worker_processes', 'worker processes (incl. restarts)'],
   ['redis_restarts', 'Redis kills + restarts'],
+  ['sentinel_kills', 'sentinel SIGKILLs + restarts'],
   ['freezes', 'worker SIGSTOP freezes'],
   ['postgres_outage_ms', 'PostgreSQL outage'],
   ['jobs_deferred_lines', 'job.deferred log lines'],
@@ -166,7 +179,7 @@ async function main() {
   const started = Date.now();
   const results = [];
   for (const name of scenarios) {
-    const fn = { conformance: runConformance, pipeline: runPipeline }[name];
+    const fn = { conformance: runConformance, pipeline: runPipeline, sentinel: runSentinel }[name];
     if (!fn) {
       process.stderr.write(`chaos: unknown scenario ${name}\n`);
       return 2;

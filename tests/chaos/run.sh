@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The chaos suite: bullmq-worker processes SIGKILLed every few seconds,
 # frozen past their lock, Redis killed and restarted, PostgreSQL stopped and
-# started again; the outcome read back with the official bullmq client and
-# PostgreSQL. See tests/chaos/README.md.
+# started again, a Sentinel group failing over; the outcome read back with
+# the official bullmq client and PostgreSQL. See tests/chaos/README.md.
 #
-# Usage: tests/chaos/run.sh [--short|--full] [--scenario conformance|pipeline|all]
+# Usage: tests/chaos/run.sh [--short|--full] [--scenario conformance|pipeline|sentinel|all]
 #                           [--seed N] [--bin PATH]
-#   --short   (default) ~2,000 conformance jobs, 12 batches, 15 s PostgreSQL outage; ~2 min on 2 cores
-#   --full    20,000 conformance jobs, 50 batches of 20 documents, 60 s PostgreSQL outage; ~8 min
+#   --short   (default) ~2,000 conformance jobs, 12 batches, 15 s PostgreSQL outage,
+#             3 Sentinel failovers under ~1,100 jobs; ~2¼ min on 2 cores
+#   --full    20,000 conformance jobs, 50 batches of 20 documents, 60 s PostgreSQL outage,
+#             14 Sentinel failovers under 8,500 jobs; ~11 min
 # The worker binary is build/bullmq-worker (or --bin / BULLMQ_WORKER_BIN).
 # Prints a table, the checks, and a closing line "N passed, N failed"; writes
 # tests/chaos/.out/report.json and the worker logs under tests/chaos/.out/.
@@ -19,7 +21,7 @@ root=$(cd "$here/../.." && pwd)
 args=()
 while (($#)); do
   case "$1" in
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) args+=("$1") ;;
   esac
   shift

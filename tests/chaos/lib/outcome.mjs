@@ -2,6 +2,7 @@
 // (Queue getters, Job fields) and from the queue's events stream (XRANGE on
 // bull:<queue>:events), and from the workers' log files.
 import { readLogLines } from './fleet.mjs';
+import { waitUntil } from './util.mjs';
 
 const NOT_FINAL = ['active', 'wait', 'delayed', 'prioritized', 'waiting-children', 'paused'];
 
@@ -21,6 +22,7 @@ export async function readEventStream(client, queueName, prefix = 'bull') {
   const perJob = new Map();
   const totals = {};
   const activeAt = []; // Redis time (ms) of every `active` event: when jobs were claimed
+  const completedAt = []; // Redis time (ms) of every `completed` event
   let start = '-';
   let read = 0;
   for (;;) {
@@ -32,6 +34,7 @@ export async function readEventStream(client, queueName, prefix = 'bull') {
       for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
       totals[f.event] = (totals[f.event] ?? 0) + 1;
       if (f.event === 'active') activeAt.push(Number(id.split('-')[0]));
+      if (f.event === 'completed') completedAt.push(Number(id.split('-')[0]));
       if (f.jobId !== undefined) {
         let j = perJob.get(f.jobId);
         if (!j) perJob.set(f.jobId, (j = {}));
@@ -52,7 +55,7 @@ export async function readEventStream(client, queueName, prefix = 'bull') {
   } catch {
     entriesAdded = undefined;
   }
-  return { key, read, entriesAdded, trimmed: entriesAdded === undefined ? null : entriesAdded - read, totals, perJob, activeAt };
+  return { key, read, entriesAdded, trimmed: entriesAdded === undefined ? null : entriesAdded - read, totals, perJob, activeAt, completedAt };
 }
 
 // Loads the final jobs of the given states with the Queue getters, in pages.
@@ -200,4 +203,21 @@ export function jobChecks(scenario, { cls, dup }) {
     [`${scenario}: no job finished twice (completed/failed events)`, dup.finishedTwice.length === 0, `${dup.finishedTwice.length}`],
     [`${scenario}: no job stuck after settling`, cls.stuck.length === 0, `${cls.stuck.length} stuck`],
   ];
+}
+
+// After the chaos: waits (bounded by `timeout`) until `queue` has nothing
+// waiting, active or delayed, then stops every worker of `fleet` with
+// SIGTERM. Says how it went through `say`.
+export async function settleAndStop(queue, fleet, { timeout, interval, say }) {
+  const settleStart = Date.now();
+  let lastCounts = {};
+  const settled = await waitUntil(async () => {
+    lastCounts = await countsOf(queue);
+    return unfinished(lastCounts) === 0;
+  }, { timeout, interval, what: 'the queue to drain' });
+  const settleMs = Date.now() - settleStart;
+  say(settled ? `queue drained ${settleMs} ms after the chaos` : `queue NOT drained after ${settleMs} ms: ${JSON.stringify(lastCounts)}`);
+  await fleet.waitStarted();
+  const stopResults = await fleet.stopAll(15000);
+  return { settled, settleMs, lastCounts, uncleanStops: stopResults.filter((x) => x.code !== 0) };
 }

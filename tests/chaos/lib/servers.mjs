@@ -12,18 +12,10 @@ import { spawn } from 'node:child_process';
 import { chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import IORedis from 'ioredis';
-import { alive, freePort, isAborting, registerDir, registerProcess, signal, sleep, unregisterProcess, waitFor } from './util.mjs';
-
-function waitExit(child, timeout) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit in ${timeout} ms`)), timeout);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
+import {
+  alive, freePort, isAborting, killServerProcess, registerDir, registerProcess, signal, sleep, stopServerProcess,
+  unregisterProcess, waitFor,
+} from './util.mjs';
 
 export class RedisServer {
   static async start(workDir) {
@@ -87,25 +79,12 @@ export class RedisServer {
 
   // Kills the server by pid (SIGKILL: a crash; appendfsync always keeps what it acknowledged).
   async kill() {
-    const child = this.process;
-    if (!child) return;
-    this.process = undefined;
-    signal(child.pid, 'SIGKILL');
-    await waitExit(child, 10000);
+    await killServerProcess(this);
   }
 
   // Clean stop (SIGTERM, then SIGKILL after 10 s).
   async stop() {
-    const child = this.process;
-    if (!child) return;
-    this.process = undefined;
-    signal(child.pid, 'SIGTERM');
-    try {
-      await waitExit(child, 10000);
-    } catch {
-      signal(child.pid, 'SIGKILL');
-      await waitExit(child, 5000);
-    }
+    await stopServerProcess(this);
   }
 
   client(opts = {}) {

@@ -143,3 +143,38 @@ export function fmtMs(ms) {
   if (s < 120) return `${s} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
+
+// Resolves when `child` has exited; rejects after `timeout` ms.
+export function waitExit(child, timeout) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`pid ${child.pid} did not exit in ${timeout} ms`)), timeout);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+// Ends the process a server object holds in `.process` (and forgets it):
+// SIGKILL, a crash with no goodbye; or SIGTERM, then SIGKILL after 10 s.
+export async function killServerProcess(server) {
+  const child = server.process;
+  if (!child) return;
+  server.process = undefined;
+  signal(child.pid, 'SIGKILL');
+  await waitExit(child, 10000);
+}
+
+export async function stopServerProcess(server) {
+  const child = server.process;
+  if (!child) return;
+  server.process = undefined;
+  signal(child.pid, 'SIGTERM');
+  try {
+    await waitExit(child, 10000);
+  } catch {
+    signal(child.pid, 'SIGKILL');
+    await waitExit(child, 5000);
+  }
+}

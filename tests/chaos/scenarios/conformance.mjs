@@ -13,7 +13,7 @@ import { Queue } from 'bullmq';
 import { RedisServer } from '../lib/servers.mjs';
 import { WorkerFleet } from '../lib/fleet.mjs';
 import {
-  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, jobChecks, killsAfterOutcome, outcomeLines, readEventStream, unfinished,
+  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, jobChecks, killsAfterOutcome, outcomeLines, readEventStream, settleAndStop,
 } from '../lib/outcome.mjs';
 import { rng, sleep, waitUntil } from '../lib/util.mjs';
 
@@ -32,11 +32,12 @@ export const WORKERS = 3;
 export const CONCURRENCY = 8;
 export const LOCK_MS = 3000;
 export const STALLED_MS = 3000;
-const STALL_LIMIT_REASON = 'job stalled more than allowable limit';
+export const STALL_LIMIT_REASON = 'job stalled more than allowable limit';
 
 // The job mix: fast and slow processors, retries, failures, progress, logs,
-// moves to delayed. `expect` is what the job must end as.
-function jobSpec(i, r) {
+// moves to delayed. `expect` is what the job must end as. (The sentinel
+// scenario uses the same mix and the same judgement of results.)
+export function jobSpec(i, r) {
   const x = r();
   const id = `c-${i}`;
   const base = { jobId: id, attempts: 3, backoff: { type: 'fixed', delay: 200 } };
@@ -62,7 +63,7 @@ function jobSpec(i, r) {
 }
 
 // What a finished job must look like (returns a description of the mismatch, or null).
-function wrongResult(spec, job, state) {
+export function wrongResult(spec, job, state) {
   if (state !== spec.expect) return `ended ${state}, expected ${spec.expect} (${job.failedReason ?? ''})`;
   const rv = job.returnvalue;
   const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
@@ -83,6 +84,25 @@ function wrongResult(spec, job, state) {
       return job.attemptsMade === 1 ? null : `fail-unrecoverable attemptsMade ${job.attemptsMade}`;
     default: return null;
   }
+}
+
+// Every finished job against its spec: the wrong results, and apart from
+// them the jobs that failed by BullMQ's stall limit (its rule, not a defect).
+export function judgeResults(specs, added, cls) {
+  const wrong = [];
+  const stallLimitFailures = [];
+  for (const id of added) {
+    const f = cls.byId.get(id);
+    if (!f) continue;
+    const spec = specs.get(id);
+    if (f.state === 'failed' && spec.expect === 'completed' && f.job.failedReason === STALL_LIMIT_REASON) {
+      stallLimitFailures.push({ id, name: spec.name, data: spec.data });
+      continue;
+    }
+    const why = wrongResult(spec, f.job, f.state);
+    if (why) wrong.push({ id, name: spec.name, why });
+  }
+  return { wrong, stallLimitFailures };
 }
 
 export async function runConformance({ mode, binary, outDir, seed, log, cleanup }) {
@@ -268,19 +288,8 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
   for (let s = 0; s < WORKERS; s += 1) if (!fleet.running(s)) fleet.restart(s);
   say(`chaos over: ${chaos.kills.length} kills, ${chaos.redisRestarts.length} Redis restart, ${chaos.freezes.length} freeze(s); settling`);
 
-  // --- settle: wait (bounded) until nothing is waiting, active or delayed.
-  const settleStart = Date.now();
-  let lastCounts = {};
-  const settled = await waitUntil(async () => {
-    lastCounts = await countsOf(queue);
-    return unfinished(lastCounts) === 0;
-  }, { timeout: p.settleMs, interval: 500, what: 'the queue to drain' });
-  const settleMs = Date.now() - settleStart;
-  say(settled ? `queue drained ${settleMs} ms after the chaos` : `queue NOT drained after ${settleMs} ms: ${JSON.stringify(lastCounts)}`);
-
-  await fleet.waitStarted();
-  const stopResults = await fleet.stopAll(15000);
-  const uncleanStops = stopResults.filter((x) => x.code !== 0);
+  // --- settle: wait (bounded) until nothing is waiting, active or delayed; stop the workers.
+  const { settleMs, uncleanStops } = await settleAndStop(queue, fleet, { timeout: p.settleMs, interval: 500, say });
   const processingDoneMs = t();
 
   // --- read back.
@@ -289,19 +298,7 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
   const events = await readEventStream(admin, queueName);
   const dup = duplicateOutcomes(events, added);
   const lines = outcomeLines(fleet.logFiles, queueName, events, added);
-  const wrong = [];
-  const stallLimitFailures = [];
-  for (const id of added) {
-    const f = cls.byId.get(id);
-    if (!f) continue;
-    const spec = specs.get(id);
-    if (f.state === 'failed' && spec.expect === 'completed' && f.job.failedReason === STALL_LIMIT_REASON) {
-      stallLimitFailures.push({ id, name: spec.name, data: spec.data });
-      continue;
-    }
-    const why = wrongResult(spec, f.job, f.state);
-    if (why) wrong.push({ id, name: spec.name, why });
-  }
+  const { wrong, stallLimitFailures } = judgeResults(specs, added, cls);
   // The frozen workers' jobs: each must have been taken over (a stalled
   // event) while its worker was stopped; the thawed worker must have noticed.
   const frozenJobs = chaos.freezes.flatMap((f) => f.jobs.map((id) => ({ id, log: f.log })));
