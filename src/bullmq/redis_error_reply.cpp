@@ -57,15 +57,18 @@ bool parse_redirect(std::string_view rest, int& slot, RedisAddress& target) {
 
 }  // namespace
 
+RedisErrorKind error_kind_of_code(std::string_view code) {
+  for (const auto& c : kCodes) {
+    if (code == c.word) return c.kind;
+  }
+  return RedisErrorKind::kOther;
+}
+
 RedisErrorReply classify_error_reply(std::string_view text) {
   RedisErrorReply out;
   std::string_view word = text.substr(0, text.find(' '));
   out.code = std::string(word);
-  for (const auto& c : kCodes) {
-    if (word != c.word) continue;
-    out.kind = c.kind;
-    break;
-  }
+  out.kind = error_kind_of_code(word);
   if (out.kind == RedisErrorKind::kMoved || out.kind == RedisErrorKind::kAsk) {
     std::string_view rest = word.size() < text.size() ? text.substr(word.size() + 1) : "";
     if (!parse_redirect(rest, out.slot, out.target)) out.kind = RedisErrorKind::kOther;

@@ -40,8 +40,13 @@ struct RedisErrorReply {
   RedisAddress target;  // kMoved, kAsk
 };
 
-// Classifies an error reply's text (without the leading '-').
+// Classifies an error reply's text (without the leading '-'). A MOVED or ASK
+// without a readable slot and target is kOther.
 RedisErrorReply classify_error_reply(std::string_view text);
+
+// The kind of an error by its code word alone ("MOVED", "OOM", …), as kept
+// by ServerError::code().
+RedisErrorKind error_kind_of_code(std::string_view code);
 
 // Errors after which claiming cannot work until something outside the worker
 // changes; /readyz reports them. Transient ones (TRYAGAIN, a followed MOVED)

@@ -102,7 +102,7 @@ class Worker::Context final : public JobContext {
     } catch (const ServerError& e) {
       // Redis refusing writes (MISCONF, OOM, READONLY, …) is no more the
       // job's fault than Redis being down.
-      if (blocks_claiming(classify_error_reply(e.code()).kind))
+      if (blocks_claiming(error_kind_of_code(e.code())))
         throw DependencyUnavailable(kRedisDependency, e.what());
       throw;
     }
@@ -285,7 +285,7 @@ std::string Worker::redis_connection_problem() const {
 void Worker::note_redis_error(const std::exception& e) {
   const auto* server = dynamic_cast<const ServerError*>(&e);
   if (!server) return;
-  const RedisErrorKind kind = classify_error_reply(server->code()).kind;
+  const RedisErrorKind kind = error_kind_of_code(server->code());
   if (!blocks_claiming(kind)) return;
   std::string reason = e.what();
   if (kind == RedisErrorKind::kMoved || kind == RedisErrorKind::kAsk)

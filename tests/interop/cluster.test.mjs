@@ -338,6 +338,24 @@ for (const kill of [false, true]) {
   });
 }
 
+test('a redis:// URL pointed at a Cluster node that does not own the queue: /readyz 503 naming MOVED and the fix', { skip: cppOnly }, async () => {
+  const owner = cluster.nodes[1];
+  const other = cluster.nodes[0];
+  const name = await cluster.tagOn(owner, `plainurl-${uid()}`);
+  const httpPort = await freePort();
+  const w = startWorker(['run', '--queue', name, '--redis', `redis://${addr(other)}`, '--processors', 'conformance',
+    '--http-port', String(httpPort), '--http-host', '127.0.0.1', '--stalled-interval', '500']);
+  workers.push(w);
+  const body = await waitFor(async () => {
+    const res = await fetch(`http://127.0.0.1:${httpPort}/readyz`, { signal: AbortSignal.timeout(2000) });
+    const text = await res.text();
+    return res.status === 503 && /MOVED/.test(text) ? text : null;
+  }, { timeout: 10000, what: '/readyz 503 naming MOVED' });
+  assert.match(body, /redis\+cluster:\/\//, 'the reason says how to fix it');
+  assert.equal(w.process.exitCode, null, 'the worker keeps running');
+  await w.stop();
+});
+
 test('/readyz: 503 with a reason while the queue\'s slot has no reachable master, 200 once it is back', async (t) => {
   // Its own cluster without replicas; persistence keeps the jobs over the restart.
   const c = await RedisCluster.start({ masters: 3, replicasPerMaster: 0, nodeTimeoutMs: 1000, persistence: true });

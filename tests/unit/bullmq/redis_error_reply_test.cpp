@@ -47,3 +47,11 @@ TEST_CASE("error replies: a script's own error is neither") {
   CHECK_FALSE(blocks_claiming(classify_error_reply("TRYAGAIN x").kind));
   CHECK(retryable_error(classify_error_reply("TRYAGAIN x").kind));
 }
+
+TEST_CASE("error replies: the kind from the code word alone, as ServerError keeps it") {
+  CHECK(error_kind_of_code("MOVED") == RedisErrorKind::kMoved);
+  CHECK(error_kind_of_code("MISCONF") == RedisErrorKind::kMisconf);
+  CHECK(error_kind_of_code("ERR") == RedisErrorKind::kOther);
+  CHECK(error_kind_of_code("") == RedisErrorKind::kOther);
+  CHECK(blocks_claiming(error_kind_of_code(classify_error_reply("MOVED 3 h:1").code)));
+}
