@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "bullmq/clock.hpp"
 #include "bullmq/error.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/redis_connection.hpp"
@@ -50,6 +51,12 @@ void ClusterTopology::mark_stale(const std::string& why) {
 
 void ClusterTopology::moved(int slot, const RedisAddress& target) {
   if (slot < 0 || slot >= kClusterSlots) return;
+  recent_moves_.push_back(Move{slot, target, now_ms()});
+  if (!refreshing_) {
+    auto self = shared_from_this();
+    asio::co_spawn(
+        executor_, [self]() { return self->refresh_quietly(); }, asio::detached);
+  }
   auto it = std::find(masters_.begin(), masters_.end(), target);
   if (it == masters_.end()) {
     masters_.push_back(target);
@@ -68,6 +75,14 @@ awaitable<RedisAddress> ClusterTopology::owner(int slot) {
         (problem_.empty() ? std::string(" (the cluster is incomplete)") : " (" + problem_ + ")"));
   }
   co_return masters_[static_cast<std::size_t>(index)];
+}
+
+awaitable<void> ClusterTopology::refresh_quietly() {
+  try {
+    co_await refresh();
+  } catch (const std::exception&) {
+    // problem_ says why; the next locate() tries again.
+  }
 }
 
 // One refresh at a time; connections that need the map meanwhile wait for
@@ -113,6 +128,18 @@ awaitable<void> ClusterTopology::refresh() {
           slot_owner_[static_cast<std::size_t>(s)] = index;
         if (std::find(known_.begin(), known_.end(), range.master) == known_.end())
           known_.push_back(range.master);
+      }
+      // A MOVED seen moments ago is newer than a map that may lag behind.
+      const std::int64_t now = now_ms();
+      std::erase_if(recent_moves_, [now](const Move& m) { return now - m.at_ms > 3000; });
+      for (const Move& m : recent_moves_) {
+        auto owner = std::find(masters_.begin(), masters_.end(), m.target);
+        if (owner == masters_.end()) {
+          masters_.push_back(m.target);
+          owner = masters_.end() - 1;
+        }
+        slot_owner_[static_cast<std::size_t>(m.slot)] =
+            static_cast<std::int16_t>(owner - masters_.begin());
       }
       // The node that answered is asked first next time.
       auto it = std::find(known_.begin(), known_.end(), node);
