@@ -29,7 +29,9 @@ std::optional<std::string> percent_decode(std::string_view in, std::string& out)
   return std::nullopt;
 }
 
-bool is_false(std::string_view v) { return v == "false" || v == "0" || v == "no"; }
+bool is_false(std::string_view v) {
+  return v == "false" || v == "0" || v == "no";
+}
 
 // Applies `?key=value&…` options shared by every scheme.
 std::optional<std::string> apply_query(std::string_view query, RedisOptions& out) {

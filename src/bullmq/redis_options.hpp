@@ -41,9 +41,9 @@ struct RedisTlsOptions {
 
 struct RedisOptions {
   RedisMode mode = RedisMode::kStandalone;
-  std::string host = "127.0.0.1";  // standalone
-  std::uint16_t port = 6379;       // standalone
-  std::string unix_socket;         // standalone: non-empty = connect to this socket path
+  std::string host = "127.0.0.1";   // standalone
+  std::uint16_t port = 6379;        // standalone
+  std::string unix_socket;          // standalone: non-empty = connect to this socket path
   std::vector<RedisAddress> seeds;  // sentinel: the sentinels; cluster: nodes to ask first
   std::string master_name;          // sentinel: the monitored master's name
   std::string sentinel_username;    // sentinel: ACL user on the sentinels
