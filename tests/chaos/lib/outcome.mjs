@@ -221,3 +221,21 @@ export async function settleAndStop(queue, fleet, { timeout, interval, say }) {
   const stopResults = await fleet.stopAll(15000);
   return { settled, settleMs, lastCounts, uncleanStops: stopResults.filter((x) => x.code !== 0) };
 }
+
+// The figures every conformance-style scenario reports about its jobs.
+export function jobFigures({ added, cls, dup, specs, stallLimitFailures, wrong, lines }) {
+  return {
+    jobs_added: added.length,
+    completed: cls.completed.length,
+    failed: cls.failed.length,
+    failed_planned: cls.failed.filter((j) => specs.get(j.id)?.expect === 'failed').length,
+    failed_stall_limit: stallLimitFailures.length,
+    lost: cls.lost.length,
+    completed_twice: dup.completedTwice.length,
+    finished_twice: dup.finishedTwice.length,
+    stuck: cls.stuck.length,
+    wrong_results: wrong.length,
+    outcome_lines_missing: lines.missing.length,
+    outcome_lines_retracted: lines.retracted,
+  };
+}

@@ -13,7 +13,7 @@ import { Queue } from 'bullmq';
 import { RedisServer } from '../lib/servers.mjs';
 import { WorkerFleet } from '../lib/fleet.mjs';
 import {
-  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, jobChecks, killsAfterOutcome, outcomeLines, readEventStream, settleAndStop,
+  classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, jobChecks, killsAfterOutcome, outcomeLines, readEventStream, settleAndStop, jobFigures,
 } from '../lib/outcome.mjs';
 import { rng, sleep, waitUntil } from '../lib/util.mjs';
 
@@ -310,18 +310,7 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
   const wallMs = t();
 
   const figures = {
-    jobs_added: added.length,
-    completed: cls.completed.length,
-    failed: cls.failed.length,
-    failed_planned: cls.failed.filter((j) => specs.get(j.id)?.expect === 'failed').length,
-    failed_stall_limit: stallLimitFailures.length,
-    lost: cls.lost.length,
-    completed_twice: dup.completedTwice.length,
-    finished_twice: dup.finishedTwice.length,
-    stuck: cls.stuck.length,
-    wrong_results: wrong.length,
-    outcome_lines_missing: lines.missing.length,
-    outcome_lines_retracted: lines.retracted,
+    ...jobFigures({ added, cls, dup, specs, stallLimitFailures, wrong, lines }),
     jobs_recovered_after_stall: recoveredOnce.length,
     stalled_events: events.totals.stalled ?? 0,
     lock_lost_lines: lockLost,

@@ -23,7 +23,7 @@ import { SentinelGroup } from '../lib/sentinel.mjs';
 import { WorkerFleet } from '../lib/fleet.mjs';
 import {
   classifyJobs, countsOf, duplicateOutcomes, evidenceFor, evidenceOfFailures, failureReasons, jobChecks, killsAfterOutcome,
-  outcomeLines, readEventStream, settleAndStop,
+  outcomeLines, readEventStream, settleAndStop, jobFigures,
 } from '../lib/outcome.mjs';
 import { rng, sleep, waitUntil } from '../lib/util.mjs';
 import { CONCURRENCY, LOCK_MS, STALLED_MS, WORKERS, jobSpec, judgeResults } from './conformance.mjs';
@@ -459,19 +459,8 @@ export async function runSentinel({ mode, binary, outDir, seed, log, cleanup }) 
   const wallMs = t();
 
   const figures = {
-    jobs_added: added.length,
-    completed: cls.completed.length,
-    failed: cls.failed.length,
-    failed_planned: cls.failed.filter((j) => specs.get(j.id)?.expect === 'failed').length,
-    failed_stall_limit: stallLimitFailures.length,
-    lost: cls.lost.length,
-    completed_twice: dup.completedTwice.length,
-    finished_twice: dup.finishedTwice.length,
-    stuck: cls.stuck.length,
-    wrong_results: wrong.length,
+    ...jobFigures({ added, cls, dup, specs, stallLimitFailures, wrong, lines }),
     attempts_spent: attemptsSpent.length,
-    outcome_lines_missing: lines.missing.length,
-    outcome_lines_retracted: lines.retracted,
     failovers: perSwitch.length,
     failovers_coordinated: coordinated,
     failovers_after_master_kill: automatic,
