@@ -178,3 +178,17 @@ export async function stopServerProcess(server) {
     await waitExit(child, 5000);
   }
 }
+
+// Queue.addBulk, again every 500 ms while Redis (or its master) is away; the
+// same job ids again are a no-op for jobs already added. Throws the last
+// error after about a minute.
+export async function addBulkRetrying(queue, batch) {
+  for (let tries = 0; ; tries += 1) {
+    try {
+      return await queue.addBulk(batch);
+    } catch (err) {
+      if (tries > 120) throw err;
+      await sleep(500);
+    }
+  }
+}

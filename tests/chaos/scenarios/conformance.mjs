@@ -15,7 +15,7 @@ import { WorkerFleet } from '../lib/fleet.mjs';
 import {
   classifyJobs, countsOf, duplicateOutcomes, evidenceOfFailures, failureReasons, jobChecks, killsAfterOutcome, outcomeLines, readEventStream, settleAndStop, jobFigures,
 } from '../lib/outcome.mjs';
-import { rng, sleep, waitUntil } from '../lib/util.mjs';
+import { addBulkRetrying, rng, sleep, waitUntil } from '../lib/util.mjs';
 
 const PROFILES = {
   short: {
@@ -159,18 +159,11 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
         specs.set(spec.opts.jobId, spec);
         batch.push({ name: spec.name, data: spec.data, opts: spec.opts });
       }
-      for (let tries = 0; ; tries += 1) {
-        try {
-          await queue.addBulk(batch);
-          break;
-        } catch (err) {
-          // Redis may be down: the same job ids again are a no-op for jobs already added.
-          if (tries > 120) {
-            produceError = err;
-            throw err;
-          }
-          await sleep(500);
-        }
+      try {
+        await addBulkRetrying(queue, batch);
+      } catch (err) {
+        produceError = err;
+        throw err;
       }
       for (const b of batch) added.push(b.opts.jobId);
     }

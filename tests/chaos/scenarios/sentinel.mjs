@@ -25,7 +25,7 @@ import {
   classifyJobs, countsOf, duplicateOutcomes, evidenceFor, evidenceOfFailures, failureReasons, jobChecks, killsAfterOutcome,
   outcomeLines, readEventStream, settleAndStop, jobFigures,
 } from '../lib/outcome.mjs';
-import { rng, sleep, waitUntil } from '../lib/util.mjs';
+import { addBulkRetrying, rng, sleep, waitUntil } from '../lib/util.mjs';
 import { CONCURRENCY, LOCK_MS, STALLED_MS, WORKERS, jobSpec, judgeResults } from './conformance.mjs';
 
 const PROFILES = {
@@ -196,18 +196,11 @@ export async function runSentinel({ mode, binary, outDir, seed, log, cleanup }) 
       }
       if (!batch.length) continue;
       const sentAt = Date.now();
-      for (let tries = 0; ; tries += 1) {
-        try {
-          await queue.addBulk(batch);
-          break;
-        } catch (err) {
-          // The master may be gone: the same job ids again are a no-op for jobs already added.
-          if (tries > 120) {
-            produceError = err;
-            throw err;
-          }
-          await sleep(500);
-        }
+      try {
+        await addBulkRetrying(queue, batch);
+      } catch (err) {
+        produceError = err;
+        throw err;
       }
       batches.push({ ids: batch.map((b) => b.opts.jobId), sentAt, doneAt: Date.now() });
       for (const b of batch) added.push(b.opts.jobId);
