@@ -170,6 +170,24 @@ class Worker::Context final : public JobContext {
     return hash(worker_.scripts_.keys().job_failed(job().id));
   }
 
+  // Filled in by the Job API work of issue 10 (in progress this session).
+  [[noreturn]] void move_to_wait() override { throw std::logic_error("move_to_wait: not built yet"); }
+  void rate_limit(std::chrono::milliseconds) override {
+    throw std::logic_error("rate_limit: not built yet");
+  }
+  std::string add_job(const bullmq_worker::NewJob&) override {
+    throw std::logic_error("add_job: not built yet");
+  }
+  bullmq_worker::Dependencies dependencies() override {
+    throw std::logic_error("dependencies: not built yet");
+  }
+  bullmq_worker::DependencyCounts dependency_counts() override {
+    throw std::logic_error("dependency_counts: not built yet");
+  }
+  void remove_unprocessed_children() override {
+    throw std::logic_error("remove_unprocessed_children: not built yet");
+  }
+
   bool cancelled() const override { return running_->cancelled.load(); }
 
   bool sleep_for(std::chrono::milliseconds duration) override {

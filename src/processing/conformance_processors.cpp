@@ -14,7 +14,7 @@
 namespace processing {
 namespace {
 
-using bullmq::Job;
+using bullmq_worker::Job;
 using bullmq::JobContext;
 using bullmq::UnrecoverableError;
 

@@ -135,7 +135,7 @@ BatchAggregator::BatchAggregator(std::shared_ptr<db::ConnectionPool> pool, Pipel
   if (!pool_) throw std::invalid_argument("BatchAggregator needs a connection pool");
 }
 
-std::string BatchAggregator::process(const bullmq::Job& job, bullmq::JobContext& context) {
+std::string BatchAggregator::process(const bullmq_worker::Job& job, bullmq::JobContext& context) {
   const AggregateJobData data = parse_aggregate_job_data(job.data);
   const std::string& batch_id = data.batch_id;
   const double timeout_s = static_cast<double>(config_.batch_timeout.count());

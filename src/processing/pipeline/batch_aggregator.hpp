@@ -42,7 +42,7 @@ class BatchAggregator : public bullmq::Processor {
  public:
   BatchAggregator(std::shared_ptr<db::ConnectionPool> pool, PipelineConfig config);
 
-  std::string process(const bullmq::Job& job, bullmq::JobContext& context) override;
+  std::string process(const bullmq_worker::Job& job, bullmq::JobContext& context) override;
 
  private:
   std::shared_ptr<db::ConnectionPool> pool_;

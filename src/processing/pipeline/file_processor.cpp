@@ -177,7 +177,7 @@ FileProcessor::FileProcessor(std::shared_ptr<db::ConnectionPool> pool, PipelineC
   if (!extract_) throw std::invalid_argument("FileProcessor needs an extract function");
 }
 
-std::string FileProcessor::process(const bullmq::Job& job, bullmq::JobContext& context) {
+std::string FileProcessor::process(const bullmq_worker::Job& job, bullmq::JobContext& context) {
   const FileJobData data = parse_file_job_data(job.data);
   const std::string& doc_id = data.doc_id;
   const std::string owner = job.queue + ":" + job.id;

@@ -48,7 +48,7 @@ class FileProcessor : public bullmq::Processor {
   FileProcessor(std::shared_ptr<db::ConnectionPool> pool, PipelineConfig config,
                 ExtractFunction extract);
 
-  std::string process(const bullmq::Job& job, bullmq::JobContext& context) override;
+  std::string process(const bullmq_worker::Job& job, bullmq::JobContext& context) override;
 
  private:
   std::shared_ptr<db::ConnectionPool> pool_;

@@ -47,6 +47,17 @@ class FakeJobContext : public bullmq::JobContext {
     throw bullmq::DelayedError();
   }
   void move_to_waiting_children() override {}
+  [[noreturn]] void move_to_wait() override { throw bullmq::WaitingError(); }
+  void rate_limit(std::chrono::milliseconds) override {}
+  std::string add_job(const bullmq_worker::NewJob&) override {
+    throw std::logic_error("the pipeline does not add jobs");
+  }
+  bullmq_worker::Dependencies dependencies() override { return {children, {}, {}, failures}; }
+  bullmq_worker::DependencyCounts dependency_counts() override {
+    return {static_cast<std::int64_t>(children.size()), 0, 0,
+            static_cast<std::int64_t>(failures.size())};
+  }
+  void remove_unprocessed_children() override {}
   std::map<std::string, std::string> children_values() override { return children; }
   std::map<std::string, std::string> ignored_children_failures() override { return failures; }
   bool cancelled() const override { return is_cancelled; }
