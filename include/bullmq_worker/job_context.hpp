@@ -37,8 +37,8 @@ struct NewJob {
 struct Dependencies {
   std::map<std::string, std::string> processed;  // completed child -> return value JSON
   std::vector<std::string> unprocessed;          // children not finished yet
-  std::vector<std::string> failed;               // failed children that failed or continue the parent
-  std::map<std::string, std::string> ignored;    // ignored failed child -> failed reason
+  std::vector<std::string> failed;             // failed children that failed or continue the parent
+  std::map<std::string, std::string> ignored;  // ignored failed child -> failed reason
 };
 
 struct DependencyCounts {

@@ -14,6 +14,7 @@
 #include "bullmq/asio.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/worker.hpp"
+#include "plugins/plugin_loader.hpp"
 #include "processing/conformance_processors.hpp"
 
 namespace app {
@@ -27,6 +28,82 @@ std::string executable_path(const char* argv0) {
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n > 0) return std::string(buf, static_cast<std::size_t>(n));
   return argv0;
+}
+
+// The files plugin's settings, from run's own flags.
+plugins::PluginSettings files_settings(const RunConfig& config, const std::string& executable) {
+  plugins::PluginSettings settings;
+  settings.values[kFilesDatabaseUrl] = config.database_url;
+  settings.values[kFilesStorageBasePath] = config.storage_base_path;
+  settings.values[kFilesBatchTimeoutSeconds] = std::to_string(config.batch_processing_timeout_s);
+  settings.values[kFilesDatabasePoolSize] = std::to_string(
+      config.database_pool_size > 0 ? config.database_pool_size : config.worker.concurrency);
+  settings.values[kFilesWorkerExecutable] = executable;
+  return settings;
+}
+
+// Fills `registry` from the built-in sets and the plugins; returns an exit
+// code (2: usage, 1: a plugin's setup failed), 0 when all went well.
+int register_processors(const RunConfig& config, const char* argv0,
+                        bullmq::ProcessorRegistry& registry) {
+  if (config.uses_processor_set("conformance")) {
+    processing::register_conformance_processors(registry);
+  }
+  std::vector<std::pair<plugins::PluginLibrary, plugins::PluginSettings>> libraries;
+  try {
+    if (config.uses_processor_set("files")) {
+      std::string error;
+      auto files = FilesPlugin::load(&error);
+      if (!files) {
+        std::cerr << "bullmq-worker run: " << error << "\n";
+        return 1;
+      }
+      if (config.migrate) {
+        if (int rc = files->migrate(config.database_url.c_str()); rc != 0) return rc;
+      }
+      libraries.emplace_back(plugins::PluginLibrary::open(files->path),
+                             files_settings(config, executable_path(argv0)));
+    }
+    for (const auto& path : config.plugins) {
+      auto library = plugins::PluginLibrary::open(path);
+      auto settings = config.plugin_settings.find(library.name());
+      libraries.emplace_back(std::move(library), settings == config.plugin_settings.end()
+                                                     ? plugins::PluginSettings{}
+                                                     : settings->second);
+    }
+    for (const auto& [name, settings] : config.plugin_settings) {
+      bool known = false;
+      for (const auto& [library, unused] : libraries) known = known || library.name() == name;
+      if (!known) {
+        std::cerr << "bullmq-worker run: --plugin-config names plugin '" << name
+                  << "', but no plugin of that name was loaded\n";
+        return 2;
+      }
+    }
+    for (std::size_t i = 0; i < libraries.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (libraries[i].first.name() == libraries[j].first.name()) {
+          std::cerr << "bullmq-worker run: two plugins are named '" << libraries[i].first.name()
+                    << "'\n";
+          return 2;
+        }
+      }
+    }
+    for (const auto& [library, settings] : libraries) {
+      const plugins::LoadedPlugin loaded = library.set_up(settings, registry);
+      std::string names;
+      for (const auto& job_name : loaded.job_names) names += (names.empty() ? "" : ",") + job_name;
+      logger().info("plugin.loaded", "plugin loaded",
+                    {{"plugin", loaded.name},
+                     {"version", loaded.version},
+                     {"path", loaded.path},
+                     {"processors", names}});
+    }
+  } catch (const plugins::PluginError& e) {
+    std::cerr << "bullmq-worker run: " << e.what() << "\n";
+    return e.exit_code();
+  }
+  return 0;
 }
 
 }  // namespace
@@ -44,30 +121,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
     }
   }
   bullmq::ProcessorRegistry registry;
-  if (config.processors == "conformance") {
-    processing::register_conformance_processors(registry);
-  } else {
-    std::string error;
-    auto plugin = FilesPlugin::load(&error);
-    if (!plugin) {
-      std::cerr << "bullmq-worker run: " << error << "\n";
-      return 1;
-    }
-    if (config.migrate) {
-      if (int rc = plugin->migrate(config.database_url.c_str()); rc != 0) return rc;
-    }
-    const std::string exe = executable_path(argv0);
-    BullmqFilesConfig files{
-        config.database_url.c_str(), config.storage_base_path.c_str(),
-        config.batch_processing_timeout_s,
-        config.database_pool_size > 0 ? config.database_pool_size : config.worker.concurrency,
-        exe.c_str()};
-    char message[512] = {};
-    if (plugin->register_processors(&registry, &files, message, sizeof message) != 0) {
-      std::cerr << "bullmq-worker run: cannot set up the files processors: " << message << "\n";
-      return 1;
-    }
-  }
+  if (int rc = register_processors(config, argv0, registry); rc != 0) return rc;
 
   int total_concurrency = 0;
   for (const auto& q : config.queues) total_concurrency += q.concurrency;
