@@ -196,6 +196,8 @@ std::string stored_options(const Value& opts) {
 
 NewJobPlan plan_new_job(const bullmq_worker::NewJob& job, const QueueKeys& target,
                         const std::optional<NewJobParent>& as_child_of, std::int64_t now_ms) {
+  if (target.queue().empty() || target.queue().find(':') != std::string::npos)
+    refuse(job, "queue name '" + target.queue() + "' is empty or contains ':' (Node refuses both)");
   NewJobPlan plan;
   plan.name = job.name;
   plan.data = job.data.empty() ? std::string("{}") : job.data;

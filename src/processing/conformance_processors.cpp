@@ -233,6 +233,7 @@ std::string spawn_children(const Job& job, JobContext& context) {
   auto data = parse_data(job);
   if (string_field(data, "step", "", job) != "waiting") {
     const std::int64_t count = int_field(data, "count", 3, job);
+    const std::string queue = string_field(data, "queue", "", job);  // empty: its own
     if (count < 0 || count > 10000)
       throw UnrecoverableError("field 'count' of 'spawn-children' must be in [0, 10000]");
     for (std::int64_t i = 1; i <= count; ++i) {
@@ -240,6 +241,7 @@ std::string spawn_children(const Job& job, JobContext& context) {
       child.name = "echo";
       child.data = object1("value", std::to_string(i));
       child.as_child = true;
+      child.queue = queue;
       context.add_job(child);
     }
     rapidjson::Value waiting("waiting");
@@ -253,6 +255,19 @@ std::string spawn_children(const Job& job, JobContext& context) {
     context.move_to_waiting_children();  // throws when parked; returns when all are done
   }
   return sum_children(job, context);
+}
+
+std::string add_job(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  bullmq_worker::NewJob added;
+  added.name = string_field(data, "name", "echo", job);
+  added.queue = string_field(data, "queue", "", job);
+  if (auto it = data.FindMember("data"); it != data.MemberEnd()) added.data = to_json(it->value);
+  if (auto it = data.FindMember("opts"); it != data.MemberEnd()) added.opts = to_json(it->value);
+  rapidjson::Value id;
+  const std::string new_id = context.add_job(added);
+  id.SetString(new_id.c_str(), static_cast<rapidjson::SizeType>(new_id.size()));
+  return object1("id", to_json(id));
 }
 
 std::string dependencies(const Job& job, JobContext& context) {
@@ -347,6 +362,7 @@ void register_conformance_processors(bullmq::ProcessorRegistry& registry) {
   add("rate-limit", rate_limit, false);
   add("move-to-wait", move_to_wait, false);
   add("spawn-children", spawn_children, false);
+  add("add-job", add_job, false);
   add("dependencies", dependencies, false);
   add("continue-parent", continue_parent, false);
   add("inline-context", inline_context, true);  // shows the failure of a context call inline

@@ -168,6 +168,49 @@ test('add_job as a child: children created with the parent link Node sets, paren
   assert.deepEqual(native, node);
 });
 
+test('add-job: a job added from a processor is stored exactly as Node\'s Queue.add stores it (options, state, deduplication)', async () => {
+  const name = s.queueName('addjob');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const nativeTarget = s.queueName('added'); // no worker: the added jobs stay as stored
+  const nodeTarget = s.queueName('added-node');
+  const nativeQueue = s.queue(nativeTarget);
+  const nodeQueue = s.queue(nodeTarget);
+  const client = s.client();
+  await s.readyWorker(name);
+  const cases = [
+    [{ plain: true }, {}],
+    [{ custom: 1 }, { jobId: 'custom-a', delay: 400, priority: 3, attempts: 4, backoff: 250, removeOnComplete: 5, keepLogs: 10 }],
+    [{ prioritized: 'yes' }, { priority: 7, deduplication: { id: 'dd-1', ttl: 5000 }, removeOnFail: { count: 3 } }],
+    [{ again: [1, 2] }, { deduplication: { id: 'dd-1', ttl: 5000 } }], // deduplicated: the first one's id
+    [{ exp: null }, { attempts: 2, backoff: { type: 'exponential', delay: 10, jitter: 0.5 }, lifo: true, stackTraceLimit: 2 }],
+  ];
+  const ids = [];
+  for (const [data, opts] of cases) {
+    const adder = await queue.add('add-job', { queue: nativeTarget, data, opts });
+    const { id } = await adder.waitUntilFinished(qe, 10000);
+    const expected = await nodeQueue.add('echo', data, opts);
+    assert.equal(id, expected.id, `id for ${JSON.stringify(opts)}`);
+    ids.push(id);
+  }
+  // Every add takes a number from the queue's counter, custom ids and deduplicated ones too.
+  assert.deepEqual(ids, ['1', 'custom-a', '3', '3', '5']);
+  const stored = async (queueName, id) => {
+    const { timestamp, opts, ...fields } = await client.hgetall(`bull:${queueName}:${id}`);
+    assert.ok(Math.abs(Number(timestamp) - Date.now()) < 60000, `timestamp ${timestamp}`);
+    return { ...fields, opts: JSON.parse(opts) };
+  };
+  for (const id of new Set(ids)) {
+    assert.deepEqual(await stored(nativeTarget, id), await stored(nodeTarget, id), `job ${id}`);
+    assert.equal(await nativeQueue.getJobState(id), await nodeQueue.getJobState(id), `state of job ${id}`);
+  }
+  assert.equal(await client.get(`bull:${nativeTarget}:de:dd-1`), '3');
+  assert.deepEqual(await nativeQueue.getJobCounts(), await nodeQueue.getJobCounts());
+
+  const bad = await queue.add('add-job', { queue: nativeTarget, opts: { jobId: '42' } });
+  await assert.rejects(bad.waitUntilFinished(qe, 10000), /cannot add job 'echo': Custom Id cannot be integers/);
+});
+
 test('dependencies: counts and child keys match Node\'s getDependenciesCount / getDependencies', async () => {
   const name = s.queueName('deps');
   const queue = s.queue(name);
