@@ -141,7 +141,8 @@ void validate(const bullmq_worker::NewJob& job, const Value& opts, const std::st
     const double p = priority->GetDouble();
     if (std::trunc(p) != p) refuse(job, "Priority should not be float");
     if (p > static_cast<double>(kPriorityLimit))
-      refuse(job, "Priority should be between 0 and " + std::to_string(kPriorityLimit));
+      refuse(job,
+             std::string("Priority should be between 0 and ") += std::to_string(kPriorityLimit));
   }
   if (const Value* dedup = member(opts, "deduplication"); truthy(dedup)) {
     if (!dedup->IsObject() || !truthy(member(*dedup, "id")))
@@ -312,7 +313,8 @@ std::string add_job_error_message(int code, const NewJobPlan& plan) {
     case -7:
       return "The parent job " + plan.parent_key + " cannot be replaced. addJob";
     default:
-      return "Unknown code " + std::to_string(code) + " error for " + plan.job_id + ". addJob";
+      return std::string("Unknown code ") +=
+             std::to_string(code) + " error for " + plan.job_id + ". addJob";
   }
 }
 

@@ -198,8 +198,10 @@ class Worker::Context final : public JobContext {
   // Node's worker.rateLimit(ms).
   void rate_limit(std::chrono::milliseconds duration) override {
     if (duration.count() <= 0) {
-      throw std::invalid_argument("rate_limit: the duration must be at least 1 ms (got " +
-                                  std::to_string(duration.count()) + ")");
+      std::string message = "rate_limit: the duration must be at least 1 ms (got ";
+      message += std::to_string(duration.count());
+      message += ")";
+      throw std::invalid_argument(message);
     }
     on_io([this, ms = duration.count()]() -> awaitable<void> {
       co_await worker_.scripts_.set_rate_limit(ms);

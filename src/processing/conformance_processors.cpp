@@ -273,10 +273,14 @@ std::string add_job(const Job& job, JobContext& context) {
 std::string dependencies(const Job& job, JobContext& context) {
   auto data = parse_data(job);
   const auto counts = context.dependency_counts();
-  std::string out = "{\"processed\":" + std::to_string(counts.processed) +
-                    ",\"unprocessed\":" + std::to_string(counts.unprocessed) +
-                    ",\"failed\":" + std::to_string(counts.failed) +
-                    ",\"ignored\":" + std::to_string(counts.ignored);
+  std::string out = "{\"processed\":";
+  out += std::to_string(counts.processed);
+  out += ",\"unprocessed\":";
+  out += std::to_string(counts.unprocessed);
+  out += ",\"failed\":";
+  out += std::to_string(counts.failed);
+  out += ",\"ignored\":";
+  out += std::to_string(counts.ignored);
   if (bool_field(data, "keys", job)) {
     // The children themselves (JobContext::dependencies), sorted keys.
     const auto deps = context.dependencies();
@@ -296,7 +300,8 @@ std::string dependencies(const Job& job, JobContext& context) {
     keys("unprocessed", deps.unprocessed, self);
     keys("failed", deps.failed, self);
     keys("ignored", deps.ignored, first);
-    out += ",\"children\":" + to_json(children);
+    out += ",\"children\":";
+    out += to_json(children);
   }
   return out + "}";
 }
