@@ -208,6 +208,17 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
                  "Fail jobs started more often than this")
       ->envname("BULLMQ_MAX_STARTED_ATTEMPTS")
       ->check(CLI::Range(0, 1'000'000));
+  run.add_flag("--skip-stalled-check", w.skip_stalled_check,
+               "Run no stalled-job check (other workers of the queue do)")
+      ->envname("BULLMQ_SKIP_STALLED_CHECK");
+  run.add_flag("--skip-lock-renewal", w.skip_lock_renewal,
+               "Never renew job locks: a job running past --lock-duration stalls")
+      ->envname("BULLMQ_SKIP_LOCK_RENEWAL");
+  run.add_option("--maximum-rate-limit-delay", w.maximum_rate_limit_delay_ms,
+                 "Longest wait, ms, before claiming again while the queue is rate limited "
+                 "(default 30000)")
+      ->envname("BULLMQ_MAXIMUM_RATE_LIMIT_DELAY")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
   run.add_option("--processor-threads", w.processor_threads,
                  "Processing threads (default: concurrency)")
       ->envname("BULLMQ_PROCESSOR_THREADS")

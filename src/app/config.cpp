@@ -179,6 +179,12 @@ std::string describe_config(const RunConfig& c) {
     w.Int(*o.max_started_attempts);
   else
     w.Null();
+  w.Key("skip_stalled_check");
+  w.Bool(o.skip_stalled_check);
+  w.Key("skip_lock_renewal");
+  w.Bool(o.skip_lock_renewal);
+  w.Key("maximum_rate_limit_delay_ms");
+  w.Int64(o.maximum_rate_limit_delay_ms);
   w.Key("processor_threads");
   w.Int(o.processor_threads);
   w.Key("log_level");
