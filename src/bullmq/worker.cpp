@@ -16,6 +16,7 @@
 #include "bullmq/backoff.hpp"
 #include "bullmq/clock.hpp"
 #include "bullmq/job_scheduler.hpp"
+#include "bullmq/job_tracer.hpp"
 #include "bullmq/json.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/redis_error_reply.hpp"
@@ -74,6 +75,10 @@ struct Worker::RunningJob : std::enable_shared_from_this<Worker::RunningJob> {
       false;  // its outcome was sent again after a connection loss; I/O thread only
   std::mutex mutex;
   std::condition_variable wake;
+  std::unique_ptr<JobSpan> span;  // set at claim when a tracer is configured; then read-only
+
+  std::string_view trace_id() const { return span ? span->trace_id() : std::string_view(); }
+  std::string_view span_id() const { return span ? span->span_id() : std::string_view(); }
 
   void cancel() {
     {
@@ -171,7 +176,9 @@ class Worker::Context final : public JobContext {
   }
 
   // Filled in by the Job API work of issue 10 (in progress this session).
-  [[noreturn]] void move_to_wait() override { throw std::logic_error("move_to_wait: not built yet"); }
+  [[noreturn]] void move_to_wait() override {
+    throw std::logic_error("move_to_wait: not built yet");
+  }
   void rate_limit(std::chrono::milliseconds) override {
     throw std::logic_error("rate_limit: not built yet");
   }
@@ -512,11 +519,14 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
     running->name_stats = &stats_.by_name[job.name];
     ++running->name_stats->claimed;
     maybe_recheck_version();
+    if (tracer_) running->span = tracer_->start_job({job, worker_id_, options_.name});
     logger().debug("job.active", "job claimed",
                    {{"queue", options_.queue},
                     {"job_id", job.id},
                     {"job_name", job.name},
-                    {"attempt", job.attempt()}});
+                    {"attempt", job.attempt()},
+                    LogField::unless_empty("trace_id", running->trace_id()),
+                    LogField::unless_empty("span_id", running->span_id())});
 
     if (!job.repeat_job_key.empty()) co_await schedule_next_iteration(scripts_, job, now_ms());
 
@@ -544,6 +554,8 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
                       {"job_id", job.id},
                       {"job_name", job.name},
                       {"attempt", job.attempt()},
+                      LogField::unless_empty("trace_id", running->trace_id()),
+                      LogField::unless_empty("span_id", running->span_id()),
                       {"error", e.what()}});
     }
     locks_.untrack(job.id);
@@ -763,6 +775,8 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
                      {"job_id", job.id},
                      {"job_name", job.name},
                      {"attempt", job.attempt()},
+                     LogField::unless_empty("trace_id", running.trace_id()),
+                     LogField::unless_empty("span_id", running.span_id()),
                      {"duration_ms", duration_ms}});
       break;
     case FinishRequest::Action::kFail:
@@ -771,6 +785,8 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
                      {"job_id", job.id},
                      {"job_name", job.name},
                      {"attempt", job.attempt()},
+                     LogField::unless_empty("trace_id", running.trace_id()),
+                     LogField::unless_empty("span_id", running.span_id()),
                      {"duration_ms", duration_ms},
                      {"unrecoverable", request.unrecoverable},
                      {"error", request.value}});
@@ -782,6 +798,8 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
                      {"job_id", job.id},
                      {"job_name", job.name},
                      {"attempt", job.attempt()},
+                     LogField::unless_empty("trace_id", running.trace_id()),
+                     LogField::unless_empty("span_id", running.span_id()),
                      {"duration_ms", duration_ms},
                      {"delay_ms", static_cast<long long>(request.delay_ms)},
                      {"error", request.value}});
@@ -794,6 +812,8 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
                      {"job_id", job.id},
                      {"job_name", job.name},
                      {"attempt", job.attempt()},
+                     LogField::unless_empty("trace_id", running.trace_id()),
+                     LogField::unless_empty("span_id", running.span_id()),
                      {"duration_ms", duration_ms},
                      {"dependency", request.dependency},
                      {"delay_ms", static_cast<long long>(request.delay_ms)},
@@ -869,7 +889,15 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
                   {{"queue", options_.queue},
                    {"job_id", job.id},
                    {"job_name", job.name},
-                   {"attempt", job.attempt()}});
+                   {"attempt", job.attempt()},
+                   LogField::unless_empty("trace_id", running.trace_id()),
+                   LogField::unless_empty("span_id", running.span_id())});
+    if (running.span) {
+      JobSpanEnd end;
+      end.kind = JobSpanEnd::Kind::kMoved;
+      end.finished_on_ms = now_ms();
+      running.span->end(end);
+    }
     co_return FinishResult{};
   }
   FinishRequest request;
@@ -909,7 +937,45 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
     result = co_await send_finish(running, request);
   }
   confirm_outcome(running, request, result, logged_ahead);
+  if (running.span) end_span(running, request, result, outcome.stack);
   co_return std::move(result);
+}
+
+void Worker::end_span(RunningJob& running, const FinishRequest& request, const FinishResult& result,
+                      const std::string& stack) {
+  using Kind = JobSpanEnd::Kind;
+  JobSpanEnd end;
+  end.value = request.value;
+  end.finished_on_ms = now_ms();
+  end.attempts_made = running.job.attempts_made + 1;
+  switch (request.action) {
+    case FinishRequest::Action::kComplete:
+      end.kind = Kind::kCompleted;
+      break;
+    case FinishRequest::Action::kFail:
+      end.kind = Kind::kFailed;
+      break;
+    case FinishRequest::Action::kRetryLater:
+    case FinishRequest::Action::kRetryNow:
+      end.kind = Kind::kRetried;
+      break;
+    case FinishRequest::Action::kDefer:
+      end.kind = Kind::kDeferred;
+      end.attempts_made = running.job.attempts_made;
+      break;
+  }
+  if (end.kind == Kind::kFailed || end.kind == Kind::kRetried) {
+    end.stack = stack;
+    if (request.unrecoverable && stack.empty()) end.error_type = "UnrecoverableError";
+  }
+  std::string not_recorded;
+  if (result.error_code < 0) {
+    not_recorded = "the outcome was not recorded: ";
+    not_recorded += finish_error_message(result.error_code, running.job.id, "moveToFinished");
+    end.kind = Kind::kNotRecorded;
+    end.value = not_recorded;
+  }
+  running.span->end(end);
 }
 
 void Worker::log_finish_error(const Job& job, int code, const char* command) {

@@ -32,6 +32,8 @@
 
 namespace bullmq {
 
+class JobTracer;
+
 class Worker {
  public:
   // Without a gate, a job whose dependency is down still goes back without
@@ -50,6 +52,10 @@ class Worker {
   void shutdown(std::function<void()> on_stopped);
   // Hands back every running job now (second signal, or the deadline).
   void abandon_running_jobs();
+
+  // Traces every job claimed from now on (one span per job); null turns it
+  // off. The tracer is the caller's and must outlive the Worker.
+  void set_tracer(JobTracer* tracer) { tracer_ = tracer; }
 
   const WorkerOptions& options() const { return options_; }
   const WorkerStats& stats() const { return stats_; }
@@ -133,6 +139,9 @@ class Worker {
   void confirm_outcome(const RunningJob& running, const FinishRequest& request,
                        const FinishResult& result, bool logged_ahead);
   FinishRequest plan_deferral(const Job& job, const Outcome& outcome) const;
+  // Ends the job's span (if it has one) with the outcome Redis answered.
+  void end_span(RunningJob& running, const FinishRequest& request, const FinishResult& result,
+                const std::string& stack);
   bool claiming_allowed() const { return !closing_ && !gated(); }
   awaitable<void> stalled_check_loop();
   awaitable<void> check_version();
@@ -160,6 +169,7 @@ class Worker {
   WorkerOptions options_;
   const ProcessorRegistry& processors_;
   DependencyGate* gate_;
+  JobTracer* tracer_ = nullptr;
   std::string worker_id_;
   std::uint64_t token_counter_ = 0;
   std::int64_t started_ms_ = 0;
