@@ -971,7 +971,12 @@ void Worker::end_span(RunningJob& running, const FinishRequest& request, const F
   std::string not_recorded;
   if (result.error_code < 0) {
     not_recorded = "the outcome was not recorded: ";
-    not_recorded += finish_error_message(result.error_code, running.job.id, "moveToFinished");
+    const char* command = request.action == FinishRequest::Action::kRetryNow ? "retryJob"
+                          : request.action == FinishRequest::Action::kComplete ||
+                                  request.action == FinishRequest::Action::kFail
+                              ? "moveToFinished"
+                              : "moveToDelayed";
+    not_recorded += finish_error_message(result.error_code, running.job.id, command);
     end.kind = Kind::kNotRecorded;
     end.value = not_recorded;
   }

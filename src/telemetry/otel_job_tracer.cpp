@@ -82,7 +82,7 @@ class OtelJobSpan final : public bullmq::JobSpan {
         trace_id_(to_hex(span_.trace_id)),
         span_id_(to_hex(span_.span_id)) {}
   ~OtelJobSpan() override {
-    if (!ended_) finish(0, bullmq_now_ms());
+    if (!ended_) finish(0, unix_now_ms());
   }
 
   const std::string& trace_id() const override { return trace_id_; }
@@ -139,9 +139,7 @@ class OtelJobSpan final : public bullmq::JobSpan {
   }
 
  private:
-  static std::int64_t bullmq_now_ms() {
-    return static_cast<std::int64_t>(now_unix_nano() / 1000000);
-  }
+  static std::int64_t unix_now_ms() { return static_cast<std::int64_t>(now_unix_nano() / 1000000); }
 
   void finish(std::int64_t finished_on_ms, std::int64_t now_ms) {
     ended_ = true;
