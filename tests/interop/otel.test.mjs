@@ -9,10 +9,15 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import otelNode from '@opentelemetry/sdk-trace-node';
 import bullmqOtel from 'bullmq-otel';
 import { setupSuite } from './lib/fixtures.mjs';
 import { freePort, waitFor } from './lib/harness.mjs';
+import { makeTlsMaterial } from './lib/tls-certs.mjs';
 
 const { NodeTracerProvider, SimpleSpanProcessor, InMemorySpanExporter } = otelNode;
 const { BullMQOtel } = bullmqOtel;
@@ -30,10 +35,11 @@ const JS_CONSUMER = 4; // @opentelemetry/api SpanKind.CONSUMER
 const OTLP_CONSUMER = 5; // OTLP's SPAN_KIND_CONSUMER
 const fast = { OTEL_BSP_SCHEDULE_DELAY: '50' };
 
-// An OTLP/HTTP JSON receiver: `mode` is 'ok', 'error' (500) or 'slow'.
-async function startCollector({ port = 0, mode = 'ok', slowMs = 3000 } = {}) {
+// An OTLP/HTTP JSON receiver: `mode` is 'ok', 'error' (500) or 'slow';
+// with `tls` ({cert, key} files) it serves https.
+async function startCollector({ port = 0, mode = 'ok', slowMs = 3000, tls } = {}) {
   const c = { spans: [], requests: [], mode };
-  c.server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (d) => (body += d));
@@ -59,13 +65,16 @@ async function startCollector({ port = 0, mode = 'ok', slowMs = 3000 } = {}) {
       if (c.mode === 'slow') setTimeout(answer, slowMs);
       else answer();
     });
-  });
+  };
+  c.server = tls
+    ? https.createServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, handler)
+    : http.createServer(handler);
   await new Promise((resolve, reject) => {
     c.server.once('error', reject);
     c.server.listen(port, '127.0.0.1', resolve);
   });
   c.port = c.server.address().port;
-  c.url = `http://127.0.0.1:${c.port}`;
+  c.url = tls ? `https://localhost:${c.port}` : `http://127.0.0.1:${c.port}`;
   c.close = () => new Promise((resolve) => { c.server.closeAllConnections?.(); c.server.close(() => resolve()); });
   c.spanOfJob = (id) => c.spans.find((sp) => sp.attrs['bullmq.job.id'] === id);
   return c;
@@ -297,4 +306,40 @@ test('a collector that answers 500 or too slowly holds no job back; its spans ar
   const { code } = await ws.stop();
   assert.equal(code, 0);
   assert.ok(Date.now() - stopStarted < 9000, `stopped in ${Date.now() - stopStarted} ms`);
+});
+
+test('https collector: the certificate is checked (OTEL_EXPORTER_OTLP_CERTIFICATE); headers from OTEL_EXPORTER_OTLP_HEADERS are sent, not logged', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bullmq-worker-otel-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const certs = makeTlsMaterial(dir);
+  const good = await startCollector({ tls: certs.server });
+  after(() => good.close());
+  const name = s.queueName('otel-tls');
+  const queue = s.queue(name, { telemetry });
+  const qe = await s.events(name);
+  const w = await s.readyWorker(name, ['--otel-endpoint', good.url], {
+    env: { ...fast, OTEL_EXPORTER_OTLP_CERTIFICATE: certs.ca.cert, OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20s3cret,x-tenant=t1' },
+  });
+  const job = await queue.add('echo', { tls: true });
+  await job.waitUntilFinished(qe, 10000);
+  const span = await waitFor(() => good.spanOfJob(job.id), { what: 'span over https' });
+  assert.equal(span.traceId, producerSpan(name, 'echo', job.id).spanContext().traceId);
+  assert.equal(good.requests[0].headers.authorization, 'Bearer s3cret');
+  assert.equal(good.requests[0].headers['x-tenant'], 't1');
+  assert.ok(!w.stderrText.includes('s3cret'), 'the header value is not logged');
+
+  // A collector whose certificate the worker cannot trust gets nothing; jobs still run.
+  const untrusted = await startCollector({ tls: certs.wrongCaServer });
+  after(() => untrusted.close());
+  const other = s.queueName('otel-tls-bad');
+  const otherQueue = s.queue(other, { telemetry });
+  const otherEvents = await s.events(other);
+  const wb = await s.readyWorker(other, ['--otel-endpoint', untrusted.url], {
+    env: { ...fast, OTEL_EXPORTER_OTLP_CERTIFICATE: certs.ca.cert },
+  });
+  const otherJob = await otherQueue.add('echo', { tls: false });
+  await otherJob.waitUntilFinished(otherEvents, 10000);
+  const refused = await wb.waitForLog('otel.export_failed');
+  assert.match(refused.error, /certificate|handshake|verify/i);
+  assert.equal(untrusted.spans.length, 0);
 });
