@@ -16,7 +16,7 @@ import path from 'node:path';
 import otelNode from '@opentelemetry/sdk-trace-node';
 import bullmqOtel from 'bullmq-otel';
 import { setupSuite } from './lib/fixtures.mjs';
-import { freePort, waitFor } from './lib/harness.mjs';
+import { freePort, runBinary, waitFor, workerArgs } from './lib/harness.mjs';
 import { makeTlsMaterial } from './lib/tls-certs.mjs';
 
 const { NodeTracerProvider, SimpleSpanProcessor, InMemorySpanExporter } = otelNode;
@@ -342,4 +342,15 @@ test('https collector: the certificate is checked (OTEL_EXPORTER_OTLP_CERTIFICAT
   const refused = await wb.waitForLog('otel.export_failed');
   assert.match(refused.error, /certificate|handshake|verify/i);
   assert.equal(untrusted.spans.length, 0);
+});
+
+test('an unusable tracing setting stops the worker at start with a clear message', async () => {
+  const bad = await runBinary(workerArgs(s.redis, s.queueName('otel-bad'), ['--otel-endpoint', 'grpc://collector:4317']));
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /tracing: OTLP endpoint 'grpc:\/\/collector:4317\/v1\/traces': must start with http:\/\/ or https:\/\//);
+  const badSize = await runBinary(workerArgs(s.redis, s.queueName('otel-bad'), ['--otel-endpoint', 'http://127.0.0.1:1']), {
+    env: { OTEL_BSP_MAX_QUEUE_SIZE: 'lots' },
+  });
+  assert.equal(badSize.code, 2);
+  assert.match(badSize.stderr, /OTEL_BSP_MAX_QUEUE_SIZE must be a non-negative integer/);
 });
