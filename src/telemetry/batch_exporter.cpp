@@ -149,7 +149,11 @@ void BatchExporter::send(std::vector<Span>& batch) {
       return;
     }
     const bool retry = r.status == 0 || retryable_status(r.status);
-    std::string why = r.status == 0 ? r.error : "HTTP " + std::to_string(r.status);
+    std::string why = r.error;
+    if (r.status != 0) {
+      why = "HTTP ";
+      why += std::to_string(r.status);
+    }
     if (r.status != 0 && !r.body.empty()) {
       why += ": ";
       why += r.body;

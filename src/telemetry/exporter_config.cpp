@@ -87,8 +87,11 @@ std::optional<HttpEndpoint> parse_http_url(std::string_view url, std::string* er
   const std::size_t slash = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, slash);
   if (slash != std::string_view::npos) {
-    e.target = std::string(rest.substr(slash));
-    if (e.target.front() == '?') e.target.insert(0, "/");
+    // A query without a path ("host?x") asks for "/?x". (Built by appending:
+    // GCC 12's -Wrestrict misfires on string::insert in optimized builds.)
+    e.target.clear();
+    if (rest[slash] == '?') e.target += '/';
+    e.target += rest.substr(slash);
   }
   if (authority.find('@') != std::string_view::npos)
     return fail("credentials in the URL are not supported (use OTEL_EXPORTER_OTLP_HEADERS)");

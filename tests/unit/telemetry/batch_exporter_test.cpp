@@ -17,7 +17,10 @@ struct SilentCollector {
   bullmq::asio::ip::tcp::acceptor acceptor{
       io, bullmq::asio::ip::tcp::endpoint(bullmq::asio::ip::make_address("127.0.0.1"), 0)};
   std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()) + "/v1/traces";
+    std::string url = "http://127.0.0.1:";
+    url += std::to_string(acceptor.local_endpoint().port());
+    url += "/v1/traces";
+    return url;
   }
 };
 

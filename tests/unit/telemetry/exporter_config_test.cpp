@@ -35,6 +35,9 @@ TEST_CASE("URLs: http and https, ports, IPv6, paths") {
   REQUIRE(e);
   CHECK(e->host == "::1");
   CHECK(e->target == "/x?y=1");
+  e = parse_http_url("http://h?x=1", &error);
+  REQUIRE(e);
+  CHECK(e->target == "/?x=1");
   CHECK_FALSE(parse_http_url("grpc://collector:4317", &error));
   CHECK(error.find("http://") != std::string::npos);
   CHECK_FALSE(parse_http_url("http://:4318", &error));

@@ -10,10 +10,7 @@ TEST_CASE("a job hash's opts carry the producer's trace context as `tm`") {
       R"({"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})";
   std::string opts = R"({"attempts":2,"tm":)";
   // Stored as a JSON string inside the opts object, as BullMQ's optsAsJSON writes it.
-  opts += "\"" +
-          std::string(
-              R"({\"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\"})") +
-          "\"";
+  opts += R"("{\"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\"}")";
   opts += R"(,"omc":true})";
   auto job = bullmq::Job::from_hash("q", "1", {"name", "echo", "opts", opts});
   CHECK(job.opts_error.empty());
