@@ -240,20 +240,6 @@ class Worker::Context final : public JobContext {
     }
   }
 
-  std::string send_new_job(const QueueKeys& target, const NewJobPlan& plan, bool child) {
-    Reply reply = on_io([this, &target, &plan, child]() -> awaitable<Reply> {
-      // A child joins the running job's dependencies: only while it is ours.
-      if (child) co_await ensure_still_owned("addJob");
-      co_return co_await worker_.scripts_.execute(add_job_call(target, plan));
-    });
-    if (reply.is_integer() && reply.integer < 0)
-      throw std::runtime_error(add_job_error_message(static_cast<int>(reply.integer), plan));
-    if (reply.is_integer()) return std::to_string(reply.integer);
-    if (reply.is_string()) return reply.str;
-    throw std::runtime_error("addJob on queue " + target.queue() + ": unexpected reply " +
-                             reply.describe());
-  }
-
   bullmq_worker::Dependencies dependencies() override {
     return on_io([this]() -> awaitable<bullmq_worker::Dependencies> {
       co_return co_await worker_.scripts_.dependencies(job().id);
@@ -283,6 +269,21 @@ class Worker::Context final : public JobContext {
 
  private:
   const Job& job() const { return running_->job; }
+
+  // Runs the add script of `plan`; returns the new job's id.
+  std::string send_new_job(const QueueKeys& target, const NewJobPlan& plan, bool child) {
+    Reply reply = on_io([this, &target, &plan, child]() -> awaitable<Reply> {
+      // A child joins the running job's dependencies: only while it is ours.
+      if (child) co_await ensure_still_owned("addJob");
+      co_return co_await worker_.scripts_.execute(add_job_call(target, plan));
+    });
+    if (reply.is_integer() && reply.integer < 0)
+      throw std::runtime_error(add_job_error_message(static_cast<int>(reply.integer), plan));
+    if (reply.is_integer()) return std::to_string(reply.integer);
+    if (reply.is_string()) return reply.str;
+    throw std::runtime_error("addJob on queue " + target.queue() + ": unexpected reply " +
+                             reply.describe());
+  }
 
   // BullMQ's updateProgress, addLog and updateData do not check the lock. A
   // worker that was frozen (or stalled) past its lock duration and wakes up
