@@ -10,6 +10,7 @@
 #include "bullmq/logger.hpp"
 #include "bullmq/redis_options.hpp"
 #include "bullmq/worker_options.hpp"
+#include "processing/command/command_spec.hpp"
 
 namespace app {
 
@@ -23,7 +24,10 @@ struct RunConfig {
   bullmq::WorkerOptions worker;  // shared settings; queue/concurrency per QueueSpec
   std::vector<QueueSpec> queues;
   bullmq::RedisOptions redis;
-  std::string processors = "files";  // "files" or "conformance"
+  std::string processors = "files";  // "files", "conformance" or "none"
+  // --command NAME=PROGRAM…: parsed, programs resolved; run in the sandbox.
+  std::vector<processing::CommandSpec> commands;
+  processing::CommandLimits command_limits;
   bullmq::LogLevel log_level = bullmq::LogLevel::kInfo;
   bullmq::LogFormat log_format = bullmq::LogFormat::kJson;
 

@@ -14,6 +14,7 @@
 #include "bullmq/asio.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/worker.hpp"
+#include "processing/command/command_processor.hpp"
 #include "processing/conformance_processors.hpp"
 
 namespace app {
@@ -27,6 +28,27 @@ std::string executable_path(const char* argv0) {
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n > 0) return std::string(buf, static_cast<std::size_t>(n));
   return argv0;
+}
+
+// --command: one CommandProcessor per job name; a name the processor set
+// already has is a start-up error. Their stderr lines are logged per job.
+int register_commands(const RunConfig& config, bullmq::ProcessorRegistry& registry) {
+  for (const auto& spec : config.commands) {
+    if (registry.find(spec.job_name) != nullptr) {
+      std::cerr << "bullmq-worker run: --command " << spec.job_name << ": processors '"
+                << config.processors << "' already handle jobs named '" << spec.job_name << "'\n";
+      return 2;
+    }
+    auto sink = [](const bullmq_worker::Job& job, std::string_view line) {
+      logger().info("command.stderr", line,
+                    {{"queue", job.queue}, {"job_id", job.id}, {"job_name", job.name}});
+    };
+    registry.add(spec.job_name,
+                 std::make_shared<processing::CommandProcessor>(spec, config.command_limits, sink));
+    logger().info("command.registered", "jobs of this name run a command",
+                  {{"job_name", spec.job_name}, {"program", spec.program}});
+  }
+  return 0;
 }
 
 }  // namespace
@@ -46,7 +68,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
   bullmq::ProcessorRegistry registry;
   if (config.processors == "conformance") {
     processing::register_conformance_processors(registry);
-  } else {
+  } else if (config.processors == "files") {
     std::string error;
     auto plugin = FilesPlugin::load(&error);
     if (!plugin) {
@@ -68,6 +90,8 @@ int run_worker(const RunConfig& config, const char* argv0) {
       return 1;
     }
   }
+
+  if (int rc = register_commands(config, registry); rc != 0) return rc;
 
   int total_concurrency = 0;
   for (const auto& q : config.queues) total_concurrency += q.concurrency;
