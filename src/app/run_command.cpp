@@ -170,8 +170,10 @@ int run_worker(const RunConfig& config, const char* argv0) {
   for (auto& worker : workers) abandoned = abandoned || worker->has_abandoned_processors();
   if (abandoned) {
     // Jobs were handed back but their processing threads are still busy;
-    // joining them would outlive the shutdown deadline.
+    // joining them would outlive the shutdown deadline. Command programs
+    // still running get SIGTERM (SIGKILL after the grace) first.
     logger().info("worker.exit", "exiting with processing threads still busy on handed-back jobs");
+    processing::stop_running_commands(config.command_limits.kill_grace);
     std::fflush(nullptr);
     ::_exit(0);
   }

@@ -14,8 +14,11 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -177,11 +180,43 @@ int open_pidfd(pid_t pid) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
 }
 
+// The process groups of the programs running now, for stop_running_commands.
+struct RunningGroups {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::set<pid_t> groups;
+
+  void add(pid_t group) {
+    std::lock_guard lock(mutex);
+    groups.insert(group);
+  }
+  void remove(pid_t group) {
+    {
+      std::lock_guard lock(mutex);
+      groups.erase(group);
+    }
+    changed.notify_all();
+  }
+  void signal_all(int signal) {
+    std::lock_guard lock(mutex);
+    for (pid_t group : groups) ::kill(-group, signal);
+  }
+  bool wait_empty(Clock::time_point until) {
+    std::unique_lock lock(mutex);
+    return changed.wait_until(lock, until, [this] { return groups.empty(); });
+  }
+};
+
+RunningGroups& running_groups() {
+  static RunningGroups* groups = new RunningGroups();  // never destroyed: used until _exit
+  return *groups;
+}
+
 // The running program and its process group: killed and reaped on every
 // path out, so no exception leaves a process or a zombie behind.
 class Child {
  public:
-  explicit Child(pid_t pid) : pid_(pid), pidfd_(open_pidfd(pid)) {}
+  explicit Child(pid_t pid) : pid_(pid), pidfd_(open_pidfd(pid)) { running_groups().add(pid_); }
   ~Child() {
     if (!reaped_) {
       signal_group(SIGKILL);
@@ -212,6 +247,7 @@ class Child {
     while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
     }
     reaped_ = true;
+    running_groups().remove(pid_);
   }
 
  private:
@@ -594,6 +630,14 @@ class Run {
 };
 
 }  // namespace
+
+void stop_running_commands(std::chrono::milliseconds grace) {
+  RunningGroups& groups = running_groups();
+  groups.signal_all(SIGTERM);
+  if (groups.wait_empty(Clock::now() + grace)) return;
+  groups.signal_all(SIGKILL);
+  groups.wait_empty(Clock::now() + milliseconds(500));
+}
 
 CommandProcessor::CommandProcessor(CommandSpec spec, CommandLimits limits, StderrSink stderr_sink)
     : spec_(std::move(spec)), limits_(limits), stderr_sink_(std::move(stderr_sink)) {}
