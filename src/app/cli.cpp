@@ -247,8 +247,9 @@ struct CommandFlags {
 void add_command_options(CLI::App& run, CommandFlags& flags) {
   run.add_option("--command", flags.specs,
                  "Run a program for each job named NAME: 'NAME=PROGRAM [ARGS…]' (quoted like a "
-                 "shell, never run by one); repeat for several.\nEnvironment: BULLMQ_COMMANDS, "
-                 "one per line")
+                 "shell, never run by one); repeat for several (environment: one per line)")
+      ->envname("BULLMQ_COMMANDS")
+      ->delimiter('\n')
       ->type_name("'NAME=PROGRAM ARGS…'");
   run.add_option("--command-timeout", flags.timeout_ms,
                  "Wall-clock limit of one command run, ms (default 3600000; 0 = none)")
@@ -284,10 +285,10 @@ void add_command_options(CLI::App& run, CommandFlags& flags) {
 // Parses the commands (PROGRAM resolved on PATH) and their limits; returns
 // an error. A job name given twice is an error.
 std::optional<std::string> finish_commands(RunConfig& cfg, const CommandFlags& flags) {
-  std::vector<std::string> specs = flags.specs;
-  if (specs.empty()) {
-    if (const char* listed = env("BULLMQ_COMMANDS"))
-      specs = processing::split_command_lines(listed);
+  // BULLMQ_COMMANDS arrives split on newlines: blank and '#' lines go.
+  std::vector<std::string> specs;
+  for (const auto& given : flags.specs) {
+    for (auto& line : processing::split_command_lines(given)) specs.push_back(std::move(line));
   }
   const char* path = env("PATH");
   for (const auto& text : specs) {
