@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -21,6 +22,14 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 constexpr std::size_t kReasonLines = 5;
 constexpr std::size_t kReasonBytes = 2000;
 constexpr std::size_t kShownStdoutBytes = 200;
+
+// Appends the parts: GCC 12 (Release) reports a false -Wrestrict on
+// "literal" + std::string&&.
+std::string cat(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (std::string_view part : parts) out.append(part);
+  return out;
+}
 
 bool is_json(std::string_view text) {
   rapidjson::Document document;
@@ -391,8 +400,8 @@ Outcome decide_outcome(const RunFacts& facts) {
   }
   if (facts.timed_out) {
     return {OutcomeKind::failed,
-            with_reason("the command did not finish within its time limit of " +
-                            std::to_string(facts.timeout_ms) + " ms and was terminated",
+            with_reason(cat({"the command did not finish within its time limit of ",
+                             std::to_string(facts.timeout_ms), " ms and was terminated"}),
                         facts.stderr_tail),
             CommandMove::none};
   }
@@ -403,10 +412,10 @@ Outcome decide_outcome(const RunFacts& facts) {
   if (!facts.exited) {
     std::string message;
     if (facts.signal == SIGXCPU) {
-      message = "the command used more than its CPU time limit of " +
-                std::to_string(facts.cpu_seconds) + " s and was killed (SIGXCPU)";
+      message = cat({"the command used more than its CPU time limit of ",
+                     std::to_string(facts.cpu_seconds), " s and was killed (SIGXCPU)"});
     } else {
-      message = "the command was killed by " + signal_name(facts.signal);
+      message = cat({"the command was killed by ", signal_name(facts.signal)});
     }
     return {OutcomeKind::failed, with_reason(std::move(message), facts.stderr_tail),
             CommandMove::none};
@@ -431,7 +440,8 @@ Outcome decide_outcome(const RunFacts& facts) {
             CommandMove::none};
   }
   std::string reason = stderr_reason(facts.stderr_tail);
-  if (reason.empty()) reason = "the command exited with status " + std::to_string(facts.exit_code);
+  if (reason.empty())
+    reason = cat({"the command exited with status ", std::to_string(facts.exit_code)});
   return {OutcomeKind::failed, std::move(reason), CommandMove::none};
 }
 

@@ -4,10 +4,19 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <initializer_list>
 #include <stdexcept>
 
 namespace processing {
 namespace {
+
+// Appends the parts: GCC 12 (Release) reports a false -Wrestrict on
+// "literal" + std::string&&.
+std::string cat(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (std::string_view part : parts) out.append(part);
+  return out;
+}
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -49,7 +58,7 @@ std::vector<std::string> split_words(std::string_view text) {
     if (c == '\'') {
       const std::size_t end = text.find('\'', i + 1);
       if (end == std::string_view::npos) {
-        throw std::invalid_argument("unterminated ' quote in " + quoted(text));
+        throw std::invalid_argument(cat({"unterminated ' quote in ", quoted(text)}));
       }
       word.append(text.substr(i + 1, end - i - 1));
       i = end + 1;
@@ -57,7 +66,7 @@ std::vector<std::string> split_words(std::string_view text) {
       ++i;
       for (;;) {
         if (i >= text.size())
-          throw std::invalid_argument("unterminated \" quote in " + quoted(text));
+          throw std::invalid_argument(cat({"unterminated \" quote in ", quoted(text)}));
         const char d = text[i];
         if (d == '"') {
           ++i;
@@ -76,7 +85,7 @@ std::vector<std::string> split_words(std::string_view text) {
       }
     } else if (c == '\\') {
       if (i + 1 >= text.size())
-        throw std::invalid_argument("trailing backslash in " + quoted(text));
+        throw std::invalid_argument(cat({"trailing backslash in ", quoted(text)}));
       word += text[i + 1];
       i += 2;
     } else {
@@ -94,15 +103,16 @@ CommandSpec parse_command_spec(std::string_view text) {
   const std::string& first = words.front();
   const std::size_t equals = first.find('=');
   if (equals == std::string::npos) {
-    throw std::invalid_argument("expected NAME=PROGRAM [ARGS…], got " + quoted(text) +
-                                " (no '=' in the first word)");
+    throw std::invalid_argument(
+        cat({"expected NAME=PROGRAM [ARGS…], got ", quoted(text), " (no '=' in the first word)"}));
   }
   CommandSpec spec;
   spec.job_name = first.substr(0, equals);
   spec.program = first.substr(equals + 1);
   if (spec.job_name.empty())
-    throw std::invalid_argument("no job name before '=' in " + quoted(text));
-  if (spec.program.empty()) throw std::invalid_argument("no program after '=' in " + quoted(text));
+    throw std::invalid_argument(cat({"no job name before '=' in ", quoted(text)}));
+  if (spec.program.empty())
+    throw std::invalid_argument(cat({"no program after '=' in ", quoted(text)}));
   spec.arguments.assign(words.begin() + 1, words.end());
   return spec;
 }
@@ -124,23 +134,22 @@ std::vector<std::string> split_command_lines(std::string_view text) {
 std::string resolve_program(const std::string& program, std::string_view search_path) {
   if (program.find('/') != std::string::npos) {
     if (std::string reason = unusable_reason(program); !reason.empty()) {
-      throw std::invalid_argument("program " + quoted(program) + " " + reason);
+      throw std::invalid_argument(cat({"program ", quoted(program), " ", reason}));
     }
     return program;
   }
   while (true) {
     const std::size_t colon = search_path.find(':');
-    std::string directory(search_path.substr(0, colon));
-    if (directory.empty()) directory = ".";
-    std::string candidate = directory;
+    const std::string_view directory = search_path.substr(0, colon);
+    std::string candidate(directory.empty() ? std::string_view(".") : directory);
     candidate += '/';
     candidate += program;
     if (unusable_reason(candidate).empty()) return candidate;
     if (colon == std::string_view::npos) break;
     search_path.remove_prefix(colon + 1);
   }
-  throw std::invalid_argument("program " + quoted(program) +
-                              " is not an executable file in any PATH directory");
+  throw std::invalid_argument(
+      cat({"program ", quoted(program), " is not an executable file in any PATH directory"}));
 }
 
 std::uint64_t parse_byte_size(std::string_view text) {
@@ -149,8 +158,8 @@ std::uint64_t parse_byte_size(std::string_view text) {
   const char* end = text.data() + text.size();
   auto [next, error] = std::from_chars(begin, end, value);
   if (error != std::errc() || next == begin) {
-    throw std::invalid_argument("expected a size such as 1048576, 512K, 64M or 2G, got " +
-                                quoted(text));
+    throw std::invalid_argument(
+        cat({"expected a size such as 1048576, 512K, 64M or 2G, got ", quoted(text)}));
   }
   std::string_view suffix(next, static_cast<std::size_t>(end - next));
   unsigned shift = 0;
@@ -161,10 +170,10 @@ std::uint64_t parse_byte_size(std::string_view text) {
   } else if (suffix == "G" || suffix == "g") {
     shift = 30;
   } else if (!suffix.empty()) {
-    throw std::invalid_argument("unknown size suffix in " + quoted(text) + " (use K, M or G)");
+    throw std::invalid_argument(cat({"unknown size suffix in ", quoted(text), " (use K, M or G)"}));
   }
   if (shift != 0 && value > (UINT64_MAX >> shift)) {
-    throw std::invalid_argument("size " + quoted(text) + " is too large");
+    throw std::invalid_argument(cat({"size ", quoted(text), " is too large"}));
   }
   return value << shift;
 }
