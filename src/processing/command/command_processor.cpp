@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "processing/command/command_protocol.hpp"
+#include "processing/utf8.hpp"
 
 extern char** environ;
 
@@ -474,7 +475,7 @@ class Run {
     if (!stderr_line_.empty() && stderr_line_.back() == '\r') stderr_line_.pop_back();
     if (!stderr_line_.empty() && sink_) {
       if (lines_logged_ < kLoggedLinesPerRun) {
-        sink_(job_, stderr_line_);
+        sink_(job_, utf8::sanitize(stderr_line_));
       } else if (lines_logged_ == kLoggedLinesPerRun) {
         sink_(job_, "(further stderr lines of this run are not logged)");
       }

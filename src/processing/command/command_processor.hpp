@@ -18,7 +18,7 @@ namespace processing {
 
 class CommandProcessor final : public bullmq_worker::Processor {
  public:
-  // Called for each line the program writes to stderr (cut to 2000 bytes;
+  // Called for each line the program writes to stderr (valid UTF-8, cut to 2000 bytes;
   // at most 200 lines a run, then once more to say the rest is not logged).
   using StderrSink = std::function<void(const bullmq_worker::Job& job, std::string_view line)>;
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "processing/child_process.hpp"
+#include "processing/utf8.hpp"
 
 namespace processing {
 namespace {
@@ -384,7 +385,7 @@ std::string reply_map(std::string_view field, const std::map<std::string, std::s
 }
 
 std::string stderr_reason(std::string_view stderr_tail) {
-  return last_lines(stderr_tail);
+  return utf8::sanitize(last_lines(stderr_tail));
 }
 
 Outcome decide_outcome(const RunFacts& facts) {
@@ -431,7 +432,7 @@ Outcome decide_outcome(const RunFacts& facts) {
     while (!out.empty() && std::strchr(" \t\r\n", out.back()) != nullptr) out.remove_suffix(1);
     if (out.empty()) return {OutcomeKind::completed, "null", CommandMove::none};
     if (is_json(out)) return {OutcomeKind::completed, std::string(out), CommandMove::none};
-    std::string shown(out.substr(0, kShownStdoutBytes));
+    std::string shown = utf8::sanitize(out.substr(0, kShownStdoutBytes));
     if (out.size() > kShownStdoutBytes) shown += "…";
     return {OutcomeKind::failed,
             "the command exited with status 0 but its stdout is not JSON (the return value must "

@@ -186,6 +186,8 @@ TEST_CASE("other exits: 65 is unrecoverable, the rest a failed attempt with stde
   CHECK(failed.text == "2\n3\n4\n5\n6");
   CHECK(decide_outcome(exited_with(3)).text == "the command exited with status 3");
   CHECK(stderr_reason(std::string(5000, 'x')).size() == 2000);
+  CHECK(stderr_reason("bad \xff byte\n") == "bad \xef\xbf\xbd byte");
+  CHECK(decide_outcome(exited_with(0, "\xfe")).text.ends_with(": \xef\xbf\xbd"));
 }
 
 TEST_CASE("signals, time limit, bounds and cancellation") {
