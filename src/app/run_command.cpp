@@ -16,6 +16,7 @@
 #include "bullmq/worker.hpp"
 #include "processing/command/command_processor.hpp"
 #include "processing/conformance_processors.hpp"
+#include "processing/sandboxed_process.hpp"
 
 namespace app {
 namespace {
@@ -173,7 +174,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
     // joining them would outlive the shutdown deadline. Command programs
     // still running get SIGTERM (SIGKILL after the grace) first.
     logger().info("worker.exit", "exiting with processing threads still busy on handed-back jobs");
-    processing::stop_running_commands(config.command_limits.kill_grace);
+    processing::stop_sandboxed_processes(config.command_limits.kill_grace);
     std::fflush(nullptr);
     ::_exit(0);
   }

@@ -2,11 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,20 +10,17 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
+#include <csignal>
 #include <cstring>
 #include <exception>
 #include <initializer_list>
-#include <mutex>
-#include <set>
 #include <stdexcept>
 #include <utility>
 #include <vector>
 
 #include "processing/command/command_protocol.hpp"
+#include "processing/sandboxed_process.hpp"
 #include "processing/utf8.hpp"
-
-extern char** environ;
 
 namespace processing {
 namespace {
@@ -101,207 +94,14 @@ void set_nonblocking(int fd) {
   if (flags >= 0) ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
-// Everything execve needs, built before fork (the child may not allocate).
-struct ExecImage {
-  std::vector<std::string> argument_storage;
-  std::vector<std::string> environment_storage;
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-
-  explicit ExecImage(const CommandSpec& spec) {
-    argument_storage.push_back(spec.program);
-    argument_storage.insert(argument_storage.end(), spec.arguments.begin(), spec.arguments.end());
-    for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-      if (std::strncmp(*entry, "BULLMQ_CHANNEL_FD=", 18) != 0) {
-        environment_storage.emplace_back(*entry);
-      }
-    }
-    environment_storage.push_back(cat({"BULLMQ_CHANNEL_FD=", std::to_string(kChannelFd)}));
-    for (std::string& argument : argument_storage) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    for (std::string& variable : environment_storage) envp.push_back(variable.data());
-    envp.push_back(nullptr);
-  }
-};
-
-// Lowers a limit to `soft` (and `hard`), never above the current hard limit.
-void lower_limit(int resource, std::uint64_t soft, std::uint64_t hard) {
-  rlimit current{};
-  if (::getrlimit(resource, &current) != 0) return;
-  rlimit wanted{};
-  wanted.rlim_max = std::min<rlim_t>(static_cast<rlim_t>(hard), current.rlim_max);
-  wanted.rlim_cur = std::min<rlim_t>(static_cast<rlim_t>(soft), wanted.rlim_max);
-  ::setrlimit(resource, &wanted);
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSpaceLimitSupported = false;  // ASan reserves terabytes
-#else
-constexpr bool kAddressSpaceLimitSupported = true;
-#endif
-
-[[noreturn]] void fail_in_child(int report) {
-  const int error_number = errno;
-  [[maybe_unused]] ssize_t ignored = ::write(report, &error_number, sizeof error_number);
-  ::_exit(127);
-}
-
-// Between fork and execve: async-signal-safe calls only.
-[[noreturn]] void exec_in_child(const ExecImage& image, const CommandLimits& limits, pid_t parent,
-                                int input, int output, int errors, int channel, int report) {
-  ::setpgid(0, 0);
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parent) ::_exit(127);
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  for (int signal = 1; signal < NSIG; ++signal) {
-    if (signal != SIGKILL && signal != SIGSTOP) ::sigaction(signal, &default_action, nullptr);
-  }
-  // Everything above fd 9 first, so that no dup2 below overwrites a source.
-  report = ::fcntl(report, F_DUPFD_CLOEXEC, 10);
-  if (report < 0) ::_exit(127);
-  int sources[4] = {input, output, errors, channel};
-  for (int& source : sources) {
-    source = ::fcntl(source, F_DUPFD_CLOEXEC, 10);
-    if (source < 0) fail_in_child(report);
-  }
-  for (int target = 0; target < 4; ++target) {
-    if (::dup2(sources[target], target) < 0) fail_in_child(report);
-  }
-  if (::close_range(4, static_cast<unsigned>(report) - 1, 0) != 0 ||
-      ::close_range(static_cast<unsigned>(report) + 1, ~0U, 0) != 0) {
-    for (int fd = 4; fd < 65536; ++fd) {
-      if (fd != report) ::close(fd);
-    }
-  }
-  if (kAddressSpaceLimitSupported && limits.memory_bytes > 0) {
-    lower_limit(RLIMIT_AS, limits.memory_bytes, limits.memory_bytes);
-  }
-  if (limits.cpu_seconds > 0) lower_limit(RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1);
-  if (limits.open_files > 0) lower_limit(RLIMIT_NOFILE, limits.open_files, limits.open_files);
-  ::execve(image.argv.front(), image.argv.data(), image.envp.data());
-  fail_in_child(report);
-}
-
-int open_pidfd(pid_t pid) {
-  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-}
-
-// The process groups of the programs running now, for stop_running_commands.
-struct RunningGroups {
-  std::mutex mutex;
-  std::condition_variable changed;
-  std::set<pid_t> groups;
-
-  void add(pid_t group) {
-    std::lock_guard lock(mutex);
-    groups.insert(group);
-  }
-  void remove(pid_t group) {
-    {
-      std::lock_guard lock(mutex);
-      groups.erase(group);
-    }
-    changed.notify_all();
-  }
-  void signal_all(int signal) {
-    std::lock_guard lock(mutex);
-    for (pid_t group : groups) ::kill(-group, signal);
-  }
-  bool wait_empty(Clock::time_point until) {
-    std::unique_lock lock(mutex);
-    return changed.wait_until(lock, until, [this] { return groups.empty(); });
-  }
-};
-
-RunningGroups& running_groups() {
-  static RunningGroups* groups = new RunningGroups();  // never destroyed: used until _exit
-  return *groups;
-}
-
-// The running program and its process group: killed and reaped on every
-// path out, so no exception leaves a process or a zombie behind.
-class Child {
- public:
-  explicit Child(pid_t pid) : pid_(pid), pidfd_(open_pidfd(pid)) { running_groups().add(pid_); }
-  ~Child() {
-    if (!reaped_) {
-      signal_group(SIGKILL);
-      reap();
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-
-  pid_t pid() const { return pid_; }
-  int pidfd() const { return pidfd_.get(); }
-  bool reaped() const { return reaped_; }
-  int status() const { return status_; }
-
-  void signal_group(int signal) const {
-    if (!reaped_ && ::kill(-pid_, signal) != 0) ::kill(pid_, signal);
-  }
-  // True once the program has exited (it stays a zombie until reap()).
-  bool has_exited() const {
-    siginfo_t info{};
-    if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
-      return true;
-    }
-    return info.si_pid == pid_;
-  }
-  void reap() {
-    if (reaped_) return;
-    while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-    running_groups().remove(pid_);
-  }
-
- private:
-  pid_t pid_;
-  Fd pidfd_;
-  bool reaped_ = false;
-  int status_ = 0;
-};
-
-// Starts the program; throws std::runtime_error when it cannot be run.
-pid_t start(const CommandSpec& spec, const CommandLimits& limits, int input, int output, int errors,
-            int channel) {
-  ExecImage image(spec);
-  auto [report_read, report_write] = make_pipe();
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw_errno(errno, "cannot start " + spec.program + " (fork)");
-  if (pid == 0) {
-    exec_in_child(image, limits, parent, input, output, errors, channel, report_write.get());
-  }
-  ::setpgid(pid, pid);  // also done by the child: whichever runs first
-  report_write.reset();
-  int error_number = 0;
-  ssize_t got = 0;
-  do {
-    got = ::read(report_read.get(), &error_number, sizeof error_number);
-  } while (got < 0 && errno == EINTR);
-  if (got == static_cast<ssize_t>(sizeof error_number)) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    throw std::runtime_error("cannot start the command " + spec.program + ": " +
-                             errno_text(error_number));
-  }
-  return pid;
-}
-
 // One run: feeds stdin, collects stdout and stderr, serves fd 3, enforces the
 // time limit, the bounds and cancellation, until the program is gone.
 class Run {
  public:
   Run(const bullmq_worker::Job& job, bullmq_worker::JobContext& context,
-      const CommandLimits& limits, const CommandProcessor::StderrSink& sink, Child& child,
-      std::string input, Fd stdin_fd, Fd stdout_fd, Fd stderr_fd, Fd channel_fd)
+      const CommandLimits& limits, const CommandProcessor::StderrSink& sink,
+      SandboxedProcess& child, std::string input, Fd stdin_fd, Fd stdout_fd, Fd stderr_fd,
+      Fd channel_fd)
       : job_(job),
         context_(context),
         limits_(limits),
@@ -620,7 +420,7 @@ class Run {
   bullmq_worker::JobContext& context_;
   const CommandLimits& limits_;
   const CommandProcessor::StderrSink& sink_;
-  Child& child_;
+  SandboxedProcess& child_;
   std::string input_;
   std::size_t input_offset_ = 0;
   Fd stdin_, stdout_, stderr_, channel_;
@@ -641,14 +441,6 @@ class Run {
 
 }  // namespace
 
-void stop_running_commands(std::chrono::milliseconds grace) {
-  RunningGroups& groups = running_groups();
-  groups.signal_all(SIGTERM);
-  if (groups.wait_empty(Clock::now() + grace)) return;
-  groups.signal_all(SIGKILL);
-  groups.wait_empty(Clock::now() + milliseconds(500));
-}
-
 CommandProcessor::CommandProcessor(CommandSpec spec, CommandLimits limits, StderrSink stderr_sink)
     : spec_(std::move(spec)), limits_(limits), stderr_sink_(std::move(stderr_sink)) {}
 
@@ -660,8 +452,14 @@ std::string CommandProcessor::process(const bullmq_worker::Job& job,
   auto [stdout_read, stdout_write] = make_pipe();
   auto [stderr_read, stderr_write] = make_pipe();
   auto [channel_ours, channel_theirs] = make_socketpair();
-  Child child(start(spec_, limits_, stdin_read.get(), stdout_write.get(), stderr_write.get(),
-                    channel_theirs.get()));
+  SandboxedLaunch launch;
+  launch.program = spec_.program;
+  launch.arguments = spec_.arguments;
+  launch.environment = {cat({"BULLMQ_CHANNEL_FD=", std::to_string(kChannelFd)})};
+  launch.descriptors = {stdin_read.get(), stdout_write.get(), stderr_write.get(),
+                        channel_theirs.get()};
+  launch.limits = {limits_.memory_bytes, limits_.cpu_seconds, limits_.open_files};
+  SandboxedProcess child(launch);
   stdin_read.reset();
   stdout_write.reset();
   stderr_write.reset();

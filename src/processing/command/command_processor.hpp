@@ -6,7 +6,6 @@
 // once; each process() call owns its child until it is reaped.
 #pragma once
 
-#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -36,11 +35,5 @@ class CommandProcessor final : public bullmq_worker::Processor {
   CommandLimits limits_;
   StderrSink stderr_sink_;
 };
-
-// For a worker about to exit while processing threads still run command
-// jobs (the shutdown deadline passed): SIGTERM to every running program's
-// process group, SIGKILL to those still there after `grace`. Returns once
-// they were reaped (or 500 ms after the SIGKILL).
-void stop_running_commands(std::chrono::milliseconds grace);
 
 }  // namespace processing
