@@ -43,6 +43,10 @@ RUN apt-get update \
 # The plugin is found in ../lib/bullmq-worker/ relative to the binary.
 COPY --from=build /src/build-release/bullmq-worker /usr/local/bin/bullmq-worker
 COPY --from=build /src/build-release/bullmq-worker-files.so /usr/local/lib/bullmq-worker/bullmq-worker-files.so
+# The processor SDK (headers, find_package(bullmq_worker_sdk), pkg-config
+# bullmq-worker-sdk; a few kB): plugin images build against it in a stage of
+# their own and copy their .so next to this image's binary.
+COPY --from=build /src/build-release/sdk/ /usr/local/
 
 ARG VERSION=dev
 ARG REVISION=unknown

@@ -22,6 +22,8 @@ const wanted = [
   'moveJobFromActiveToWait-9', 'moveToWaitingChildren-7', 'moveStalledJobsToWait-9',
   'extendLocks-1', 'extendLock-2', 'updateProgress-3', 'addLog-2', 'updateData-1',
   'updateJobScheduler-12', 'getDependencyCounts-4',
+  // The Job API of processors (JobContext::add_job, remove_unprocessed_children).
+  'addStandardJob-9', 'addDelayedJob-6', 'addPrioritizedJob-9', 'removeUnprocessedChildren-2',
 ];
 
 const bullmqDir = path.join(modulesDir, 'bullmq');

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the Release artefacts of bullmq-worker: the binary and its files
 # plugin, stripped, in build-release/ (or DIR), then runs `bullmq-worker
-# --version`. The Dockerfile's build stage and scripts/test.sh's release suite
-# both run this script, so CI builds exactly what the image ships.
+# --version` and installs the processor SDK into DIR/sdk. The Dockerfile's
+# build stage and scripts/test.sh's release suite both run this script, so
+# CI builds exactly what the image ships.
 #
 #   scripts/build-release.sh [DIR] [CMAKE_ARG...]
 #   scripts/build-release.sh build-release -DBULLMQ_WORKER_WERROR=ON   # as CI
@@ -12,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-case "${1:-}" in -h|--help) sed -n '2,11p' "$0"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,12p' "$0"; exit 0 ;; esac
 dir=build-release
 if (($#)) && [[ $1 != -* ]]; then dir=$1; shift; fi
 
@@ -23,4 +24,7 @@ echo "build-release: building"
 cmake --build "$dir" -j"$(nproc)"
 strip "$dir/bullmq-worker" "$dir/bullmq-worker-files.so"
 "$dir/bullmq-worker" --version
-echo "build-release: $dir/bullmq-worker and $dir/bullmq-worker-files.so"
+# The processor SDK (headers, CMake package, pkg-config file), for plugin builds.
+rm -rf "$dir/sdk"
+cmake --install "$dir" --component sdk --prefix "$dir/sdk" >/dev/null
+echo "build-release: $dir/bullmq-worker, $dir/bullmq-worker-files.so and the SDK in $dir/sdk"

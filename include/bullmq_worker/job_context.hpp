@@ -33,14 +33,20 @@ struct NewJob {
   bool as_child = false;  // a child of the running job, which becomes its flow parent
 };
 
-// A flow parent's children by state. Keys are full job keys ("bull:q:id").
+// A flow parent's children by state, as Node's job.getDependencies() reads
+// them. Keys are full job keys ("bull:q:id").
 struct Dependencies {
   std::map<std::string, std::string> processed;  // completed child -> return value JSON
   std::vector<std::string> unprocessed;          // children not finished yet
-  std::vector<std::string> failed;               // failed children that failed or continue the parent
-  std::map<std::string, std::string> ignored;    // ignored failed child -> failed reason
+  // Children with failParentOnFailure that failed (the parent's
+  // `:unsuccessful` set; the parent fails with them), oldest first.
+  std::vector<std::string> failed;
+  // Children with ignoreDependencyOnFailure or continueParentOnFailure that
+  // failed -> their failed reason (the parent's `:failed` hash).
+  std::map<std::string, std::string> ignored;
 };
 
+// The sizes of the four Dependencies lists (Node's job.getDependenciesCount()).
 struct DependencyCounts {
   std::int64_t processed = 0;
   std::int64_t unprocessed = 0;
@@ -68,21 +74,27 @@ class JobContext {
   // Parks a flow parent until its pending children finish. Returns normally
   // when none is pending (go on); throws WaitingChildrenError when parked.
   virtual void move_to_waiting_children() = 0;
-  // Rate-limits the whole queue for `duration` (Node's worker.rateLimit): no
-  // worker claims from it until then. End the run with `throw RateLimitError()`
-  // to put this job back to wait without spending an attempt.
+  // Rate-limits the queue for `duration` (Node's worker.rateLimit: the queue's
+  // limiter key). Workers with a limiter (--limiter-max) claim nothing until
+  // it expires. End the run with `throw RateLimitError()` to put this job
+  // back to wait without spending an attempt; this worker then claims nothing
+  // until the limit expires (at most its maximumRateLimitDelay).
   virtual void rate_limit(std::chrono::milliseconds duration) = 0;
 
   // --- other jobs ---
-  // Adds a job and returns its id. A child (as_child) makes the running job
-  // its flow parent: call move_to_waiting_children() to wait for it.
+  // Adds a job and returns its id (Node's Queue.add: its options are checked
+  // as Node checks them; bad ones throw std::invalid_argument). A child
+  // (as_child) makes the running job its flow parent: call
+  // move_to_waiting_children() to wait for it. Another queue must have the
+  // same key prefix; in Redis Cluster, the same hash slot as the running job's.
   virtual std::string add_job(const NewJob& job) = 0;
   // The running job's children by state (Node's job.getDependencies()).
   virtual Dependencies dependencies() = 0;
   virtual DependencyCounts dependency_counts() = 0;
   // Children's return values: full child key -> return value JSON.
   virtual std::map<std::string, std::string> children_values() = 0;
-  // Children that failed with ignoreDependencyOnFailure: key -> failed reason.
+  // Children that failed with ignoreDependencyOnFailure or
+  // continueParentOnFailure: key -> failed reason (Dependencies::ignored).
   virtual std::map<std::string, std::string> ignored_children_failures() = 0;
   // Removes the children that have not been processed yet (and theirs), as
   // Node's job.removeUnprocessedChildren(); a continueParentOnFailure parent

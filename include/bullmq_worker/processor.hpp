@@ -44,8 +44,10 @@ using DependencyCheck = std::function<std::string()>;
 // A custom backoff strategy (Node's settings.backoffStrategy), registered by
 // backoff type name: the delay in ms before the next attempt of `job`, which
 // has now failed `attempts_made` times (1 after the first failure) with
-// `error_message`. A negative delay fails the job without retrying. Called on
-// the worker's I/O thread: it must be quick and must not block.
+// `error_message`. -1 fails the job without retrying, and 0 retries at once,
+// as in Node; any other negative delay also retries at once. A strategy that
+// throws fails the job, its message saying so. Called on the worker's I/O
+// thread: it must be quick and must not block.
 using BackoffStrategy = std::function<std::int64_t(int attempts_made, std::string_view type,
                                                    std::string_view error_message, const Job& job)>;
 

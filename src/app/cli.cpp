@@ -152,10 +152,20 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
       ->envname("BULLMQ_CONCURRENCY")
       ->check(CLI::Range(1, 100000));
   run.add_option("--processors", cfg.processors,
-                 "Processor set: files, conformance or none (default files; none when --command "
-                 "is given)")
-      ->envname("BULLMQ_PROCESSORS")
-      ->check(CLI::IsMember({"files", "conformance", "none"}));
+                 "Built-in processor sets, comma-separated: files, conformance or none (default "
+                 "files, or none when --plugin or --command is given)")
+      ->envname("BULLMQ_PROCESSORS");
+  run.add_option("--plugin", cfg.plugins,
+                 "Load a processor plugin (a shared object built with the SDK); repeatable")
+      ->envname("BULLMQ_PLUGINS")
+      ->delimiter(',')
+      ->type_name("PATH");
+  run.add_option("--plugin-config", cfg.plugin_config_entries,
+                 "A plugin's setting, NAME:KEY=VALUE or NAME:{json}; repeatable (environment: "
+                 "one per line)")
+      ->envname("BULLMQ_PLUGIN_CONFIG")
+      ->delimiter('\n')
+      ->type_name("NAME:SETTING");
   run.add_option("--lock-duration", w.lock_duration_ms, "Job lock duration, ms")
       ->envname("BULLMQ_LOCK_DURATION")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
@@ -199,6 +209,17 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
                  "Fail jobs started more often than this")
       ->envname("BULLMQ_MAX_STARTED_ATTEMPTS")
       ->check(CLI::Range(0, 1'000'000));
+  run.add_flag("--skip-stalled-check", w.skip_stalled_check,
+               "Run no stalled-job check (other workers of the queue do)")
+      ->envname("BULLMQ_SKIP_STALLED_CHECK");
+  run.add_flag("--skip-lock-renewal", w.skip_lock_renewal,
+               "Never renew job locks: a job running past --lock-duration stalls")
+      ->envname("BULLMQ_SKIP_LOCK_RENEWAL");
+  run.add_option("--maximum-rate-limit-delay", w.maximum_rate_limit_delay_ms,
+                 "Longest wait, ms, before claiming again while the queue is rate limited "
+                 "(default 30000)")
+      ->envname("BULLMQ_MAXIMUM_RATE_LIMIT_DELAY")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
   run.add_option("--processor-threads", w.processor_threads,
                  "Processing threads (default: concurrency)")
       ->envname("BULLMQ_PROCESSOR_THREADS")
@@ -360,6 +381,22 @@ std::optional<std::string> apply_redis_flags(const RedisFlags& flags, bullmq::Re
   return std::nullopt;
 }
 
+// `--processors`: a comma-separated list of built-in sets.
+std::optional<std::string> check_processor_sets(const std::string& list) {
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t comma = std::min(list.find(',', start), list.size());
+    const std::string set = list.substr(start, comma - start);
+    if (set != "files" && set != "conformance" && set != "none") {
+      return "--processors: unknown processor set '" + set +
+             "' (the built-in sets are files and conformance; your own processors come in "
+             "with --plugin)";
+    }
+    start = comma + 1;
+  }
+  return std::nullopt;
+}
+
 // Turns the raw flag values into a validated RunConfig; returns an error.
 std::optional<std::string> finish_run_config(
     RunConfig& cfg, const std::vector<std::string>& queue_specs, const RedisFlags& redis,
@@ -407,7 +444,19 @@ std::optional<std::string> finish_run_config(
     if (auto err = options.validate(); !err.empty()) return err;
     cfg.queues.push_back(queue);
   }
-  if (cfg.processors == "files") {
+  // Plugins or commands alone need no built-in set (and not the files plugin).
+  if (cfg.processors.empty()) {
+    cfg.processors = cfg.plugins.empty() && cfg.commands.empty() ? "files" : "none";
+  }
+  if (auto err = check_processor_sets(cfg.processors)) return err;
+  for (const auto& entry : cfg.plugin_config_entries) {
+    try {
+      plugins::add_plugin_setting(cfg.plugin_settings, entry);
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+  }
+  if (cfg.uses_processor_set("files")) {
     if (cfg.database_url.empty()) return "processors 'files' need --database-url (or DATABASE_URL)";
     if (cfg.storage_base_path.empty()) {
       return "processors 'files' need --storage-base-path (or STORAGE_BASE_PATH)";
@@ -471,10 +520,6 @@ int main_entry(int argc, char** argv) {
     if (auto err = finish_commands(cfg, command_flags)) {
       std::cerr << "bullmq-worker run: " << *err << "\n";
       return kUsageError;
-    }
-    // Commands alone need no processor set (and not the files plugin).
-    if (!cfg.commands.empty() && run->get_option("--processors")->count() == 0) {
-      cfg.processors = "none";
     }
     if (auto err = finish_run_config(cfg, queue_specs, redis, limiter_max, limiter_duration,
                                      remove_on_complete, remove_on_fail, log_level, log_format)) {

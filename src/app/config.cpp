@@ -58,6 +58,27 @@ std::string mask_url_password(const std::string& url) {
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
+bool RunConfig::uses_processor_set(std::string_view set) const {
+  std::string_view rest = processors;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    if (rest.substr(0, comma) == set) return true;
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+namespace {
+// Plugin settings whose values --print-config hides.
+bool secret_setting(std::string_view key) {
+  for (std::string_view word : {"password", "secret", "token", "credential"}) {
+    if (key.find(word) != std::string_view::npos) return true;
+  }
+  return false;
+}
+}  // namespace
+
 std::string describe_config(const RunConfig& c) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
@@ -102,6 +123,22 @@ std::string describe_config(const RunConfig& c) {
   w.String(o.prefix.c_str());
   w.Key("processors");
   w.String(c.processors.c_str());
+  w.Key("plugins");
+  w.StartArray();
+  for (const auto& plugin : c.plugins) w.String(plugin.c_str());
+  w.EndArray();
+  w.Key("plugin_config");
+  w.StartObject();
+  for (const auto& [name, settings] : c.plugin_settings) {
+    w.Key(name.c_str());
+    w.StartObject();
+    for (const auto& [key, value] : settings.values) {
+      w.Key(key.c_str());
+      w.String(secret_setting(key) ? "***" : mask_url_password(value).c_str());
+    }
+    w.EndObject();
+  }
+  w.EndObject();
   w.Key("commands");  // arguments left out: they may carry secrets
   w.StartArray();
   for (const auto& command : c.commands) {
@@ -168,6 +205,12 @@ std::string describe_config(const RunConfig& c) {
     w.Int(*o.max_started_attempts);
   else
     w.Null();
+  w.Key("skip_stalled_check");
+  w.Bool(o.skip_stalled_check);
+  w.Key("skip_lock_renewal");
+  w.Bool(o.skip_lock_renewal);
+  w.Key("maximum_rate_limit_delay_ms");
+  w.Int64(o.maximum_rate_limit_delay_ms);
   w.Key("processor_threads");
   w.Int(o.processor_threads);
   w.Key("log_level");

@@ -3,13 +3,16 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bullmq/logger.hpp"
 #include "bullmq/redis_options.hpp"
 #include "bullmq/worker_options.hpp"
+#include "plugins/plugin_loader.hpp"
 #include "processing/command/command_spec.hpp"
 
 namespace app {
@@ -24,7 +27,14 @@ struct RunConfig {
   bullmq::WorkerOptions worker;  // shared settings; queue/concurrency per QueueSpec
   std::vector<QueueSpec> queues;
   bullmq::RedisOptions redis;
-  std::string processors = "files";  // "files", "conformance" or "none"
+  // Built-in processor sets, comma-separated ("files", "conformance", "none");
+  // empty until parsed: then "files", or "none" when plugins are given.
+  std::string processors;
+  std::vector<std::string> plugins;                                // --plugin paths
+  std::vector<std::string> plugin_config_entries;                  // raw --plugin-config values
+  std::map<std::string, plugins::PluginSettings> plugin_settings;  // by plugin name
+
+  bool uses_processor_set(std::string_view set) const;
   // --command NAME=PROGRAM…: parsed, programs resolved; run in the sandbox.
   std::vector<processing::CommandSpec> commands;
   processing::CommandLimits command_limits;

@@ -36,11 +36,10 @@ std::optional<FilesPlugin> FilesPlugin::load(std::string* error) {
       continue;
     }
     FilesPlugin plugin;
-    plugin.register_processors =
-        reinterpret_cast<BullmqFilesRegisterFn>(::dlsym(handle, kFilesRegisterSymbol));
+    plugin.path = path.string();
     plugin.migrate = reinterpret_cast<BullmqFilesMigrateFn>(::dlsym(handle, kFilesMigrateSymbol));
     plugin.extract = reinterpret_cast<BullmqFilesExtractFn>(::dlsym(handle, kFilesExtractSymbol));
-    if (plugin.register_processors && plugin.migrate && plugin.extract) return plugin;
+    if (plugin.migrate && plugin.extract) return plugin;
     tried += "\n  " + path.string() + ": missing entry points";
     ::dlclose(handle);
   }

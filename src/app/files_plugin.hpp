@@ -1,6 +1,8 @@
-// Finds and loads the `files` plugin (see files_plugin_api.hpp): next to the
-// executable, in ../lib/bullmq-worker/, or in $BULLMQ_WORKER_PLUGIN_DIR.
-// The plugin is never unloaded.
+// Finds the `files` plugin (see files_plugin_api.hpp): in
+// $BULLMQ_WORKER_PLUGIN_DIR, next to the executable, or in
+// ../lib/bullmq-worker/. `run` loads its processors through the plugin
+// loader like any plugin's; `migrate` and `extract-file` call its two extra
+// entry points. The plugin is never unloaded.
 #pragma once
 
 #include <optional>
@@ -11,7 +13,7 @@
 namespace app {
 
 struct FilesPlugin {
-  BullmqFilesRegisterFn register_processors = nullptr;
+  std::string path;
   BullmqFilesMigrateFn migrate = nullptr;
   BullmqFilesExtractFn extract = nullptr;
 

@@ -14,6 +14,7 @@
 #include "bullmq/asio.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/worker.hpp"
+#include "plugins/plugin_loader.hpp"
 #include "processing/command/command_processor.hpp"
 #include "processing/conformance_processors.hpp"
 #include "processing/sandboxed_process.hpp"
@@ -31,13 +32,90 @@ std::string executable_path(const char* argv0) {
   return argv0;
 }
 
-// --command: one CommandProcessor per job name; a name the processor set
-// already has is a start-up error. Their stderr lines are logged per job.
+// The files plugin's settings, from run's own flags.
+plugins::PluginSettings files_settings(const RunConfig& config, const std::string& executable) {
+  plugins::PluginSettings settings;
+  settings.values[kFilesDatabaseUrl] = config.database_url;
+  settings.values[kFilesStorageBasePath] = config.storage_base_path;
+  settings.values[kFilesBatchTimeoutSeconds] = std::to_string(config.batch_processing_timeout_s);
+  settings.values[kFilesDatabasePoolSize] = std::to_string(
+      config.database_pool_size > 0 ? config.database_pool_size : config.worker.concurrency);
+  settings.values[kFilesWorkerExecutable] = executable;
+  return settings;
+}
+
+// Fills `registry` from the built-in sets and the plugins; returns an exit
+// code (2: usage, 1: a plugin's setup failed), 0 when all went well.
+int register_processors(const RunConfig& config, const char* argv0,
+                        bullmq::ProcessorRegistry& registry) {
+  if (config.uses_processor_set("conformance")) {
+    processing::register_conformance_processors(registry);
+  }
+  std::vector<std::pair<plugins::PluginLibrary, plugins::PluginSettings>> libraries;
+  try {
+    if (config.uses_processor_set("files")) {
+      std::string error;
+      auto files = FilesPlugin::load(&error);
+      if (!files) {
+        std::cerr << "bullmq-worker run: " << error << "\n";
+        return 1;
+      }
+      if (config.migrate) {
+        if (int rc = files->migrate(config.database_url.c_str()); rc != 0) return rc;
+      }
+      libraries.emplace_back(plugins::PluginLibrary::open(files->path),
+                             files_settings(config, executable_path(argv0)));
+    }
+    for (const auto& path : config.plugins) {
+      auto library = plugins::PluginLibrary::open(path);
+      auto settings = config.plugin_settings.find(library.name());
+      libraries.emplace_back(std::move(library), settings == config.plugin_settings.end()
+                                                     ? plugins::PluginSettings{}
+                                                     : settings->second);
+    }
+    for (const auto& [name, settings] : config.plugin_settings) {
+      bool known = false;
+      for (const auto& [library, unused] : libraries) known = known || library.name() == name;
+      if (!known) {
+        std::cerr << "bullmq-worker run: --plugin-config names plugin '" << name
+                  << "', but no plugin of that name was loaded\n";
+        return 2;
+      }
+    }
+    for (std::size_t i = 0; i < libraries.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (libraries[i].first.name() == libraries[j].first.name()) {
+          std::cerr << "bullmq-worker run: two plugins are named '" << libraries[i].first.name()
+                    << "'\n";
+          return 2;
+        }
+      }
+    }
+    for (const auto& [library, settings] : libraries) {
+      const plugins::LoadedPlugin loaded = library.set_up(settings, registry);
+      std::string names;
+      for (const auto& job_name : loaded.job_names) names += (names.empty() ? "" : ",") + job_name;
+      logger().info("plugin.loaded", "plugin loaded",
+                    {{"plugin", loaded.name},
+                     {"version", loaded.version},
+                     {"path", loaded.path},
+                     {"processors", names}});
+    }
+  } catch (const plugins::PluginError& e) {
+    std::cerr << "bullmq-worker run: " << e.what() << "\n";
+    return e.exit_code();
+  }
+  return 0;
+}
+
+// --command: one CommandProcessor per job name; a name a processor set or a
+// plugin already has is a start-up error. Their stderr lines are logged per job.
 int register_commands(const RunConfig& config, bullmq::ProcessorRegistry& registry) {
   for (const auto& spec : config.commands) {
     if (registry.find(spec.job_name) != nullptr) {
       std::cerr << "bullmq-worker run: --command " << spec.job_name << ": processors '"
-                << config.processors << "' already handle jobs named '" << spec.job_name << "'\n";
+                << config.processors << "' or a plugin already handle jobs named '" << spec.job_name
+                << "'\n";
       return 2;
     }
     auto sink = [](const bullmq_worker::Job& job, std::string_view line) {
@@ -67,30 +145,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
     }
   }
   bullmq::ProcessorRegistry registry;
-  if (config.processors == "conformance") {
-    processing::register_conformance_processors(registry);
-  } else if (config.processors == "files") {
-    std::string error;
-    auto plugin = FilesPlugin::load(&error);
-    if (!plugin) {
-      std::cerr << "bullmq-worker run: " << error << "\n";
-      return 1;
-    }
-    if (config.migrate) {
-      if (int rc = plugin->migrate(config.database_url.c_str()); rc != 0) return rc;
-    }
-    const std::string exe = executable_path(argv0);
-    BullmqFilesConfig files{
-        config.database_url.c_str(), config.storage_base_path.c_str(),
-        config.batch_processing_timeout_s,
-        config.database_pool_size > 0 ? config.database_pool_size : config.worker.concurrency,
-        exe.c_str()};
-    char message[512] = {};
-    if (plugin->register_processors(&registry, &files, message, sizeof message) != 0) {
-      std::cerr << "bullmq-worker run: cannot set up the files processors: " << message << "\n";
-      return 1;
-    }
-  }
+  if (int rc = register_processors(config, argv0, registry); rc != 0) return rc;
 
   if (int rc = register_commands(config, registry); rc != 0) return rc;
 

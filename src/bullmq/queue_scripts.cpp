@@ -271,4 +271,71 @@ awaitable<std::vector<std::pair<std::string, std::string>>> QueueScripts::hash_e
   co_return std::move(out);
 }
 
+ScriptCall QueueScripts::dependency_counts_call(const std::string& job_id) const {
+  ScriptCall call(ScriptId::kGetDependencyCounts);
+  call.key(keys_.job_processed(job_id)).key(keys_.job_dependencies(job_id));
+  call.key(keys_.job_failed(job_id)).key(keys_.job_unsuccessful(job_id));
+  call.arg("processed").arg("unprocessed").arg("ignored").arg("failed");
+  return call;
+}
+
+ScriptCall QueueScripts::remove_unprocessed_children_call(const std::string& job_id) const {
+  ScriptCall call(ScriptId::kRemoveUnprocessedChildren);
+  call.key(keys_.job(job_id)).key(keys_.meta());
+  call.arg(keys_.base()).arg(job_id);
+  return call;
+}
+
+awaitable<bullmq_worker::Dependencies> QueueScripts::dependencies(std::string job_id) {
+  RedisConnection& c = runner_.connection();
+  std::vector<Reply> replies;
+  replies.push_back(co_await c.command(strings("HGETALL", keys_.job_processed(job_id))));
+  replies.push_back(co_await c.command(strings("SMEMBERS", keys_.job_dependencies(job_id))));
+  replies.push_back(co_await c.command(strings("HGETALL", keys_.job_failed(job_id))));
+  replies.push_back(
+      co_await c.command(strings("ZRANGE", keys_.job_unsuccessful(job_id), "0", "-1")));
+  for (const auto& r : replies) {
+    if (r.is_error())
+      throw ServerError("dependencies of job " + job_id + " on queue " + keys_.queue() + ": " +
+                        r.str);
+  }
+  bullmq_worker::Dependencies out;
+  auto& e0 = replies[0].elements;
+  for (std::size_t i = 0; i + 1 < e0.size(); i += 2) out.processed[e0[i].str] = e0[i + 1].str;
+  for (auto& e : replies[1].elements) out.unprocessed.push_back(std::move(e.str));
+  auto& e2 = replies[2].elements;
+  for (std::size_t i = 0; i + 1 < e2.size(); i += 2) out.ignored[e2[i].str] = e2[i + 1].str;
+  for (auto& e : replies[3].elements) out.failed.push_back(std::move(e.str));
+  co_return std::move(out);
+}
+
+awaitable<bullmq_worker::DependencyCounts> QueueScripts::dependency_counts(std::string job_id) {
+  Reply r = co_await execute(dependency_counts_call(job_id));
+  if (!r.is_array() || r.elements.size() != 4)
+    throw ProtocolError("unexpected getDependencyCounts reply " + r.describe() + " for job " +
+                        job_id + " on queue " + keys_.queue());
+  bullmq_worker::DependencyCounts out;
+  out.processed = int_or_zero(r.elements[0]);
+  out.unprocessed = int_or_zero(r.elements[1]);
+  out.ignored = int_or_zero(r.elements[2]);
+  out.failed = int_or_zero(r.elements[3]);
+  co_return out;
+}
+
+awaitable<void> QueueScripts::remove_unprocessed_children(std::string job_id) {
+  Reply r = co_await execute(remove_unprocessed_children_call(job_id));
+  if (r.is_error())
+    throw ServerError("removeUnprocessedChildren of job " + job_id + " on queue " + keys_.queue() +
+                      ": " + r.str);
+}
+
+awaitable<void> QueueScripts::set_rate_limit(std::int64_t ms) {
+  // Node sets Number.MAX_SAFE_INTEGER.
+  Reply r = co_await runner_.connection().command(
+      strings("SET", keys_.limiter(), "9007199254740991", "PX", std::to_string(ms)));
+  if (r.is_error()) {
+    throw ServerError("rate limit of queue " + keys_.queue() + ": " + r.str);
+  }
+}
+
 }  // namespace bullmq

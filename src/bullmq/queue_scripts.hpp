@@ -14,6 +14,7 @@
 #include "bullmq/keys.hpp"
 #include "bullmq/script_args.hpp"
 #include "bullmq/script_runner.hpp"
+#include "bullmq_worker/job_context.hpp"
 
 namespace bullmq {
 
@@ -93,6 +94,16 @@ class QueueScripts {
   // Plain reads used by processors of flow parents.
   awaitable<std::vector<std::pair<std::string, std::string>>> hash_entries(std::string key);
 
+  // Node's job.getDependencies(): a flow parent's children by state.
+  awaitable<bullmq_worker::Dependencies> dependencies(std::string job_id);
+  // Node's job.getDependenciesCount() (getDependencyCounts script).
+  awaitable<bullmq_worker::DependencyCounts> dependency_counts(std::string job_id);
+  // Node's job.removeUnprocessedChildren() (removeUnprocessedChildren script).
+  awaitable<void> remove_unprocessed_children(std::string job_id);
+  // Node's worker.rateLimit(ms): the limiter key holds a count no limiter
+  // reaches, expiring after `ms`.
+  awaitable<void> set_rate_limit(std::int64_t ms);
+
   // Runs a prepared invocation.
   awaitable<Reply> execute(ScriptCall call) { return runner_.run(std::move(call)); }
 
@@ -113,6 +124,8 @@ class QueueScripts {
                                   bool fetch_next, std::int64_t now_ms) const;
   ScriptCall retry_job_call(const Job& job, const std::string& token,
                             const std::vector<std::string>& fields, std::int64_t now_ms) const;
+  ScriptCall dependency_counts_call(const std::string& job_id) const;
+  ScriptCall remove_unprocessed_children_call(const std::string& job_id) const;
 
  private:
   ScriptRunner& runner_;

@@ -147,6 +147,17 @@ bool pack_json_object(std::string_view json, std::string& out) {
   return true;
 }
 
+bool pack_json(std::string_view json, std::string& out) {
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError()) return false;
+  out.clear();
+  StringSink sink{out};
+  Packer p(sink);
+  pack_json_value(p, doc);
+  return true;
+}
+
 std::string msgpack_to_json(std::string_view packed) {
   msgpack::object_handle oh = msgpack::unpack(packed.data(), packed.size());
   std::ostringstream os;

@@ -39,6 +39,10 @@ std::string pack_string_array(const std::vector<std::string>& items);
 // Returns false when `json` is not a JSON object.
 bool pack_json_object(std::string_view json, std::string& out);
 
+// Converts any JSON value (text) into msgpack as Node's msgpackr packs the
+// same value (null -> nil). Returns false when `json` is not valid JSON.
+bool pack_json(std::string_view json, std::string& out);
+
 // Decodes what the pack_* functions produce back to JSON (tests, debugging).
 std::string msgpack_to_json(std::string_view packed);
 

@@ -24,8 +24,12 @@ enum class ScriptId : std::size_t {
   kUpdateData,
   kUpdateJobScheduler,
   kGetDependencyCounts,
+  kAddStandardJob,
+  kAddDelayedJob,
+  kAddPrioritizedJob,
+  kRemoveUnprocessedChildren,
 };
-inline constexpr std::size_t kScriptCount = 14;
+inline constexpr std::size_t kScriptCount = 18;
 
 struct ScriptInfo {
   std::string_view name;  // e.g. "moveToActive"

@@ -15,10 +15,13 @@
 
 #include "bullmq/backoff.hpp"
 #include "bullmq/clock.hpp"
+#include "bullmq/cluster_slots.hpp"
 #include "bullmq/job_scheduler.hpp"
 #include "bullmq/json.hpp"
 #include "bullmq/logger.hpp"
+#include "bullmq/new_job.hpp"
 #include "bullmq/redis_error_reply.hpp"
+#include "bullmq/retry_plan.hpp"
 #include "bullmq/script_catalog.hpp"
 #include "bullmq/strings.hpp"
 
@@ -95,6 +98,14 @@ class Worker::Context final : public JobContext {
   // unreachable is not the job's fault: it comes out as DependencyUnavailable.
   template <typename F>
   auto on_io(F f) {
+    // An inline processor runs on the I/O thread itself: waiting there for
+    // the I/O thread would never end.
+    if (worker_.io_.get_executor().running_in_this_thread()) {
+      throw UnrecoverableError("processor '" + job().name +
+                               "' runs inline (on the worker's I/O thread) and called its job "
+                               "context; it must return false from runs_inline() to use its "
+                               "context");
+    }
     try {
       return asio::co_spawn(worker_.io_, std::move(f), asio::use_future).get();
     } catch (const ConnectionError& e) {
@@ -109,8 +120,7 @@ class Worker::Context final : public JobContext {
   }
 
   void update_progress(std::string_view json) override {
-    if (!is_json(json))
-      throw std::invalid_argument("progress must be JSON (a number or an object)");
+    if (!is_json(json)) throw std::invalid_argument("progress must be a JSON value");
     int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
       co_await ensure_still_owned("updateProgress");
       co_return co_await worker_.scripts_.update_progress(job().id, body);
@@ -170,22 +180,76 @@ class Worker::Context final : public JobContext {
     return hash(worker_.scripts_.keys().job_failed(job().id));
   }
 
-  // Filled in by the Job API work of issue 10 (in progress this session).
-  [[noreturn]] void move_to_wait() override { throw std::logic_error("move_to_wait: not built yet"); }
-  void rate_limit(std::chrono::milliseconds) override {
-    throw std::logic_error("rate_limit: not built yet");
+  // Node's job.moveToWait(token): back to wait, no attempt spent.
+  [[noreturn]] void move_to_wait() override {
+    std::int64_t rc = on_io([this]() -> awaitable<std::int64_t> {
+      std::int64_t r =
+          co_await worker_.scripts_.move_job_from_active_to_wait(job().id, running_->token);
+      if (r >= 0) worker_.locks_.untrack(job().id);
+      co_return r;
+    });
+    if (rc < 0) {
+      throw std::runtime_error(
+          finish_error_message(static_cast<int>(rc), job().id, "moveJobFromActiveToWait"));
+    }
+    throw WaitingError();
   }
-  std::string add_job(const bullmq_worker::NewJob&) override {
-    throw std::logic_error("add_job: not built yet");
+
+  // Node's worker.rateLimit(ms).
+  void rate_limit(std::chrono::milliseconds duration) override {
+    if (duration.count() <= 0) {
+      std::string message = "rate_limit: the duration must be at least 1 ms (got ";
+      message += std::to_string(duration.count());
+      message += ")";
+      throw std::invalid_argument(message);
+    }
+    on_io([this, ms = duration.count()]() -> awaitable<void> {
+      co_await worker_.scripts_.set_rate_limit(ms);
+    });
   }
+
+  // Node's Queue.add (with `parent` for a child of the running job).
+  std::string add_job(const bullmq_worker::NewJob& spec) override {
+    const QueueKeys& own = worker_.scripts_.keys();
+    QueueKeys target(own.prefix(), spec.queue.empty() ? own.queue() : spec.queue);
+    if (worker_.cluster_ && key_slot(target.base()) != key_slot(own.base())) {
+      throw std::invalid_argument("cannot add job '" + spec.name + "' to queue '" + target.queue() +
+                                  "': in Redis Cluster its keys live in another slot than queue '" +
+                                  own.queue() + "' (give both queue names the same {hash tag})");
+    }
+    std::optional<NewJobParent> parent;
+    if (spec.as_child) parent = NewJobParent{job().id, own.queue_key()};
+    const NewJobPlan plan = plan_new_job(spec, target, parent, now_ms());
+    Reply reply = on_io([this, &target, &plan, child = spec.as_child]() -> awaitable<Reply> {
+      // A child joins the running job's dependencies: only while it is ours.
+      if (child) co_await ensure_still_owned("addJob");
+      co_return co_await worker_.scripts_.execute(add_job_call(target, plan));
+    });
+    if (reply.is_integer() && reply.integer < 0)
+      throw std::runtime_error(add_job_error_message(static_cast<int>(reply.integer), plan));
+    if (reply.is_integer()) return std::to_string(reply.integer);
+    if (reply.is_string()) return reply.str;
+    throw std::runtime_error("addJob on queue " + target.queue() + ": unexpected reply " +
+                             reply.describe());
+  }
+
   bullmq_worker::Dependencies dependencies() override {
-    throw std::logic_error("dependencies: not built yet");
+    return on_io([this]() -> awaitable<bullmq_worker::Dependencies> {
+      co_return co_await worker_.scripts_.dependencies(job().id);
+    });
   }
+
   bullmq_worker::DependencyCounts dependency_counts() override {
-    throw std::logic_error("dependency_counts: not built yet");
+    return on_io([this]() -> awaitable<bullmq_worker::DependencyCounts> {
+      co_return co_await worker_.scripts_.dependency_counts(job().id);
+    });
   }
+
   void remove_unprocessed_children() override {
-    throw std::logic_error("remove_unprocessed_children: not built yet");
+    on_io([this]() -> awaitable<void> {
+      co_await ensure_still_owned("removeUnprocessedChildren");
+      co_await worker_.scripts_.remove_unprocessed_children(job().id);
+    });
   }
 
   bool cancelled() const override { return running_->cancelled.load(); }
@@ -237,6 +301,7 @@ Worker::Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& red
       processors_(processors),
       gate_(gate),
       worker_id_(boost::uuids::to_string(boost::uuids::random_generator()())),
+      cluster_(redis.options().mode == RedisMode::kCluster),
       commands_(io.get_executor(), redis.options(), "command",
                 redis.route_for_queue(options_.prefix, options_.queue)),
       blocking_(io.get_executor(), redis.options(), "blocking",
@@ -452,9 +517,14 @@ awaitable<void> Worker::main_loop() {
     if (limit_until_ms_ > 0) {
       const std::int64_t wait = limit_until_ms_ - now_ms();
       if (wait > 0 && in_flight_ > 0) {
-        slot_signal_.expires_after(std::chrono::milliseconds(wait));
+        slot_signal_.expires_after(
+            std::chrono::milliseconds(std::min(wait, options_.maximum_rate_limit_delay_ms)));
         boost::system::error_code ec;
         co_await slot_signal_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (!ec) {  // waited the (capped) delay out, as Node's waitForRateLimit
+          limit_until_ms_ = 0;
+          drained_ = false;
+        }
         continue;
       }
       if (wait > 0) co_await sleep_ms(std::min(wait, options_.maximum_rate_limit_delay_ms));
@@ -546,8 +616,12 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
                       {"attempt", job.attempt()},
                       {"error", e.what()}});
     }
-    locks_.untrack(job.id);
-    active_.erase(job.id);
+    // A job the processor moved back to wait may already run again in another
+    // slot under the same id: leave that run's lock and entry alone.
+    if (auto it = active_.find(job.id); it != active_.end() && it->second == running) {
+      locks_.untrack(job.id);
+      active_.erase(it);
+    }
     if (finished.next) {
       apply_claim_hints(*finished.next);
       if (finished.next->job && !closing_) {
@@ -623,6 +697,10 @@ Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running
     return Outcome{Outcome::Kind::kMoved, {}, {}, false};
   } catch (const WaitingChildrenError&) {
     return Outcome{Outcome::Kind::kMoved, {}, {}, false};
+  } catch (const WaitingError&) {
+    return Outcome{Outcome::Kind::kMoved, {}, {}, false};
+  } catch (const RateLimitError& e) {
+    return Outcome{Outcome::Kind::kRateLimited, e.what(), {}, false};
   } catch (const UnrecoverableError& e) {
     return Outcome{Outcome::Kind::kFailed, e.what(),
                    stack_entry("UnrecoverableError", e.what(), job.name), true};
@@ -724,30 +802,18 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest r
 
 Worker::FinishRequest Worker::plan_failure(const Job& job, const std::string& message,
                                            const std::string& stack, bool unrecoverable) const {
-  const int attempts_made = job.attempts_made + 1;  // counting this one
-  bool retry =
-      !unrecoverable && attempts_made < job.opts.attempts &&
-      !(options_.max_started_attempts && *options_.max_started_attempts <= job.attempts_started);
+  const RetryPlan plan =
+      plan_retry(job, message, unrecoverable, options_.max_started_attempts, processors_);
   FinishRequest request;
-  request.value = message;
-  if (retry && job.opts.backoff) {
-    if (auto d = backoff_delay(*job.opts.backoff, attempts_made)) {
-      request.delay_ms = *d;
-      if (*d < 0) retry = false;  // a strategy's "do not retry"
-    } else {
-      // Node would leave such a job active until it stalls; fail it clearly instead.
-      retry = false;
-      request.value =
-          message + " (no retry: unknown backoff strategy '" + job.opts.backoff->type + "')";
-    }
-  }
+  request.value = message + plan.note;
+  request.delay_ms = plan.delay_ms;
   request.fields = failure_fields(job, request.value, stack);
-  if (!retry) {
+  if (!plan.retry) {
     request.action = FinishRequest::Action::kFail;
     request.keep_jobs = effective_keep_jobs(job.opts.remove_on_fail, options_.remove_on_fail);
   } else {
-    request.action = request.delay_ms > 0 ? FinishRequest::Action::kRetryLater
-                                          : FinishRequest::Action::kRetryNow;
+    request.action = request.delay_ms != 0 ? FinishRequest::Action::kRetryLater
+                                           : FinishRequest::Action::kRetryNow;
   }
   request.unrecoverable = unrecoverable;
   return request;
@@ -863,9 +929,15 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
   const Job& job = running.job;
   auto& name_stats = *running.name_stats;
   name_stats.observe(static_cast<double>(now_ms() - running.started_ms) / 1000.0);
+  if (outcome.kind == Outcome::Kind::kRateLimited) {
+    ++name_stats.delayed;
+    co_await hand_back_rate_limited(running);
+    co_return FinishResult{};
+  }
   if (outcome.kind == Outcome::Kind::kMoved) {
     ++name_stats.delayed;
-    logger().info("job.moved", "processor moved the job (delayed or waiting for children)",
+    logger().info("job.moved",
+                  "processor moved the job (delayed, back to wait or waiting for children)",
                   {{"queue", options_.queue},
                    {"job_id", job.id},
                    {"job_name", job.name},
@@ -910,6 +982,40 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
   }
   confirm_outcome(running, request, result, logged_ahead);
   co_return std::move(result);
+}
+
+// Node's worker on a RateLimitError: the job goes back to wait without
+// spending an attempt, and the worker claims nothing until the queue's rate
+// limit expires (capped by maximumRateLimitDelay in the main loop).
+awaitable<void> Worker::hand_back_rate_limited(RunningJob& running) {
+  const Job& job = running.job;
+  locks_.untrack(job.id);
+  try {
+    std::int64_t ttl = co_await scripts_.move_job_from_active_to_wait(job.id, running.token);
+    note_redis_success();
+    if (ttl < 0) {
+      log_finish_error(job, static_cast<int>(ttl), "moveJobFromActiveToWait");
+      co_return;
+    }
+    limit_until_ms_ = ttl > 0 ? now_ms() + ttl : 0;
+    logger().info("job.rate_limited",
+                  "processor rate-limited the queue; the job is back in wait without spending "
+                  "an attempt",
+                  {{"queue", options_.queue},
+                   {"job_id", job.id},
+                   {"job_name", job.name},
+                   {"attempt", job.attempt()},
+                   {"rate_limit_ms", static_cast<long long>(ttl)}});
+  } catch (const std::exception& e) {
+    note_redis_error(e);
+    ++stats_.finish_errors;
+    logger().error("job.hand_back_failed",
+                   "could not move the rate-limited job back to wait; stalled-job recovery will",
+                   {{"queue", options_.queue},
+                    {"job_id", job.id},
+                    {"job_name", job.name},
+                    {"error", e.what()}});
+  }
 }
 
 void Worker::log_finish_error(const Job& job, int code, const char* command) {

@@ -84,7 +84,8 @@ class Worker {
   struct RunningJob;
   class Context;
   struct Outcome {
-    enum class Kind { kCompleted, kFailed, kMoved, kDeferred };
+    // kRateLimited: the processor threw RateLimitError (back to wait, no attempt).
+    enum class Kind { kCompleted, kFailed, kMoved, kDeferred, kRateLimited };
     Outcome() = default;
     Outcome(Kind k, std::string v, std::string s, bool u, std::string dep = {})
         : kind(k),
@@ -133,6 +134,7 @@ class Worker {
   void confirm_outcome(const RunningJob& running, const FinishRequest& request,
                        const FinishResult& result, bool logged_ahead);
   FinishRequest plan_deferral(const Job& job, const Outcome& outcome) const;
+  awaitable<void> hand_back_rate_limited(RunningJob& running);
   bool claiming_allowed() const { return !closing_ && !gated(); }
   awaitable<void> stalled_check_loop();
   awaitable<void> check_version();
@@ -161,6 +163,7 @@ class Worker {
   const ProcessorRegistry& processors_;
   DependencyGate* gate_;
   std::string worker_id_;
+  bool cluster_ = false;  // Redis Cluster: jobs added to other queues must share the slot
   std::uint64_t token_counter_ = 0;
   std::int64_t started_ms_ = 0;
 

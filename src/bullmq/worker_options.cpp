@@ -9,7 +9,19 @@ std::string WorkerOptions::validate() const {
   if (concurrency < 1) return "concurrency must be at least 1";
   if (lock_duration_ms < 1) return "lock duration must be a positive number of ms";
   if (lock_renew_time_ms < 0) return "lock renew time may not be negative";
-  if (effective_lock_renew_time_ms() < 2) return "lock renew time must be at least 2 ms";
+  if (effective_lock_renew_time_ms() < 2) {
+    return lock_renew_time_ms > 0 ? "lock renew time must be at least 2 ms"
+                                  : "lock duration must be at least 4 ms (the lock is renewed "
+                                    "every half of it unless a renew time is given)";
+  }
+  if (effective_lock_renew_time_ms() >= lock_duration_ms) {
+    std::string message = "lock renew time (";
+    message.append(std::to_string(effective_lock_renew_time_ms()))
+        .append(" ms) must be shorter than the lock duration (")
+        .append(std::to_string(lock_duration_ms))
+        .append(" ms): the lock would lapse between renewals and every longer job would stall");
+    return message;
+  }
   if (stalled_interval_ms < 1) return "stalled interval must be a positive number of ms";
   if (max_stalled_count < 0) return "max stalled count may not be negative";
   if (!(drain_delay_s > 0)) return "drain delay must be positive";

@@ -5,18 +5,20 @@
 #include <rapidjson/writer.h>
 
 #include <sys/stat.h>
+#include <algorithm>
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "bullmq/json.hpp"
 
 namespace processing {
 namespace {
 
-using bullmq_worker::Job;
 using bullmq::JobContext;
 using bullmq::UnrecoverableError;
+using bullmq_worker::Job;
 
 // Parses the job data; anything but a JSON object is bad input.
 rapidjson::Document parse_data(const Job& job) {
@@ -127,10 +129,7 @@ std::string progress(const Job& job, JobContext& context) {
   const std::int64_t interval = int_field(data, "intervalMs", 10, job);
   std::size_t count = 0;
   if (steps) {
-    for (const auto& step : steps->GetArray()) {
-      if (!step.IsNumber() && !step.IsObject()) {
-        throw UnrecoverableError("each progress step must be a number or an object");
-      }
+    for (const auto& step : steps->GetArray()) {  // any JSON value, as Node's updateProgress
       if (count > 0 && !context.sleep_for(std::chrono::milliseconds(interval))) {
         throw std::runtime_error("progress interrupted: the job was cancelled");
       }
@@ -171,6 +170,29 @@ std::string delay(const Job& job, JobContext& context) {
   throw bullmq::DelayedError();  // move_to_delayed always throws; this keeps the contract visible
 }
 
+bool bool_field(const rapidjson::Value& data, const char* name, const Job& job) {
+  auto it = data.FindMember(name);
+  if (it == data.MemberEnd() || it->value.IsNull()) return false;
+  if (!it->value.IsBool()) {
+    throw UnrecoverableError("field '" + std::string(name) + "' of '" + job.name +
+                             "' must be true or false");
+  }
+  return it->value.GetBool();
+}
+
+// Sets `name` to `value` in the job data and stores it (Job.updateData).
+template <typename T>
+void store_field(rapidjson::Document& data, const char* name, T value, JobContext& context) {
+  auto& alloc = data.GetAllocator();
+  rapidjson::Value v(value);
+  if (auto it = data.FindMember(name); it != data.MemberEnd()) {
+    it->value = v;
+  } else {
+    data.AddMember(rapidjson::StringRef(name), v, alloc);
+  }
+  context.update_data(to_json(data));
+}
+
 std::string sum_children(const Job&, JobContext& context) {
   double sum = 0;
   for (const auto& [child, value_json] : context.children_values()) {
@@ -187,6 +209,115 @@ std::string sum_children(const Job&, JobContext& context) {
     number.SetDouble(sum);
   }
   return object1("sum", to_json(number));
+}
+
+std::string rate_limit(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  if (bool_field(data, "done", job)) return R"({"rateLimited":true})";
+  const std::int64_t ms = int_field(data, "ms", 500, job);
+  if (ms < 1) throw UnrecoverableError("field 'ms' of 'rate-limit' must be at least 1");
+  store_field(data, "done", true, context);
+  context.rate_limit(std::chrono::milliseconds(ms));
+  throw bullmq::RateLimitError();
+}
+
+std::string move_to_wait(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  if (bool_field(data, "done", job)) return R"({"waited":true})";
+  store_field(data, "done", true, context);
+  context.move_to_wait();
+  throw bullmq::WaitingError();  // move_to_wait always throws; this keeps the contract visible
+}
+
+std::string spawn_children(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  if (string_field(data, "step", "", job) != "waiting") {
+    const std::int64_t count = int_field(data, "count", 3, job);
+    const std::string queue = string_field(data, "queue", "", job);  // empty: its own
+    if (count < 0 || count > 10000)
+      throw UnrecoverableError("field 'count' of 'spawn-children' must be in [0, 10000]");
+    for (std::int64_t i = 1; i <= count; ++i) {
+      bullmq_worker::NewJob child;
+      child.name = "echo";
+      child.data = object1("value", std::to_string(i));
+      child.as_child = true;
+      child.queue = queue;
+      context.add_job(child);
+    }
+    rapidjson::Value waiting("waiting");
+    auto& alloc = data.GetAllocator();
+    if (auto it = data.FindMember("step"); it != data.MemberEnd()) {
+      it->value = waiting;
+    } else {
+      data.AddMember("step", waiting, alloc);
+    }
+    context.update_data(to_json(data));
+    context.move_to_waiting_children();  // throws when parked; returns when all are done
+  }
+  return sum_children(job, context);
+}
+
+std::string add_job(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  bullmq_worker::NewJob added;
+  added.name = string_field(data, "name", "echo", job);
+  added.queue = string_field(data, "queue", "", job);
+  if (auto it = data.FindMember("data"); it != data.MemberEnd()) added.data = to_json(it->value);
+  if (auto it = data.FindMember("opts"); it != data.MemberEnd()) added.opts = to_json(it->value);
+  rapidjson::Value id;
+  const std::string new_id = context.add_job(added);
+  id.SetString(new_id.c_str(), static_cast<rapidjson::SizeType>(new_id.size()));
+  return object1("id", to_json(id));
+}
+
+std::string dependencies(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  const auto counts = context.dependency_counts();
+  std::string out = "{\"processed\":";
+  out += std::to_string(counts.processed);
+  out += ",\"unprocessed\":";
+  out += std::to_string(counts.unprocessed);
+  out += ",\"failed\":";
+  out += std::to_string(counts.failed);
+  out += ",\"ignored\":";
+  out += std::to_string(counts.ignored);
+  if (bool_field(data, "keys", job)) {
+    // The children themselves (JobContext::dependencies), sorted keys.
+    const auto deps = context.dependencies();
+    rapidjson::Document children(rapidjson::kObjectType);
+    auto& a = children.GetAllocator();
+    auto keys = [&](const char* name, auto&& range, auto&& key_of) {
+      std::vector<std::string> list;
+      for (const auto& e : range) list.push_back(key_of(e));
+      std::sort(list.begin(), list.end());
+      rapidjson::Value array(rapidjson::kArrayType);
+      for (const auto& k : list) array.PushBack(rapidjson::Value(k.c_str(), a), a);
+      children.AddMember(rapidjson::StringRef(name), array, a);
+    };
+    auto first = [](const auto& e) { return e.first; };
+    auto self = [](const std::string& e) { return e; };
+    keys("processed", deps.processed, first);
+    keys("unprocessed", deps.unprocessed, self);
+    keys("failed", deps.failed, self);
+    keys("ignored", deps.ignored, first);
+    out += ",\"children\":";
+    out += to_json(children);
+  }
+  return out + "}";
+}
+
+std::string continue_parent(const Job& job, JobContext& context) {
+  parse_data(job);
+  context.remove_unprocessed_children();
+  const auto deps = context.dependencies();
+  // continueParentOnFailure children that failed are recorded with their
+  // reasons (Node's getFailedChildrenValues); failParentOnFailure ones apart.
+  return object1("failed", std::to_string(deps.ignored.size() + deps.failed.size()));
+}
+
+std::string inline_context(const Job&, JobContext& context) {
+  context.log("an inline processor calling its context");  // fails the job clearly
+  return R"({"unexpected":true})";
 }
 
 // The `needs-dependency` processor's dependency: up while the file named by
@@ -233,6 +364,19 @@ void register_conformance_processors(bullmq::ProcessorRegistry& registry) {
   add("delay", delay, false);
   add("sum-children", sum_children, false);
   add("needs-dependency", needs_dependency, false);
+  add("rate-limit", rate_limit, false);
+  add("move-to-wait", move_to_wait, false);
+  add("spawn-children", spawn_children, false);
+  add("add-job", add_job, false);
+  add("dependencies", dependencies, false);
+  add("continue-parent", continue_parent, false);
+  add("inline-context", inline_context, true);  // shows the failure of a context call inline
+  // Retry delays of attemptsMade x 100 ms (backoff: {type: 'conformance-linear'}).
+  registry.add_backoff_strategy(
+      "conformance-linear",
+      [](int attempts_made, std::string_view, std::string_view, const Job&) -> std::int64_t {
+        return static_cast<std::int64_t>(attempts_made) * 100;
+      });
   if (switch_file()) registry.add_dependency(kSwitchDependency, switch_problem);
 }
 

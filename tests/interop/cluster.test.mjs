@@ -273,6 +273,25 @@ test('the queue\'s slot migrated mid-run (MOVED, ASK): no job lost or completed 
   await w.stop();
 });
 
+test('add_job from a processor: children in a queue sharing the slot are added; a queue in another slot is refused, naming the fix', { skip: cppOnly }, async () => {
+  const name = await cluster.tagOn(cluster.nodes[1], `spawn-${uid()}`);
+  const sibling = `${name}-children`; // same hash tag, same slot
+  const elsewhere = await cluster.tagOn(cluster.nodes[2], `other-${uid()}`);
+  assert.notEqual(slotOf(`bull:${sibling}:wait`), slotOf(`bull:${elsewhere}:wait`));
+  const queue = queueOn(cluster, name);
+  const w = run(cluster, [name, sibling], ['--concurrency', '2']);
+  await w.waitUntilReady();
+  const ok = await queue.add('spawn-children', { count: 2, queue: sibling });
+  await waitFor(async () => (await queue.getJobState(ok.id)) === 'completed', { timeout: 15000, what: 'parent completed' });
+  assert.deepEqual((await Job.fromId(queue, ok.id)).returnvalue, { sum: 3 });
+  const refused = await queue.add('spawn-children', { count: 2, queue: elsewhere });
+  await waitFor(async () => (await queue.getJobState(refused.id)) === 'failed', { timeout: 15000, what: 'parent failed' });
+  const failed = await Job.fromId(queue, refused.id);
+  assert.match(failed.failedReason, /cannot add job 'echo' to queue '.*': in Redis Cluster its keys live in another slot/);
+  assert.match(failed.failedReason, /hash tag/);
+  await w.stop();
+});
+
 test('prefix and queue name: keys that would span slots are refused; a hash tag in either works', async (t) => {
   await t.test('prefix bull, queue plain: exit code 2 and how to hash-tag it', { skip: cppOnly }, async () => {
     const w = run(cluster, ['plain'], ['--prefix', 'bull']);

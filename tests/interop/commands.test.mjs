@@ -444,7 +444,7 @@ test('start-up errors: missing program, not executable, name given twice, bad qu
   // A name the conformance set already has.
   const clash = await runBinary([...base, '--processors', 'conformance', '--command', 'echo=/bin/true']);
   assert.equal(clash.code, 2);
-  assert.match(clash.stderr, /processors 'conformance' already handle jobs named 'echo'/);
+  assert.match(clash.stderr, /processors 'conformance' or a plugin already handle jobs named 'echo'/);
 });
 
 test('--print-config: commands alone select no processor set (no files plugin, no database)', async () => {

@@ -166,7 +166,8 @@ test('malformed data fails unrecoverable with a clear message; the worker keeps 
   const notObject = await queue.add('progress', { steps: [] }, { attempts: 3 });
   const wrongType = await queue.add('sleep', { ms: 'soon' }, { attempts: 3 });
   const wrongArray = await queue.add('log', { lines: 'not a list' }, { attempts: 3 });
-  const badStep = await queue.add('progress', { steps: ['text'] }, { attempts: 3 });
+  // Any JSON value is a progress step; a wrong interval is not.
+  const badStep = await queue.add('progress', { steps: ['text'], intervalMs: 'fast' }, { attempts: 3 });
   const badOpts = await queue.add('echo', { fine: true });
   await client.hset(`bull:${name}:${notJson.id}`, 'data', '{"ms": 1,');
   await client.hset(`bull:${name}:${badOpts.id}`, 'opts', 'attempts=3');
@@ -179,7 +180,7 @@ test('malformed data fails unrecoverable with a clear message; the worker keeps 
     [notObject, "job data of 'progress' must be a JSON object"],
     [wrongType, "field 'ms' of 'sleep' must be a number"],
     [wrongArray, "field 'lines' of 'log' must be an array"],
-    [badStep, 'each progress step must be a number or an object'],
+    [badStep, "field 'intervalMs' of 'progress' must be a number"],
     [badOpts, 'job opts are not valid JSON'],
   ];
   for (const [job, message] of expected) {

@@ -108,7 +108,7 @@ AggregateJobData parse_aggregate_job_data(std::string_view json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   auto invalid = [](const std::string& message) {
-    throw bullmq::UnrecoverableError(error_text("", "invalid_job_data", message));
+    throw bullmq_worker::UnrecoverableError(error_text("", "invalid_job_data", message));
   };
   if (doc.HasParseError()) invalid("job data is not valid JSON");
   if (!doc.IsObject()) invalid("job data is not a JSON object");
@@ -135,7 +135,8 @@ BatchAggregator::BatchAggregator(std::shared_ptr<db::ConnectionPool> pool, Pipel
   if (!pool_) throw std::invalid_argument("BatchAggregator needs a connection pool");
 }
 
-std::string BatchAggregator::process(const bullmq_worker::Job& job, bullmq::JobContext& context) {
+std::string BatchAggregator::process(const bullmq_worker::Job& job,
+                                     bullmq_worker::JobContext& context) {
   const AggregateJobData data = parse_aggregate_job_data(job.data);
   const std::string& batch_id = data.batch_id;
   const double timeout_s = static_cast<double>(config_.batch_timeout.count());
@@ -157,7 +158,7 @@ std::string BatchAggregator::process(const bullmq_worker::Job& job, bullmq::JobC
       Outcome o;
       auto batch = batches.find_by_batch_id(batch_id, /*for_update=*/true);
       if (!batch) {
-        throw bullmq::UnrecoverableError(
+        throw bullmq_worker::UnrecoverableError(
             error_text(batch_id, "invalid_job_data", "no processing_jobs row for this batch_id"));
       }
       auto rows = files.list_by_run_id(batch->run_id);
@@ -199,7 +200,8 @@ std::string BatchAggregator::process(const bullmq_worker::Job& job, bullmq::JobC
   switch (outcome.decision) {
     case Decision::kTimedOut:
       context.log("batch " + batch_id + " failed: " + outcome.message);
-      throw bullmq::UnrecoverableError(error_text(batch_id, "batch_timeout", outcome.message));
+      throw bullmq_worker::UnrecoverableError(
+          error_text(batch_id, "batch_timeout", outcome.message));
     case Decision::kWait: {
       const double remaining_s = timeout_s - outcome.batch.age_seconds;
       auto delay = aggregate_wait_delay(config_, data.wait_rounds);

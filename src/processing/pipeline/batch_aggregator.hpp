@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "bullmq/processor.hpp"
+#include "bullmq_worker/processor.hpp"
 #include "db/connection_pool.hpp"
 #include "processing/pipeline/pipeline_config.hpp"
 
@@ -31,18 +31,18 @@ struct AggregateJobData {
   std::int64_t wait_rounds = 0;
 };
 
-// Throws bullmq::UnrecoverableError ("invalid_job_data: ...") when `json` is
+// Throws bullmq_worker::UnrecoverableError ("invalid_job_data: ...") when `json` is
 // not an object with a non-empty string batch_id.
 AggregateJobData parse_aggregate_job_data(std::string_view json);
 
 // Delay before re-checking after `round` earlier waits.
 std::chrono::milliseconds aggregate_wait_delay(const PipelineConfig& config, std::int64_t round);
 
-class BatchAggregator : public bullmq::Processor {
+class BatchAggregator : public bullmq_worker::Processor {
  public:
   BatchAggregator(std::shared_ptr<db::ConnectionPool> pool, PipelineConfig config);
 
-  std::string process(const bullmq_worker::Job& job, bullmq::JobContext& context) override;
+  std::string process(const bullmq_worker::Job& job, bullmq_worker::JobContext& context) override;
 
  private:
   std::shared_ptr<db::ConnectionPool> pool_;

@@ -28,7 +28,7 @@ std::string error_text(const std::string& doc_id, std::string_view error_type,
 }
 
 [[noreturn]] void invalid_data(std::string_view doc_id, const std::string& message) {
-  throw bullmq::UnrecoverableError(error_text(
+  throw bullmq_worker::UnrecoverableError(error_text(
       doc_id.empty() ? std::string("?") : std::string(doc_id), "invalid_job_data", message));
 }
 
@@ -177,7 +177,8 @@ FileProcessor::FileProcessor(std::shared_ptr<db::ConnectionPool> pool, PipelineC
   if (!extract_) throw std::invalid_argument("FileProcessor needs an extract function");
 }
 
-std::string FileProcessor::process(const bullmq_worker::Job& job, bullmq::JobContext& context) {
+std::string FileProcessor::process(const bullmq_worker::Job& job,
+                                   bullmq_worker::JobContext& context) {
   const FileJobData data = parse_file_job_data(job.data);
   const std::string& doc_id = data.doc_id;
   const std::string owner = job.queue + ":" + job.id;
@@ -271,7 +272,7 @@ std::string FileProcessor::process(const bullmq_worker::Job& job, bullmq::JobCon
     }
     if (!recorded) context.log("the claim was taken over meanwhile; failure not recorded");
     if (retryable) throw std::runtime_error(error_text(doc_id, error_type, message));
-    throw bullmq::UnrecoverableError(error_text(doc_id, error_type, message));
+    throw bullmq_worker::UnrecoverableError(error_text(doc_id, error_type, message));
   };
 
   // 2. Extract.
@@ -285,8 +286,8 @@ std::string FileProcessor::process(const bullmq_worker::Job& job, bullmq::JobCon
       // The whole storage being away is not this document's fault: nothing
       // is recorded, the job waits for the storage like every other.
       if (std::string problem = storage_root_problem(config_.storage_root); !problem.empty()) {
-        throw bullmq::DependencyUnavailable(kStorageDependency,
-                                            error_text(doc_id, "storage_unavailable", problem));
+        throw bullmq_worker::DependencyUnavailable(
+            kStorageDependency, error_text(doc_id, "storage_unavailable", problem));
       }
     }
     fail(e.error_type(), e.what(), e.retryable());

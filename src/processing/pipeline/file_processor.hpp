@@ -10,8 +10,8 @@
 // than the stale limit, then it is taken over; a 'processing' row left by an
 // earlier attempt of the same job is resumed.
 //
-// Outcomes: bullmq::UnrecoverableError for malformed data and permanent
-// extraction errors (no retries); bullmq::DependencyUnavailable while
+// Outcomes: bullmq_worker::UnrecoverableError for malformed data and permanent
+// extraction errors (no retries); bullmq_worker::DependencyUnavailable while
 // PostgreSQL or the storage root cannot be reached (no attempt spent, nothing
 // recorded as failed); std::runtime_error for other retryable errors. Every error message starts
 // with "process-file doc_id=<id>: <error_type>: " (the aggregator matches it). Returns
@@ -24,7 +24,7 @@
 #include <string>
 #include <string_view>
 
-#include "bullmq/processor.hpp"
+#include "bullmq_worker/processor.hpp"
 #include "db/connection_pool.hpp"
 #include "processing/pipeline/pipeline_config.hpp"
 
@@ -37,18 +37,18 @@ struct FileJobData {
   std::optional<std::string> file_name;
 };
 
-// Throws bullmq::UnrecoverableError ("invalid_job_data: ...") when `json` is
+// Throws bullmq_worker::UnrecoverableError ("invalid_job_data: ...") when `json` is
 // not an object with a non-empty string doc_id, or an optional field is not a
 // string.
 FileJobData parse_file_job_data(std::string_view json);
 
-class FileProcessor : public bullmq::Processor {
+class FileProcessor : public bullmq_worker::Processor {
  public:
   // `extract` must not be empty (std::invalid_argument otherwise).
   FileProcessor(std::shared_ptr<db::ConnectionPool> pool, PipelineConfig config,
                 ExtractFunction extract);
 
-  std::string process(const bullmq_worker::Job& job, bullmq::JobContext& context) override;
+  std::string process(const bullmq_worker::Job& job, bullmq_worker::JobContext& context) override;
 
  private:
   std::shared_ptr<db::ConnectionPool> pool_;

@@ -10,7 +10,7 @@
 
 namespace processing {
 
-bullmq::DependencyCheck database_check(std::shared_ptr<db::ConnectionPool> pool) {
+bullmq_worker::DependencyCheck database_check(std::shared_ptr<db::ConnectionPool> pool) {
   return [pool = std::move(pool)]() -> std::string {
     try {
       pool->transact([](pqxx::work& tx) { tx.exec("SELECT 1"); });
@@ -22,7 +22,7 @@ bullmq::DependencyCheck database_check(std::shared_ptr<db::ConnectionPool> pool)
   };
 }
 
-bullmq::DependencyCheck storage_check(std::filesystem::path storage_root) {
+bullmq_worker::DependencyCheck storage_check(std::filesystem::path storage_root) {
   return [root = std::move(storage_root)]() { return storage_root_problem(root); };
 }
 
@@ -39,7 +39,7 @@ std::string storage_root_problem(const std::filesystem::path& storage_root) {
 }
 
 void throw_database_unavailable(const std::string& message) {
-  throw bullmq::DependencyUnavailable(kDatabaseDependency, message);
+  throw bullmq_worker::DependencyUnavailable(kDatabaseDependency, message);
 }
 
 }  // namespace processing

@@ -22,16 +22,16 @@ ExtractFunction isolated_extractor(std::filesystem::path worker_executable) {
   };
 }
 
-void register_pipeline_processors(bullmq::ProcessorRegistry& registry,
+void register_pipeline_processors(bullmq_worker::PluginSetup& setup,
                                   std::shared_ptr<db::ConnectionPool> pool,
                                   const PipelineConfig& config, ExtractFunction extract) {
   if (!extract) extract = isolated_extractor(config.worker_executable);
-  registry.add_dependency(kDatabaseDependency, database_check(pool));
-  registry.add_dependency(kStorageDependency, storage_check(config.storage_root));
-  registry.add(std::string(kProcessFileJobName),
-               std::make_shared<FileProcessor>(pool, config, std::move(extract)));
-  registry.add(std::string(kAggregateBatchJobName),
-               std::make_shared<BatchAggregator>(std::move(pool), config));
+  setup.add_dependency(std::string(kDatabaseDependency), database_check(pool));
+  setup.add_dependency(std::string(kStorageDependency), storage_check(config.storage_root));
+  setup.add_processor(std::string(kProcessFileJobName),
+                      std::make_shared<FileProcessor>(pool, config, std::move(extract)));
+  setup.add_processor(std::string(kAggregateBatchJobName),
+                      std::make_shared<BatchAggregator>(std::move(pool), config));
 }
 
 }  // namespace processing

@@ -1,4 +1,4 @@
-// Registers the document pipeline's processors on a worker's registry:
+// Registers the document pipeline's processors through a plugin setup:
 // "process-file" -> FileProcessor, "aggregate-batch" -> BatchAggregator.
 // The caller (the app) owns the pool and the configuration; the processors
 // keep shared ownership of the pool and their own copy of the configuration.
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "bullmq/processor.hpp"
+#include "bullmq_worker/plugin_setup.hpp"
 #include "db/connection_pool.hpp"
 #include "processing/pipeline/pipeline_config.hpp"
 
@@ -21,7 +21,7 @@ ExtractFunction isolated_extractor(std::filesystem::path worker_executable);
 // `extract` defaults to isolated_extractor(config.worker_executable); tests
 // pass a fake. Throws std::invalid_argument when the pool is missing, or when
 // no extractor is given and config.worker_executable is empty.
-void register_pipeline_processors(bullmq::ProcessorRegistry& registry,
+void register_pipeline_processors(bullmq_worker::PluginSetup& setup,
                                   std::shared_ptr<db::ConnectionPool> pool,
                                   const PipelineConfig& config, ExtractFunction extract = {});
 

@@ -369,11 +369,13 @@ TEST_CASE("process-file stores extractor JSON with NUL characters and non-object
 
 TEST_CASE("register_pipeline_processors registers both job names") {
   Database db(PostgresServer::fresh_database_url("pf"));
-  bullmq::ProcessorRegistry registry;
+  FakePluginSetup registry;
   FakeExtractor extractor;
   processing::register_pipeline_processors(registry, db.pool, test_config(), extractor.function());
-  CHECK(registry.find("process-file") != nullptr);
-  CHECK(registry.find("aggregate-batch") != nullptr);
+  CHECK(registry.processors.count("process-file") == 1);
+  CHECK(registry.processors.count("aggregate-batch") == 1);
+  CHECK(registry.dependencies.count("postgresql") == 1);
+  CHECK(registry.dependencies.count("storage") == 1);
   // Without an extractor, the isolated one needs the worker executable.
   CHECK_THROWS_AS(processing::register_pipeline_processors(registry, db.pool, test_config()),
                   std::invalid_argument);

@@ -20,6 +20,7 @@
 
 #include "bullmq/job.hpp"
 #include "bullmq/processor.hpp"
+#include "bullmq_worker/plugin_setup.hpp"
 #include "db/connection_pool.hpp"
 #include "db/file_extractions_repository.hpp"
 #include "db/migrations.hpp"
@@ -68,6 +69,27 @@ class FakeJobContext : public bullmq::JobContext {
       if (l.find(needle) != std::string::npos) return true;
     }
     return false;
+  }
+};
+
+// A PluginSetup that keeps what was registered.
+class FakePluginSetup : public bullmq_worker::PluginSetup {
+ public:
+  std::map<std::string, std::shared_ptr<bullmq_worker::Processor>> processors;
+  std::map<std::string, bullmq_worker::DependencyCheck> dependencies;
+  std::map<std::string, bullmq_worker::BackoffStrategy> backoff_strategies;
+  bullmq_worker::PluginConfig settings;
+
+  const bullmq_worker::PluginConfig& config() const override { return settings; }
+  bullmq_worker::PluginLogger logger() const override { return {}; }
+  void add_processor(std::string name, std::shared_ptr<bullmq_worker::Processor> p) override {
+    processors[std::move(name)] = std::move(p);
+  }
+  void add_dependency(std::string name, bullmq_worker::DependencyCheck check) override {
+    dependencies[std::move(name)] = std::move(check);
+  }
+  void add_backoff_strategy(std::string type, bullmq_worker::BackoffStrategy s) override {
+    backoff_strategies[std::move(type)] = std::move(s);
   }
 };
 

@@ -200,3 +200,15 @@ TEST_CASE("finish error messages match Node's wording") {
   CHECK(finish_error_message(-9, "5", "moveToFinished") ==
         "Cannot complete job 5 because it has at least one failed child. moveToFinished");
 }
+
+TEST_CASE("getDependencyCounts and removeUnprocessedChildren take Node's keys and arguments") {
+  Fixture f;
+  ScriptCall counts = f.scripts.dependency_counts_call("7");
+  CHECK(counts.keys() == std::vector<std::string>{"bull:q:7:processed", "bull:q:7:dependencies",
+                                                  "bull:q:7:failed", "bull:q:7:unsuccessful"});
+  CHECK(counts.args() == std::vector<std::string>{"processed", "unprocessed", "ignored", "failed"});
+  ScriptCall remove = f.scripts.remove_unprocessed_children_call("7");
+  CHECK(remove.id() == ScriptId::kRemoveUnprocessedChildren);
+  CHECK(remove.keys() == std::vector<std::string>{"bull:q:7", "bull:q:meta"});
+  CHECK(remove.args() == std::vector<std::string>{"bull:q:", "7"});
+}
