@@ -253,6 +253,12 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
   run.add_flag("--migrate", cfg.migrate,
                "Apply database migrations before starting (processors files)")
       ->envname("BULLMQ_MIGRATE");
+  run.add_option("--otel-endpoint", cfg.otel_endpoint,
+                 "OTLP/HTTP collector base URL: one span per job goes to <url>/v1/traces")
+      ->envname("OTEL_EXPORTER_OTLP_ENDPOINT");
+  run.add_option("--otel-service-name", cfg.otel_service_name,
+                 "service.name of the spans (default bullmq-worker)")
+      ->envname("OTEL_SERVICE_NAME");
 }
 
 // The --command flags as given (see finish_commands).

@@ -233,6 +233,10 @@ std::string describe_config(const RunConfig& c) {
   w.Int(c.database_pool_size);
   w.Key("migrate");
   w.Bool(c.migrate);
+  w.Key("otel_endpoint");
+  w.String(mask_url_password(c.otel_endpoint).c_str());
+  w.Key("otel_service_name");
+  w.String(c.otel_service_name.c_str());
   w.EndObject();
   return std::string(buffer.GetString()) + "\n";
 }

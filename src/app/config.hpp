@@ -52,6 +52,10 @@ struct RunConfig {
   int http_port = 0;  // 0 = off
   std::string http_host = "0.0.0.0";
   std::int64_t liveness_idle_timeout_s = 300;
+
+  // Tracing (OTLP/HTTP); the other OTEL_* variables are read by src/telemetry.
+  std::string otel_endpoint;  // base URL; empty = off (unless OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+  std::string otel_service_name;
 };
 
 // The effective settings as JSON, passwords masked (for --print-config).

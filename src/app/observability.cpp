@@ -1,5 +1,7 @@
 #include "app/observability.hpp"
 
+#include "telemetry/batch_exporter.hpp"
+
 #include <cstdio>
 
 #include "bullmq/clock.hpp"
@@ -248,6 +250,17 @@ asio::awaitable<HttpResponse> Observability::metrics() {
   e.family("bullmq_worker_dependency_outages_total", "counter",
            "Times a dependency of the processors was reported down.");
   e.sample("bullmq_worker_dependency_outages_total", "", std::to_string(gate_.outages()));
+  if (tracing_) {
+    const telemetry::ExporterStats spans = tracing_->stats();
+    e.family("bullmq_worker_spans_total", "counter",
+             "Job spans by fate: exported (accepted by the collector), dropped (queue full or "
+             "shutdown deadline), failed (export given up).");
+    e.sample("bullmq_worker_spans_total", "outcome=\"exported\"", std::to_string(spans.exported));
+    e.sample("bullmq_worker_spans_total", "outcome=\"dropped\"", std::to_string(spans.dropped));
+    e.sample("bullmq_worker_spans_total", "outcome=\"failed\"", std::to_string(spans.failed));
+    e.family("bullmq_worker_spans_queued", "gauge", "Finished spans waiting to be exported.");
+    e.sample("bullmq_worker_spans_queued", "", std::to_string(spans.queued));
+  }
 
   e.family("bullmq_queue_jobs", "gauge",
            "Jobs of the queue by state, read from Redis at scrape time.");

@@ -18,6 +18,10 @@
 #include "bullmq/redis_topology.hpp"
 #include "bullmq/worker.hpp"
 
+namespace telemetry {
+class BatchExporter;
+}
+
 namespace app {
 
 class Observability {
@@ -29,6 +33,8 @@ class Observability {
                 const bullmq::RedisTopology& topology);
 
   bullmq::awaitable<HttpResponse> handle(std::string path);
+  // With tracing on: its span counters go into /metrics. Must outlive this.
+  void set_tracing(const telemetry::BatchExporter* exporter) { tracing_ = exporter; }
 
  private:
   bullmq::awaitable<HttpResponse> livez();
@@ -42,6 +48,7 @@ class Observability {
   std::int64_t idle_timeout_ms_;
   const bullmq::DependencyGate& gate_;
   const bullmq::RedisTopology& topology_;
+  const telemetry::BatchExporter* tracing_ = nullptr;
 };
 
 }  // namespace app

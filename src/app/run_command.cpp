@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -18,6 +19,8 @@
 #include "processing/command/command_processor.hpp"
 #include "processing/conformance_processors.hpp"
 #include "processing/sandboxed_process.hpp"
+#include "telemetry/batch_exporter.hpp"
+#include "telemetry/otel_job_tracer.hpp"
 
 namespace app {
 namespace {
@@ -157,6 +160,36 @@ int run_worker(const RunConfig& config, const char* argv0) {
   // Shared by every queue's worker: a processor's dependency that is down
   // stops all claims of this process until it answers again.
   bullmq::DependencyGate gate(io, pool, registry.dependencies());
+
+  // Tracing: one span per job, exported over OTLP/HTTP on a thread of its own.
+  // Declared before the workers: spans still open when they go are ended into it.
+  std::unique_ptr<telemetry::BatchExporter> span_exporter;
+  std::unique_ptr<telemetry::OtelJobTracer> tracer;
+  {
+    std::string problem;
+    auto otel = telemetry::exporter_config(
+        {config.otel_endpoint, config.otel_service_name, BULLMQ_WORKER_VERSION},
+        [](const char* name) { return static_cast<const char*>(std::getenv(name)); }, &problem);
+    if (!otel && !problem.empty()) {
+      std::cerr << "bullmq-worker run: tracing: " << problem << "\n";
+      return 2;
+    }
+    if (otel) {
+      if (!problem.empty()) logger().warn("otel.config", problem);
+      try {
+        span_exporter = std::make_unique<telemetry::BatchExporter>(
+            *otel,
+            telemetry::Emitter{otel->resource, telemetry::kScopeName, BULLMQ_WORKER_VERSION});
+      } catch (const std::exception& e) {
+        std::cerr << "bullmq-worker run: tracing: " << e.what() << "\n";
+        return 2;
+      }
+      tracer = std::make_unique<telemetry::OtelJobTracer>(*span_exporter);
+      logger().info("otel.enabled", "tracing jobs: spans go to the OTLP/HTTP collector",
+                    {{"endpoint", otel->endpoint.url},
+                     {"service_name", std::get<std::string>(otel->resource.front().value)}});
+    }
+  }
   std::vector<std::unique_ptr<bullmq::Worker>> workers;
   std::vector<bullmq::Worker*> worker_list;
   for (const auto& q : config.queues) {
@@ -166,10 +199,12 @@ int run_worker(const RunConfig& config, const char* argv0) {
     workers.push_back(
         std::make_unique<bullmq::Worker>(io, pool, topology, options, registry, &gate));
     worker_list.push_back(workers.back().get());
+    if (tracer) workers.back()->set_tracer(tracer.get());
   }
 
   Observability observability(worker_list, pool, config.liveness_idle_timeout_s * 1000, gate,
                               topology);
+  if (span_exporter) observability.set_tracing(span_exporter.get());
   HttpServer http(
       io, [&observability](std::string path) { return observability.handle(std::move(path)); });
   if (config.http_port > 0) {
@@ -221,6 +256,8 @@ int run_worker(const RunConfig& config, const char* argv0) {
   gate.start();
   for (auto& worker : workers) worker->start();
   io.run();
+  // Every job's span has ended: send what is queued, within a bound.
+  if (span_exporter) span_exporter->shutdown(std::chrono::seconds(5));
 
   bool abandoned = false;
   for (auto& worker : workers) abandoned = abandoned || worker->has_abandoned_processors();

@@ -111,6 +111,10 @@ std::string parse_job_options(std::string_view json, JobOptions& out) {
       out.prev_millis = as_int(v);
     } else if (name == "repeat" && first(11)) {
       repeat_value = &v;
+    } else if (name == "tm" && first(12)) {
+      if (v.IsString()) out.telemetry_metadata.assign(v.GetString(), v.GetStringLength());
+    } else if (name == "omc" && first(13)) {
+      out.telemetry_omit_context = v.IsBool() && v.GetBool();
     }
   }
   out.keep_logs = kl ? kl : keep_logs;

@@ -47,6 +47,11 @@ struct JobOptions {
   std::optional<std::int64_t> stack_trace_limit;  // absent = keep all
   std::optional<RepeatOptions> repeat;
   std::optional<std::int64_t> prev_millis;
+  // opts.telemetry as bullmq-otel stores it: `tm` is the producer's trace
+  // context (a JSON object of propagation headers, as text), `omc` asks that
+  // jobs added on from this one do not carry it on.
+  std::string telemetry_metadata;
+  bool telemetry_omit_context = false;
 };
 
 // Parses the stored JSON. Returns an error message, empty on success; on error

@@ -148,6 +148,7 @@ void Logger::log(LogLevel level, std::string_view event, std::string_view messag
     line += ",\"msg\":";
     append_json_string(line, message);
     for (const auto& f : fields) {
+      if (f.omitted) continue;
       line += ',';
       append_json_string(line, f.key);
       line += ':';
@@ -163,6 +164,7 @@ void Logger::log(LogLevel level, std::string_view event, std::string_view messag
     line += ": ";
     line += message;
     for (const auto& f : fields) {
+      if (f.omitted) continue;
       line += ' ';
       line += f.key;
       line += '=';

@@ -34,6 +34,15 @@ struct LogField {
   LogField(std::string_view k, unsigned long v) : key(k), value(static_cast<std::int64_t>(v)) {}
   LogField(std::string_view k, double v) : key(k), value(v) {}
   LogField(std::string_view k, bool v) : key(k), value(v) {}
+
+  // A field left out of the line when `v` is empty (a job's trace_id/span_id
+  // when it has no span).
+  static LogField unless_empty(std::string_view k, std::string_view v) {
+    LogField f(k, v);
+    f.omitted = v.empty();
+    return f;
+  }
+  bool omitted = false;
 };
 
 class Logger {

@@ -68,11 +68,11 @@ bool integer_like(std::string_view id) {
 // The one place where a new job's options take their final form, as Node's
 // Queue.addJob and Job constructor give them: `attempts` first (0 unless
 // given), `repeatJobKey` dropped, a numeric `backoff` made {type: fixed},
-// and the running job as `parent` for a child. A tracing hook adds the
-// `telemetry` option ({metadata, omitContext}) here, before the options are
-// checked and stored.
+// and the running job as `parent` for a child; with a tracer, the producer
+// span's context as `telemetry.metadata` (unless `telemetry.omitContext`).
 Document finalize_options(const bullmq_worker::NewJob& job, const Value& given,
-                          const std::optional<NewJobParent>& as_child_of) {
+                          const std::optional<NewJobParent>& as_child_of,
+                          const std::string& telemetry_metadata) {
   Document out(rapidjson::kObjectType);
   auto& a = out.GetAllocator();
   out.AddMember("attempts", 0, a);
@@ -94,6 +94,22 @@ Document finalize_options(const bullmq_worker::NewJob& job, const Value& given,
       }
     }
     out.AddMember(Value(m.name, a), value, a);
+  }
+  // Node's Queue.add under a tracer: the producer span's context becomes the
+  // job's telemetry metadata, unless the options say omitContext.
+  if (!telemetry_metadata.empty()) {
+    Value* telemetry = out.HasMember("telemetry") ? &out["telemetry"] : nullptr;
+    const Value* omit =
+        telemetry && telemetry->IsObject() ? member(*telemetry, "omitContext") : nullptr;
+    if (!(omit && omit->IsBool() && omit->GetBool())) {
+      if (!telemetry || !telemetry->IsObject()) {
+        out.RemoveMember("telemetry");
+        out.AddMember("telemetry", Value(rapidjson::kObjectType), a);
+        telemetry = &out["telemetry"];
+      }
+      telemetry->RemoveMember("metadata");
+      telemetry->AddMember("metadata", Value(telemetry_metadata.c_str(), a), a);
+    }
   }
   if (as_child_of) {
     if (out.HasMember("parent"))
@@ -196,7 +212,8 @@ std::string stored_options(const Value& opts) {
 }  // namespace
 
 NewJobPlan plan_new_job(const bullmq_worker::NewJob& job, const QueueKeys& target,
-                        const std::optional<NewJobParent>& as_child_of, std::int64_t now_ms) {
+                        const std::optional<NewJobParent>& as_child_of, std::int64_t now_ms,
+                        const std::string& telemetry_metadata) {
   if (target.queue().empty() || target.queue().find(':') != std::string::npos)
     refuse(job, "queue name '" + target.queue() + "' is empty or contains ':' (Node refuses both)");
   NewJobPlan plan;
@@ -211,7 +228,8 @@ NewJobPlan plan_new_job(const bullmq_worker::NewJob& job, const QueueKeys& targe
     refuse(job, "its options must be a JSON object (Node's JobsOptions)");
   if (job.as_child && !as_child_of) refuse(job, "a child needs the running job as its parent");
 
-  Document opts = finalize_options(job, given, job.as_child ? as_child_of : std::nullopt);
+  Document opts =
+      finalize_options(job, given, job.as_child ? as_child_of : std::nullopt, telemetry_metadata);
 
   // The flow parent: the running job (as_child) or a `parent` option.
   const Value* parent = member(opts, "parent");

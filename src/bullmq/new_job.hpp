@@ -37,9 +37,11 @@ struct NewJobPlan {
 // option in job.opts is honoured otherwise, as Node's Queue.add does.
 // Throws std::invalid_argument, with the job's name and what is wrong, for
 // input Node would refuse (bad JSON, integer jobId, options that exclude each
-// other, …).
+// other, …). `telemetry_metadata`, when not empty, is the trace context the
+// job carries on (opts.telemetry.metadata, as Node's Queue.add under a tracer).
 NewJobPlan plan_new_job(const bullmq_worker::NewJob& job, const QueueKeys& target,
-                        const std::optional<NewJobParent>& as_child_of, std::int64_t now_ms);
+                        const std::optional<NewJobParent>& as_child_of, std::int64_t now_ms,
+                        const std::string& telemetry_metadata = {});
 
 // The script call inserting `plan` into the queue whose keys are `target`.
 ScriptCall add_job_call(const QueueKeys& target, const NewJobPlan& plan);

@@ -17,6 +17,7 @@
 #include "bullmq/clock.hpp"
 #include "bullmq/cluster_slots.hpp"
 #include "bullmq/job_scheduler.hpp"
+#include "bullmq/job_tracer.hpp"
 #include "bullmq/json.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/new_job.hpp"
@@ -77,6 +78,10 @@ struct Worker::RunningJob : std::enable_shared_from_this<Worker::RunningJob> {
       false;  // its outcome was sent again after a connection loss; I/O thread only
   std::mutex mutex;
   std::condition_variable wake;
+  std::unique_ptr<JobSpan> span;  // set at claim when a tracer is configured; then read-only
+
+  std::string_view trace_id() const { return span ? span->trace_id() : std::string_view(); }
+  std::string_view span_id() const { return span ? span->span_id() : std::string_view(); }
 
   void cancel() {
     {
@@ -219,8 +224,24 @@ class Worker::Context final : public JobContext {
     }
     std::optional<NewJobParent> parent;
     if (spec.as_child) parent = NewJobParent{job().id, own.queue_key()};
-    const NewJobPlan plan = plan_new_job(spec, target, parent, now_ms());
-    Reply reply = on_io([this, &target, &plan, child = spec.as_child]() -> awaitable<Reply> {
+    // Traced: Node's "add <queue>.<name>" producer span, whose context the
+    // new job carries on to its own consumer.
+    std::unique_ptr<AddJobSpan> traced =
+        running_->span ? running_->span->start_add(target.queue(), spec.name) : nullptr;
+    try {
+      const NewJobPlan plan =
+          plan_new_job(spec, target, parent, now_ms(), traced ? traced->metadata() : std::string());
+      std::string id = send_new_job(target, plan, spec.as_child);
+      if (traced) traced->end(id);
+      return id;
+    } catch (const std::exception& e) {
+      if (traced) traced->end({}, e.what());
+      throw;
+    }
+  }
+
+  std::string send_new_job(const QueueKeys& target, const NewJobPlan& plan, bool child) {
+    Reply reply = on_io([this, &target, &plan, child]() -> awaitable<Reply> {
       // A child joins the running job's dependencies: only while it is ours.
       if (child) co_await ensure_still_owned("addJob");
       co_return co_await worker_.scripts_.execute(add_job_call(target, plan));
@@ -582,11 +603,14 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
     running->name_stats = &stats_.by_name[job.name];
     ++running->name_stats->claimed;
     maybe_recheck_version();
+    if (tracer_) running->span = tracer_->start_job({job, worker_id_, options_.name});
     logger().debug("job.active", "job claimed",
                    {{"queue", options_.queue},
                     {"job_id", job.id},
                     {"job_name", job.name},
-                    {"attempt", job.attempt()}});
+                    {"attempt", job.attempt()},
+                    LogField::unless_empty("trace_id", running->trace_id()),
+                    LogField::unless_empty("span_id", running->span_id())});
 
     if (!job.repeat_job_key.empty()) co_await schedule_next_iteration(scripts_, job, now_ms());
 
@@ -614,6 +638,8 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
                       {"job_id", job.id},
                       {"job_name", job.name},
                       {"attempt", job.attempt()},
+                      LogField::unless_empty("trace_id", running->trace_id()),
+                      LogField::unless_empty("span_id", running->span_id()),
                       {"error", e.what()}});
     }
     // A job the processor moved back to wait may already run again in another
@@ -829,6 +855,8 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
                      {"job_id", job.id},
                      {"job_name", job.name},
                      {"attempt", job.attempt()},
+                     LogField::unless_empty("trace_id", running.trace_id()),
+                     LogField::unless_empty("span_id", running.span_id()),
                      {"duration_ms", duration_ms}});
       break;
     case FinishRequest::Action::kFail:
@@ -837,6 +865,8 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
                      {"job_id", job.id},
                      {"job_name", job.name},
                      {"attempt", job.attempt()},
+                     LogField::unless_empty("trace_id", running.trace_id()),
+                     LogField::unless_empty("span_id", running.span_id()),
                      {"duration_ms", duration_ms},
                      {"unrecoverable", request.unrecoverable},
                      {"error", request.value}});
@@ -848,6 +878,8 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
                      {"job_id", job.id},
                      {"job_name", job.name},
                      {"attempt", job.attempt()},
+                     LogField::unless_empty("trace_id", running.trace_id()),
+                     LogField::unless_empty("span_id", running.span_id()),
                      {"duration_ms", duration_ms},
                      {"delay_ms", static_cast<long long>(request.delay_ms)},
                      {"error", request.value}});
@@ -860,6 +892,8 @@ void Worker::log_outcome(const RunningJob& running, const FinishRequest& request
                      {"job_id", job.id},
                      {"job_name", job.name},
                      {"attempt", job.attempt()},
+                     LogField::unless_empty("trace_id", running.trace_id()),
+                     LogField::unless_empty("span_id", running.span_id()),
                      {"duration_ms", duration_ms},
                      {"dependency", request.dependency},
                      {"delay_ms", static_cast<long long>(request.delay_ms)},
@@ -941,7 +975,15 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
                   {{"queue", options_.queue},
                    {"job_id", job.id},
                    {"job_name", job.name},
-                   {"attempt", job.attempt()}});
+                   {"attempt", job.attempt()},
+                   LogField::unless_empty("trace_id", running.trace_id()),
+                   LogField::unless_empty("span_id", running.span_id())});
+    if (running.span) {
+      JobSpanEnd end;
+      end.kind = JobSpanEnd::Kind::kMoved;
+      end.finished_on_ms = now_ms();
+      running.span->end(end);
+    }
     co_return FinishResult{};
   }
   FinishRequest request;
@@ -981,6 +1023,7 @@ awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
     result = co_await send_finish(running, request);
   }
   confirm_outcome(running, request, result, logged_ahead);
+  if (running.span) end_span(running, request, result, outcome.stack);
   co_return std::move(result);
 }
 
@@ -1016,6 +1059,48 @@ awaitable<void> Worker::hand_back_rate_limited(RunningJob& running) {
                     {"job_name", job.name},
                     {"error", e.what()}});
   }
+}
+
+void Worker::end_span(RunningJob& running, const FinishRequest& request, const FinishResult& result,
+                      const std::string& stack) {
+  using Kind = JobSpanEnd::Kind;
+  JobSpanEnd end;
+  end.value = request.value;
+  end.finished_on_ms = now_ms();
+  end.attempts_made = running.job.attempts_made + 1;
+  switch (request.action) {
+    case FinishRequest::Action::kComplete:
+      end.kind = Kind::kCompleted;
+      break;
+    case FinishRequest::Action::kFail:
+      end.kind = Kind::kFailed;
+      break;
+    case FinishRequest::Action::kRetryLater:
+    case FinishRequest::Action::kRetryNow:
+      end.kind = Kind::kRetried;
+      break;
+    case FinishRequest::Action::kDefer:
+      end.kind = Kind::kDeferred;
+      end.attempts_made = running.job.attempts_made;
+      break;
+  }
+  if (end.kind == Kind::kFailed || end.kind == Kind::kRetried) {
+    end.stack = stack;
+    if (request.unrecoverable && stack.empty()) end.error_type = "UnrecoverableError";
+  }
+  std::string not_recorded;
+  if (result.error_code < 0) {
+    not_recorded = "the outcome was not recorded: ";
+    const char* command = request.action == FinishRequest::Action::kRetryNow ? "retryJob"
+                          : request.action == FinishRequest::Action::kComplete ||
+                                  request.action == FinishRequest::Action::kFail
+                              ? "moveToFinished"
+                              : "moveToDelayed";
+    not_recorded += finish_error_message(result.error_code, running.job.id, command);
+    end.kind = Kind::kNotRecorded;
+    end.value = not_recorded;
+  }
+  running.span->end(end);
 }
 
 void Worker::log_finish_error(const Job& job, int code, const char* command) {

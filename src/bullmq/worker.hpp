@@ -32,6 +32,8 @@
 
 namespace bullmq {
 
+class JobTracer;
+
 class Worker {
  public:
   // Without a gate, a job whose dependency is down still goes back without
@@ -50,6 +52,10 @@ class Worker {
   void shutdown(std::function<void()> on_stopped);
   // Hands back every running job now (second signal, or the deadline).
   void abandon_running_jobs();
+
+  // Traces every job claimed from now on (one span per job); null turns it
+  // off. The tracer is the caller's and must outlive the Worker.
+  void set_tracer(JobTracer* tracer) { tracer_ = tracer; }
 
   const WorkerOptions& options() const { return options_; }
   const WorkerStats& stats() const { return stats_; }
@@ -135,6 +141,9 @@ class Worker {
                        const FinishResult& result, bool logged_ahead);
   FinishRequest plan_deferral(const Job& job, const Outcome& outcome) const;
   awaitable<void> hand_back_rate_limited(RunningJob& running);
+  // Ends the job's span (if it has one) with the outcome Redis answered.
+  void end_span(RunningJob& running, const FinishRequest& request, const FinishResult& result,
+                const std::string& stack);
   bool claiming_allowed() const { return !closing_ && !gated(); }
   awaitable<void> stalled_check_loop();
   awaitable<void> check_version();
@@ -162,6 +171,7 @@ class Worker {
   WorkerOptions options_;
   const ProcessorRegistry& processors_;
   DependencyGate* gate_;
+  JobTracer* tracer_ = nullptr;
   std::string worker_id_;
   bool cluster_ = false;  // Redis Cluster: jobs added to other queues must share the slot
   std::uint64_t token_counter_ = 0;
