@@ -38,6 +38,7 @@ if ((!build_only)); then
     git clang-format tzdata
     # tests and demo servers
     doctest-dev redis-server postgresql zip procps
+    python3   # the command-processor tests run a Python handler (tests only)
     iproute2  # ss: the demo names the process holding a port it wanted
     chromium  # headless browser for the Bull Board test (driven by playwright-core)
   )

@@ -12,6 +12,7 @@
 #include "bullmq/error.hpp"
 #include "bullmq/script_catalog.hpp"
 #include "bullmq/tls_setup.hpp"
+#include "processing/command/command_spec.hpp"
 
 namespace app {
 namespace {
@@ -152,7 +153,7 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
       ->check(CLI::Range(1, 100000));
   run.add_option("--processors", cfg.processors,
                  "Built-in processor sets, comma-separated: files, conformance or none (default "
-                 "files, or none when --plugin is given)")
+                 "files, or none when --plugin or --command is given)")
       ->envname("BULLMQ_PROCESSORS");
   run.add_option("--plugin", cfg.plugins,
                  "Load a processor plugin (a shared object built with the SDK); repeatable")
@@ -260,6 +261,100 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
       ->envname("OTEL_SERVICE_NAME");
 }
 
+// The --command flags as given (see finish_commands).
+struct CommandFlags {
+  std::vector<std::string> specs;
+  std::int64_t timeout_ms = 3'600'000;
+  std::string memory_limit, max_output;
+  std::int64_t cpu_limit_s = 0;
+  std::int64_t open_files = 0;
+  std::int64_t kill_grace_ms = 3000;
+};
+
+void add_command_options(CLI::App& run, CommandFlags& flags) {
+  run.add_option("--command", flags.specs,
+                 "Run a program for each job named NAME: 'NAME=PROGRAM [ARGS…]' (quoted like a "
+                 "shell, never run by one); repeat for several (environment: one per line)")
+      ->envname("BULLMQ_COMMANDS")
+      ->delimiter('\n')
+      ->type_name("'NAME=PROGRAM ARGS…'");
+  run.add_option("--command-timeout", flags.timeout_ms,
+                 "Wall-clock limit of one command run, ms (default 3600000; 0 = none)")
+      ->envname("BULLMQ_COMMAND_TIMEOUT")
+      ->type_name("MS")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{7 * 86'400'000LL}));
+  run.add_option("--command-memory-limit", flags.memory_limit,
+                 "Address-space limit of a command (RLIMIT_AS): bytes or 512M, 2G (default none)")
+      ->envname("BULLMQ_COMMAND_MEMORY_LIMIT")
+      ->type_name("SIZE");
+  run.add_option("--command-cpu-limit", flags.cpu_limit_s,
+                 "CPU-time limit of a command run (RLIMIT_CPU), seconds (default 0 = none)")
+      ->envname("BULLMQ_COMMAND_CPU_LIMIT")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}));
+  run.add_option("--command-open-files", flags.open_files,
+                 "Open-file limit of a command (RLIMIT_NOFILE) (default 0 = inherited)")
+      ->envname("BULLMQ_COMMAND_OPEN_FILES")
+      ->type_name("N")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1'048'576}));
+  run.add_option("--command-max-output", flags.max_output,
+                 "Bound of a command's stdout, of its stderr and of one request line (default "
+                 "16M)")
+      ->envname("BULLMQ_COMMAND_MAX_OUTPUT")
+      ->type_name("SIZE");
+  run.add_option("--command-kill-grace", flags.kill_grace_ms,
+                 "Ms between SIGTERM and SIGKILL when a command is stopped (default 3000)")
+      ->envname("BULLMQ_COMMAND_KILL_GRACE")
+      ->type_name("MS")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{600'000}));
+}
+
+// Parses the commands (PROGRAM resolved on PATH) and their limits; returns
+// an error. A job name given twice is an error.
+std::optional<std::string> finish_commands(RunConfig& cfg, const CommandFlags& flags) {
+  // BULLMQ_COMMANDS arrives split on newlines: blank and '#' lines go.
+  std::vector<std::string> specs;
+  for (const auto& given : flags.specs) {
+    for (auto& line : processing::split_command_lines(given)) specs.push_back(std::move(line));
+  }
+  const char* path = env("PATH");
+  for (const auto& text : specs) {
+    try {
+      processing::CommandSpec spec = processing::parse_command_spec(text);
+      spec.program = processing::resolve_program(spec.program, path ? path : "/usr/bin:/bin");
+      for (const auto& other : cfg.commands) {
+        if (other.job_name == spec.job_name) {
+          return "--command: job name '" + spec.job_name + "' is given twice";
+        }
+      }
+      cfg.commands.push_back(std::move(spec));
+    } catch (const std::invalid_argument& e) {
+      return "--command " + text + ": " + e.what();
+    }
+  }
+  auto& limits = cfg.command_limits;
+  limits.timeout = std::chrono::milliseconds(flags.timeout_ms);
+  limits.cpu_seconds = static_cast<std::uint64_t>(flags.cpu_limit_s);
+  limits.open_files = static_cast<std::uint64_t>(flags.open_files);
+  limits.kill_grace = std::chrono::milliseconds(flags.kill_grace_ms);
+  try {
+    if (!flags.memory_limit.empty()) {
+      limits.memory_bytes = processing::parse_byte_size(flags.memory_limit);
+    }
+  } catch (const std::invalid_argument& e) {
+    return std::string("--command-memory-limit: ") + e.what();
+  }
+  try {
+    if (!flags.max_output.empty()) {
+      limits.max_output_bytes = processing::parse_byte_size(flags.max_output);
+      if (limits.max_output_bytes == 0) return "--command-max-output: must be more than 0";
+    }
+  } catch (const std::invalid_argument& e) {
+    return std::string("--command-max-output: ") + e.what();
+  }
+  return std::nullopt;
+}
+
 // The Redis URL (or --redis-host/--redis-port…), then the TLS flags over the
 // URL's query options; returns an error.
 std::optional<std::string> apply_redis_flags(const RedisFlags& flags, bullmq::RedisOptions& out) {
@@ -355,7 +450,10 @@ std::optional<std::string> finish_run_config(
     if (auto err = options.validate(); !err.empty()) return err;
     cfg.queues.push_back(queue);
   }
-  if (cfg.processors.empty()) cfg.processors = cfg.plugins.empty() ? "files" : "none";
+  // Plugins or commands alone need no built-in set (and not the files plugin).
+  if (cfg.processors.empty()) {
+    cfg.processors = cfg.plugins.empty() && cfg.commands.empty() ? "files" : "none";
+  }
   if (auto err = check_processor_sets(cfg.processors)) return err;
   for (const auto& entry : cfg.plugin_config_entries) {
     try {
@@ -399,6 +497,8 @@ int main_entry(int argc, char** argv) {
   auto* run = app.add_subcommand("run", "Consume a queue");
   add_run_options(*run, cfg, queue_specs, print_config, redis, limiter_max, limiter_duration,
                   remove_on_complete, remove_on_fail, log_level, log_format);
+  CommandFlags command_flags;
+  add_command_options(*run, command_flags);
 
   std::string migrate_url;
   auto* migrate = app.add_subcommand("migrate", "Apply the PostgreSQL migrations and exit");
@@ -423,6 +523,10 @@ int main_entry(int argc, char** argv) {
     return 0;
   }
   if (*run) {
+    if (auto err = finish_commands(cfg, command_flags)) {
+      std::cerr << "bullmq-worker run: " << *err << "\n";
+      return kUsageError;
+    }
     if (auto err = finish_run_config(cfg, queue_specs, redis, limiter_max, limiter_duration,
                                      remove_on_complete, remove_on_fail, log_level, log_format)) {
       std::cerr << "bullmq-worker run: " << *err << "\n";

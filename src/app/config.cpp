@@ -139,6 +139,32 @@ std::string describe_config(const RunConfig& c) {
     w.EndObject();
   }
   w.EndObject();
+  w.Key("commands");  // arguments left out: they may carry secrets
+  w.StartArray();
+  for (const auto& command : c.commands) {
+    w.StartObject();
+    w.Key("name");
+    w.String(command.job_name.c_str());
+    w.Key("program");
+    w.String(command.program.c_str());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("command_limits");
+  w.StartObject();
+  w.Key("timeout_ms");
+  w.Int64(c.command_limits.timeout.count());
+  w.Key("memory_bytes");
+  w.Uint64(c.command_limits.memory_bytes);
+  w.Key("cpu_seconds");
+  w.Uint64(c.command_limits.cpu_seconds);
+  w.Key("open_files");
+  w.Uint64(c.command_limits.open_files);
+  w.Key("max_output_bytes");
+  w.Uint64(c.command_limits.max_output_bytes);
+  w.Key("kill_grace_ms");
+  w.Int64(c.command_limits.kill_grace.count());
+  w.EndObject();
   w.Key("lock_duration_ms");
   w.Int64(o.lock_duration_ms);
   w.Key("lock_renew_time_ms");

@@ -13,6 +13,7 @@
 #include "bullmq/redis_options.hpp"
 #include "bullmq/worker_options.hpp"
 #include "plugins/plugin_loader.hpp"
+#include "processing/command/command_spec.hpp"
 
 namespace app {
 
@@ -34,6 +35,9 @@ struct RunConfig {
   std::map<std::string, plugins::PluginSettings> plugin_settings;  // by plugin name
 
   bool uses_processor_set(std::string_view set) const;
+  // --command NAME=PROGRAM…: parsed, programs resolved; run in the sandbox.
+  std::vector<processing::CommandSpec> commands;
+  processing::CommandLimits command_limits;
   bullmq::LogLevel log_level = bullmq::LogLevel::kInfo;
   bullmq::LogFormat log_format = bullmq::LogFormat::kJson;
 

@@ -16,7 +16,9 @@
 #include "bullmq/logger.hpp"
 #include "bullmq/worker.hpp"
 #include "plugins/plugin_loader.hpp"
+#include "processing/command/command_processor.hpp"
 #include "processing/conformance_processors.hpp"
+#include "processing/sandboxed_process.hpp"
 #include "telemetry/batch_exporter.hpp"
 #include "telemetry/otel_job_tracer.hpp"
 
@@ -109,6 +111,28 @@ int register_processors(const RunConfig& config, const char* argv0,
   return 0;
 }
 
+// --command: one CommandProcessor per job name; a name a processor set or a
+// plugin already has is a start-up error. Their stderr lines are logged per job.
+int register_commands(const RunConfig& config, bullmq::ProcessorRegistry& registry) {
+  for (const auto& spec : config.commands) {
+    if (registry.find(spec.job_name) != nullptr) {
+      std::cerr << "bullmq-worker run: --command " << spec.job_name << ": processors '"
+                << config.processors << "' or a plugin already handle jobs named '" << spec.job_name
+                << "'\n";
+      return 2;
+    }
+    auto sink = [](const bullmq_worker::Job& job, std::string_view line) {
+      logger().info("command.stderr", line,
+                    {{"queue", job.queue}, {"job_id", job.id}, {"job_name", job.name}});
+    };
+    registry.add(spec.job_name,
+                 std::make_shared<processing::CommandProcessor>(spec, config.command_limits, sink));
+    logger().info("command.registered", "jobs of this name run a command",
+                  {{"job_name", spec.job_name}, {"program", spec.program}});
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_worker(const RunConfig& config, const char* argv0) {
@@ -125,6 +149,8 @@ int run_worker(const RunConfig& config, const char* argv0) {
   }
   bullmq::ProcessorRegistry registry;
   if (int rc = register_processors(config, argv0, registry); rc != 0) return rc;
+
+  if (int rc = register_commands(config, registry); rc != 0) return rc;
 
   int total_concurrency = 0;
   for (const auto& q : config.queues) total_concurrency += q.concurrency;
@@ -237,8 +263,10 @@ int run_worker(const RunConfig& config, const char* argv0) {
   for (auto& worker : workers) abandoned = abandoned || worker->has_abandoned_processors();
   if (abandoned) {
     // Jobs were handed back but their processing threads are still busy;
-    // joining them would outlive the shutdown deadline.
+    // joining them would outlive the shutdown deadline. Command programs
+    // still running get SIGTERM (SIGKILL after the grace) first.
     logger().info("worker.exit", "exiting with processing threads still busy on handed-back jobs");
+    processing::stop_sandboxed_processes(config.command_limits.kill_grace);
     std::fflush(nullptr);
     ::_exit(0);
   }
