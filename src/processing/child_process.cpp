@@ -1,4 +1,5 @@
 #include "processing/child_process.hpp"
+#include "processing/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -28,28 +29,7 @@ constexpr std::size_t kReadChunkBytes = 64 * 1024;
   throw std::system_error(error_number, std::generic_category(), what);
 }
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 struct Pipe {
   Fd read_end;

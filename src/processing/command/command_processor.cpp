@@ -20,6 +20,7 @@
 
 #include "processing/command/command_protocol.hpp"
 #include "processing/sandboxed_process.hpp"
+#include "processing/unique_fd.hpp"
 #include "processing/utf8.hpp"
 
 namespace processing {
@@ -51,29 +52,7 @@ std::string errno_text(int error_number) {
   throw std::runtime_error(what + ": " + errno_text(error_number));
 }
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  int get() const { return fd_; }
-  bool open() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 std::pair<Fd, Fd> make_pipe() {
   int fds[2];
