@@ -26,11 +26,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxDescriptors = 8;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAddressSpaceLimitSupported = false;  // ASan reserves terabytes
-#else
-constexpr bool kAddressSpaceLimitSupported = true;
-#endif
 
 std::string describe_errno(std::string_view what, std::string_view program, int error_number) {
   std::string message(what);
@@ -124,7 +119,9 @@ void lower_limit(int resource, std::uint64_t soft, std::uint64_t hard) {
     }
   }
   const SandboxLimits& limits = image.limits;
-  if (kAddressSpaceLimitSupported && limits.memory_bytes > 0) {
+  // Set after fork, right before exec: the program, not this (possibly
+  // ASan-instrumented) process, lives under it.
+  if (limits.memory_bytes > 0) {
     lower_limit(RLIMIT_AS, limits.memory_bytes, limits.memory_bytes);
   }
   if (limits.cpu_seconds > 0) lower_limit(RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1);
