@@ -27,6 +27,7 @@ RUN scripts/build-release.sh build-release
 #   bullmq-worker:            libssl3 (libssl, libcrypto), libhiredis0.14, libcctz2
 #   bullmq-worker-files.so:   libpqxx-6.4, libmagic1, libpoppler-cpp0v5,
 #                             libzip4, libpugixml1v5, libssl3
+#   bullmq-worker-otel.so:    libssl3 (tracing module, loaded when tracing is on)
 # libc6, libstdc++6 and libgcc-s1 are part of debian:12-slim already.
 FROM debian:12-slim AS runtime
 RUN apt-get update \
@@ -40,9 +41,11 @@ RUN apt-get update \
       --shell /usr/sbin/nologin bullmq \
  && mkdir -p /data/uploads && chown 10001:10001 /data/uploads
 
-# The plugin is found in ../lib/bullmq-worker/ relative to the binary.
+# The plugin and the tracing module are found in ../lib/bullmq-worker/
+# relative to the binary.
 COPY --from=build /src/build-release/bullmq-worker /usr/local/bin/bullmq-worker
 COPY --from=build /src/build-release/bullmq-worker-files.so /usr/local/lib/bullmq-worker/bullmq-worker-files.so
+COPY --from=build /src/build-release/bullmq-worker-otel.so /usr/local/lib/bullmq-worker/bullmq-worker-otel.so
 # The processor SDK (headers, find_package(bullmq_worker_sdk), pkg-config
 # bullmq-worker-sdk; a few kB): plugin images build against it in a stage of
 # their own and copy their .so next to this image's binary.

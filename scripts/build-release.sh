@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Release artefacts of bullmq-worker: the binary and its files
-# plugin, stripped, in build-release/ (or DIR), then runs `bullmq-worker
+# Builds the Release artefacts of bullmq-worker: the binary, its files
+# plugin and its tracing module, stripped, in build-release/ (or DIR), then runs `bullmq-worker
 # --version` and installs the processor SDK into DIR/sdk. The Dockerfile's
 # build stage and scripts/test.sh's release suite both run this script, so
 # CI builds exactly what the image ships.
@@ -22,9 +22,9 @@ echo "build-release: configuring $dir (Release, tests off)"
 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DBULLMQ_WORKER_TESTS=OFF -DBULLMQ_WORKER_WERROR=OFF "$@"
 echo "build-release: building"
 cmake --build "$dir" -j"$(nproc)"
-strip "$dir/bullmq-worker" "$dir/bullmq-worker-files.so"
+strip "$dir/bullmq-worker" "$dir/bullmq-worker-files.so" "$dir/bullmq-worker-otel.so"
 "$dir/bullmq-worker" --version
 # The processor SDK (headers, CMake package, pkg-config file), for plugin builds.
 rm -rf "$dir/sdk"
 cmake --install "$dir" --component sdk --prefix "$dir/sdk" >/dev/null
-echo "build-release: $dir/bullmq-worker, $dir/bullmq-worker-files.so and the SDK in $dir/sdk"
+echo "build-release: $dir/bullmq-worker, $dir/bullmq-worker-files.so, $dir/bullmq-worker-otel.so and the SDK in $dir/sdk"

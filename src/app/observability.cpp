@@ -1,7 +1,5 @@
 #include "app/observability.hpp"
 
-#include "telemetry/batch_exporter.hpp"
-
 #include <cstdio>
 
 #include "bullmq/clock.hpp"
@@ -251,7 +249,7 @@ asio::awaitable<HttpResponse> Observability::metrics() {
            "Times a dependency of the processors was reported down.");
   e.sample("bullmq_worker_dependency_outages_total", "", std::to_string(gate_.outages()));
   if (tracing_) {
-    const telemetry::ExporterStats spans = tracing_->stats();
+    const SpanCounts spans = tracing_->counts();
     e.family("bullmq_worker_spans_total", "counter",
              "Job spans by fate: exported (accepted by the collector), dropped (queue full or "
              "shutdown deadline), failed (export given up).");

@@ -13,14 +13,11 @@
 #include <vector>
 
 #include "app/http_server.hpp"
+#include "app/tracing_module_api.hpp"
 #include "bullmq/asio.hpp"
 #include "bullmq/dependency_gate.hpp"
 #include "bullmq/redis_topology.hpp"
 #include "bullmq/worker.hpp"
-
-namespace telemetry {
-class BatchExporter;
-}
 
 namespace app {
 
@@ -34,7 +31,7 @@ class Observability {
 
   bullmq::awaitable<HttpResponse> handle(std::string path);
   // With tracing on: its span counters go into /metrics. Must outlive this.
-  void set_tracing(const telemetry::BatchExporter* exporter) { tracing_ = exporter; }
+  void set_tracing(const TracingService* tracing) { tracing_ = tracing; }
 
  private:
   bullmq::awaitable<HttpResponse> livez();
@@ -48,7 +45,7 @@ class Observability {
   std::int64_t idle_timeout_ms_;
   const bullmq::DependencyGate& gate_;
   const bullmq::RedisTopology& topology_;
-  const telemetry::BatchExporter* tracing_ = nullptr;
+  const TracingService* tracing_ = nullptr;
 };
 
 }  // namespace app

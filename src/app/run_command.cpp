@@ -1,5 +1,6 @@
 #include "app/run_command.hpp"
 
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -11,7 +12,9 @@
 
 #include "app/files_plugin.hpp"
 #include "app/http_server.hpp"
+#include "app/module_loader.hpp"
 #include "app/observability.hpp"
+#include "app/tracing_module_api.hpp"
 #include "bullmq/asio.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/worker.hpp"
@@ -19,8 +22,6 @@
 #include "processing/command/command_processor.hpp"
 #include "processing/conformance_processors.hpp"
 #include "processing/sandboxed_process.hpp"
-#include "telemetry/batch_exporter.hpp"
-#include "telemetry/otel_job_tracer.hpp"
 
 namespace app {
 namespace {
@@ -133,6 +134,33 @@ int register_commands(const RunConfig& config, bullmq::ProcessorRegistry& regist
   return 0;
 }
 
+// Loads the tracing module when tracing is asked for (a flag, or the OTEL_*
+// endpoint variables); returns an exit code, 0 when all went well.
+int start_tracing(const RunConfig& config, std::unique_ptr<TracingService>& tracing) {
+  const char* traces_endpoint = std::getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+  if (config.otel_endpoint.empty() && !(traces_endpoint && *traces_endpoint)) return 0;
+  std::string problem;
+  OpenedModule module = open_module(kTracingModuleFile, kTracingStartSymbol, &problem);
+  if (!module.handle) {
+    std::cerr << "bullmq-worker run: tracing: " << problem << "\n";
+    return 1;
+  }
+  auto start_fn = reinterpret_cast<TracingStartFn>(::dlsym(module.handle, kTracingStartSymbol));
+  TracingStart start;
+  start.endpoint = config.otel_endpoint.c_str();
+  start.service_name = config.otel_service_name.c_str();
+  start.version = BULLMQ_WORKER_VERSION;
+  start.log_level = config.log_level;
+  start.log_format = config.log_format;
+  char error[1024] = {};
+  tracing.reset(start_fn(&start, error, sizeof error));
+  if (!tracing && error[0]) {
+    std::cerr << "bullmq-worker run: tracing: " << error << "\n";
+    return 2;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int run_worker(const RunConfig& config, const char* argv0) {
@@ -161,35 +189,11 @@ int run_worker(const RunConfig& config, const char* argv0) {
   // stops all claims of this process until it answers again.
   bullmq::DependencyGate gate(io, pool, registry.dependencies());
 
-  // Tracing: one span per job, exported over OTLP/HTTP on a thread of its own.
-  // Declared before the workers: spans still open when they go are ended into it.
-  std::unique_ptr<telemetry::BatchExporter> span_exporter;
-  std::unique_ptr<telemetry::OtelJobTracer> tracer;
-  {
-    std::string problem;
-    auto otel = telemetry::exporter_config(
-        {config.otel_endpoint, config.otel_service_name, BULLMQ_WORKER_VERSION},
-        [](const char* name) { return static_cast<const char*>(std::getenv(name)); }, &problem);
-    if (!otel && !problem.empty()) {
-      std::cerr << "bullmq-worker run: tracing: " << problem << "\n";
-      return 2;
-    }
-    if (otel) {
-      if (!problem.empty()) logger().warn("otel.config", problem);
-      try {
-        span_exporter = std::make_unique<telemetry::BatchExporter>(
-            *otel,
-            telemetry::Emitter{otel->resource, telemetry::kScopeName, BULLMQ_WORKER_VERSION});
-      } catch (const std::exception& e) {
-        std::cerr << "bullmq-worker run: tracing: " << e.what() << "\n";
-        return 2;
-      }
-      tracer = std::make_unique<telemetry::OtelJobTracer>(*span_exporter);
-      logger().info("otel.enabled", "tracing jobs: spans go to the OTLP/HTTP collector",
-                    {{"endpoint", otel->endpoint.url},
-                     {"service_name", std::get<std::string>(otel->resource.front().value)}});
-    }
-  }
+  // Tracing: one span per job, exported over OTLP/HTTP on a thread of its own
+  // (the tracing module). Declared before the workers: spans still open when
+  // they go are ended into it.
+  std::unique_ptr<TracingService> tracing;
+  if (int rc = start_tracing(config, tracing); rc != 0) return rc;
   std::vector<std::unique_ptr<bullmq::Worker>> workers;
   std::vector<bullmq::Worker*> worker_list;
   for (const auto& q : config.queues) {
@@ -199,12 +203,12 @@ int run_worker(const RunConfig& config, const char* argv0) {
     workers.push_back(
         std::make_unique<bullmq::Worker>(io, pool, topology, options, registry, &gate));
     worker_list.push_back(workers.back().get());
-    if (tracer) workers.back()->set_tracer(tracer.get());
+    if (tracing) workers.back()->set_tracer(&tracing->tracer());
   }
 
   Observability observability(worker_list, pool, config.liveness_idle_timeout_s * 1000, gate,
                               topology);
-  if (span_exporter) observability.set_tracing(span_exporter.get());
+  if (tracing) observability.set_tracing(tracing.get());
   HttpServer http(
       io, [&observability](std::string path) { return observability.handle(std::move(path)); });
   if (config.http_port > 0) {
@@ -257,7 +261,7 @@ int run_worker(const RunConfig& config, const char* argv0) {
   for (auto& worker : workers) worker->start();
   io.run();
   // Every job's span has ended: send what is queued, within a bound.
-  if (span_exporter) span_exporter->shutdown(std::chrono::seconds(5));
+  if (tracing) tracing->shutdown(std::chrono::seconds(5));
 
   bool abandoned = false;
   for (auto& worker : workers) abandoned = abandoned || worker->has_abandoned_processors();
