@@ -396,6 +396,10 @@ export class SentinelGroup {
     const leader = via === undefined ? this.sentinelNodes.find((s) => s.running) : this.sentinelNodes[via];
     if (!leader?.running) throw new Error('failover(): the chosen sentinel is not running');
     const running = this.sentinelNodes.filter((s) => s.running);
+    // SENTINEL FAILOVER promotes the replica whatever it holds: one still in
+    // its first sync (or behind) would lose what the master acknowledged, and
+    // the scenario would blame the worker for jobs that vanished with it.
+    await this.waitReplicated(oldMaster, { timeout });
     const since = Date.now();
     const requestedAt = Date.now();
     const reply = await ask(leader.port, (c) => c.call('SENTINEL', 'FAILOVER', this.masterName));
@@ -422,6 +426,20 @@ export class SentinelGroup {
     if (result.oldMaster !== oldMaster) throw new Error(`+switch-master from ${result.oldMaster}, expected ${oldMaster}`);
     this.lastFailover = result;
     return result;
+  }
+
+  // Resolves when every replica of `master` is online and has everything the
+  // master had written when this was called.
+  async waitReplicated(master, { timeout = 15000 } = {}) {
+    const port = Number(master.split(':').pop());
+    const info = async () => parseInfo(await ask(port, (c) => c.info('replication')));
+    const target = Number((await info()).master_repl_offset);
+    await waitFor(async () => {
+      const now = await info();
+      const replicas = Object.entries(now).filter(([k]) => /^slave\d+$/.test(k)).map(([, v]) =>
+        Object.fromEntries(v.split(',').map((kv) => kv.split('='))));
+      return replicas.length > 0 && replicas.every((r) => r.state === 'online' && Number(r.offset) >= target);
+    }, { timeout, interval: 20, what: `the replicas of ${master} caught up with offset ${target}` });
   }
 
   // After a failover: resolves when a sentinel has reconfigured the old
