@@ -86,6 +86,13 @@ export function wrongResult(spec, job, state) {
   }
 }
 
+// The check's detail: how many results are wrong, and the first few of them
+// with why, so that a failing CI log says which job (the report is not kept).
+export function wrongDetail(wrong) {
+  const first = wrong.slice(0, 5).map((w) => `${w.id} (${w.name}): ${w.why}`);
+  return `${wrong.length} wrong${first.length ? `: ${first.join('; ')}` : ''}`;
+}
+
 // Every finished job against its spec: the wrong results, and apart from
 // them the jobs that failed by BullMQ's stall limit (its rule, not a defect).
 export function judgeResults(specs, added, cls) {
@@ -324,7 +331,7 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
   };
   const checks = [
     ...jobChecks('conformance', { cls, dup }),
-    ['conformance: every result as its processor defines', wrong.length === 0, `${wrong.length} wrong`],
+    ['conformance: every result as its processor defines', wrong.length === 0, wrongDetail(wrong)],
     ['conformance: every recorded outcome has its log line', lines.missing.length === 0, `${lines.missing.length} missing`],
     ['conformance: the chaos happened (kills, a Redis restart, freezes holding jobs)',
       chaos.kills.length >= 3 && chaos.redisRestarts.length === 1 && chaos.freezes.length === p.freezesAtMs.length && frozenJobs.length > 0,

@@ -26,7 +26,7 @@ import {
   outcomeLines, readEventStream, settleAndStop, jobFigures,
 } from '../lib/outcome.mjs';
 import { addBulkRetrying, rng, sleep, waitUntil } from '../lib/util.mjs';
-import { CONCURRENCY, LOCK_MS, STALLED_MS, WORKERS, jobSpec, judgeResults } from './conformance.mjs';
+import { CONCURRENCY, LOCK_MS, STALLED_MS, WORKERS, jobSpec, judgeResults, wrongDetail } from './conformance.mjs';
 
 const PROFILES = {
   short: {
@@ -483,7 +483,7 @@ export async function runSentinel({ mode, binary, outDir, seed, log, cleanup }) 
     ...jobChecks('sentinel', { cls, dup }),
     ['sentinel: every job the producer added is on the master, or its addBulk met a failover', lostOutside.length === 0,
       `${lostOutside.length} missing: ${lostOutside.slice(0, 10).join(' ')}`],
-    ['sentinel: every result as its processor defines', wrong.length === 0, `${wrong.length} wrong`],
+    ['sentinel: every result as its processor defines', wrong.length === 0, wrongDetail(wrong)],
     ['sentinel: no attempt spent by a failover (attemptsMade 1 for jobs that succeed at once)', attemptsSpent.length === 0,
       `${attemptsSpent.length}: ${attemptsSpent.slice(0, 5).map((x) => `${x.id} ${x.name} attemptsMade ${x.attemptsMade}`).join(', ')}`],
     ['sentinel: every recorded outcome has its log line', lines.missing.length === 0, `${lines.missing.length} missing`],
