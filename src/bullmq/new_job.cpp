@@ -298,34 +298,47 @@ NewJobPlan plan_new_job(const bullmq_worker::NewJob& job, const QueueKeys& targe
   return plan;
 }
 
-ScriptCall add_job_call(const QueueKeys& k, const NewJobPlan& plan) {
+ScriptCall add_job_call(const QueueKeys& k, const NewJobPlan& plan,
+                        const std::optional<ParentLock>& parent_lock) {
+  const bool guarded = parent_lock.has_value();
+  auto finish = [&](ScriptCall& call) {
+    if (guarded) call.key(parent_lock->lock_key);
+    call.arg(plan.packed_args).arg(plan.data).arg(plan.packed_opts);
+    if (guarded) call.arg(parent_lock->token);
+  };
   switch (plan.kind) {
     case NewJobPlan::Kind::kDelayed: {
-      ScriptCall call(ScriptId::kAddDelayedJob);
+      ScriptCall call(guarded ? ScriptId::kAddDelayedJobIfLocked : ScriptId::kAddDelayedJob);
       call.key(k.marker()).key(k.meta()).key(k.id()).key(k.delayed()).key(k.completed());
       call.key(k.events());
-      call.arg(plan.packed_args).arg(plan.data).arg(plan.packed_opts);
+      finish(call);
       return call;
     }
     case NewJobPlan::Kind::kPrioritized: {
-      ScriptCall call(ScriptId::kAddPrioritizedJob);
+      ScriptCall call(guarded ? ScriptId::kAddPrioritizedJobIfLocked
+                              : ScriptId::kAddPrioritizedJob);
       call.key(k.marker()).key(k.meta()).key(k.id()).key(k.prioritized()).key(k.delayed());
       call.key(k.completed()).key(k.active()).key(k.events()).key(k.priority_counter());
-      call.arg(plan.packed_args).arg(plan.data).arg(plan.packed_opts);
+      finish(call);
       return call;
     }
     case NewJobPlan::Kind::kStandard:
       break;
   }
-  ScriptCall call(ScriptId::kAddStandardJob);
+  ScriptCall call(guarded ? ScriptId::kAddStandardJobIfLocked : ScriptId::kAddStandardJob);
   call.key(k.wait()).key(k.paused()).key(k.meta()).key(k.id()).key(k.completed());
   call.key(k.delayed()).key(k.active()).key(k.events()).key(k.marker());
-  call.arg(plan.packed_args).arg(plan.data).arg(plan.packed_opts);
+  finish(call);
   return call;
 }
 
 std::string add_job_error_message(int code, const NewJobPlan& plan) {
   switch (code) {
+    case -2:
+    case -6:
+      return "addJob refused: the parent job " + plan.parent_key +
+             " is no longer locked by this worker (its lock " +
+             (code == -2 ? "expired" : "was taken over") + ")";
     case -5:
       return "Missing key for parent job " + plan.parent_key + ". addJob";
     case -7:

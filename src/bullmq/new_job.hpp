@@ -43,10 +43,20 @@ NewJobPlan plan_new_job(const bullmq_worker::NewJob& job, const QueueKeys& targe
                         const std::optional<NewJobParent>& as_child_of, std::int64_t now_ms,
                         const std::string& telemetry_metadata = {});
 
-// The script call inserting `plan` into the queue whose keys are `target`.
-ScriptCall add_job_call(const QueueKeys& target, const NewJobPlan& plan);
+// The lock a child's insertion depends on: the running parent's lock key and
+// its run's token. With it, the add script (its *IfLocked form) inserts
+// nothing and replies -2 / -6 unless the parent is still locked by that run.
+struct ParentLock {
+  std::string lock_key;
+  std::string token;
+};
 
-// Node's wording of an add script's negative reply.
+// The script call inserting `plan` into the queue whose keys are `target`.
+ScriptCall add_job_call(const QueueKeys& target, const NewJobPlan& plan,
+                        const std::optional<ParentLock>& parent_lock = std::nullopt);
+
+// Node's wording of an add script's negative reply (-2 / -6: the parent's
+// lock, see ParentLock).
 std::string add_job_error_message(int code, const NewJobPlan& plan);
 
 }  // namespace bullmq

@@ -212,32 +212,53 @@ awaitable<std::vector<std::string>> QueueScripts::extend_locks(std::vector<std::
   co_return std::move(failed);
 }
 
-awaitable<int> QueueScripts::update_progress(std::string job_id, std::string json) {
-  ScriptCall call(ScriptId::kUpdateProgress);
-  call.key(keys_.job(job_id)).key(keys_.events()).key(keys_.meta());
-  call.arg(job_id).arg(json);
-  Reply r = co_await execute(std::move(call));
+ScriptCall QueueScripts::update_progress_call(const std::string& job_id, const std::string& token,
+                                              const std::string& json) const {
+  ScriptCall call(ScriptId::kUpdateProgressIfLocked);
+  call.key(keys_.job(job_id)).key(keys_.events()).key(keys_.meta()).key(keys_.job_lock(job_id));
+  call.arg(job_id).arg(json).arg(token);
+  return call;
+}
+
+awaitable<int> QueueScripts::update_progress(std::string job_id, std::string token,
+                                             std::string json) {
+  Reply r = co_await execute(update_progress_call(job_id, token, json));
   co_return static_cast<int>(int_or_zero(r));
 }
 
-awaitable<std::int64_t> QueueScripts::add_log(std::string job_id, std::string row,
-                                              std::optional<std::int64_t> keep_logs) {
-  ScriptCall call(ScriptId::kAddLog);
-  call.key(keys_.job(job_id)).key(keys_.job_logs(job_id));
+ScriptCall QueueScripts::add_log_call(const std::string& job_id, const std::string& token,
+                                      const std::string& row,
+                                      std::optional<std::int64_t> keep_logs) const {
+  ScriptCall call(ScriptId::kAddLogIfLocked);
+  call.key(keys_.job(job_id)).key(keys_.job_logs(job_id)).key(keys_.job_lock(job_id));
   call.arg(job_id).arg(row);
+  // Always present: the token is the argument after it.
   if (keep_logs) {
     call.arg(*keep_logs);
   } else {
     call.arg("");
   }
-  Reply r = co_await execute(std::move(call));
+  call.arg(token);
+  return call;
+}
+
+awaitable<std::int64_t> QueueScripts::add_log(std::string job_id, std::string token,
+                                              std::string row,
+                                              std::optional<std::int64_t> keep_logs) {
+  Reply r = co_await execute(add_log_call(job_id, token, row, keep_logs));
   co_return int_or_zero(r);
 }
 
-awaitable<int> QueueScripts::update_data(std::string job_id, std::string json) {
-  ScriptCall call(ScriptId::kUpdateData);
-  call.key(keys_.job(job_id)).arg(json);
-  Reply r = co_await execute(std::move(call));
+ScriptCall QueueScripts::update_data_call(const std::string& job_id, const std::string& token,
+                                          const std::string& json) const {
+  ScriptCall call(ScriptId::kUpdateDataIfLocked);
+  call.key(keys_.job(job_id)).key(keys_.job_lock(job_id));
+  call.arg(json).arg(token);
+  return call;
+}
+
+awaitable<int> QueueScripts::update_data(std::string job_id, std::string token, std::string json) {
+  Reply r = co_await execute(update_data_call(job_id, token, json));
   co_return static_cast<int>(int_or_zero(r));
 }
 
@@ -279,10 +300,11 @@ ScriptCall QueueScripts::dependency_counts_call(const std::string& job_id) const
   return call;
 }
 
-ScriptCall QueueScripts::remove_unprocessed_children_call(const std::string& job_id) const {
-  ScriptCall call(ScriptId::kRemoveUnprocessedChildren);
-  call.key(keys_.job(job_id)).key(keys_.meta());
-  call.arg(keys_.base()).arg(job_id);
+ScriptCall QueueScripts::remove_unprocessed_children_call(const std::string& job_id,
+                                                          const std::string& token) const {
+  ScriptCall call(ScriptId::kRemoveUnprocessedChildrenIfLocked);
+  call.key(keys_.job(job_id)).key(keys_.meta()).key(keys_.job_lock(job_id));
+  call.arg(keys_.base()).arg(job_id).arg(token);
   return call;
 }
 
@@ -322,11 +344,12 @@ awaitable<bullmq_worker::DependencyCounts> QueueScripts::dependency_counts(std::
   co_return out;
 }
 
-awaitable<void> QueueScripts::remove_unprocessed_children(std::string job_id) {
-  Reply r = co_await execute(remove_unprocessed_children_call(job_id));
+awaitable<int> QueueScripts::remove_unprocessed_children(std::string job_id, std::string token) {
+  Reply r = co_await execute(remove_unprocessed_children_call(job_id, token));
   if (r.is_error())
     throw ServerError("removeUnprocessedChildren of job " + job_id + " on queue " + keys_.queue() +
                       ": " + r.str);
+  co_return static_cast<int>(int_or_zero(r));
 }
 
 awaitable<void> QueueScripts::set_rate_limit(std::int64_t ms) {

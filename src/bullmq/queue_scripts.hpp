@@ -79,10 +79,14 @@ class QueueScripts {
                                                    std::vector<std::string> tokens,
                                                    std::int64_t duration_ms);
 
-  awaitable<int> update_progress(std::string job_id, std::string json);
-  awaitable<std::int64_t> add_log(std::string job_id, std::string row,
+  // A processor's writes into its own job (Node's updateProgress, log and
+  // updateData). Each runs only while the job's lock still holds `token`, in
+  // the same script as the write (no window for a frozen worker to write into
+  // a job that was finished or taken over meanwhile); -2 / -6 otherwise.
+  awaitable<int> update_progress(std::string job_id, std::string token, std::string json);
+  awaitable<std::int64_t> add_log(std::string job_id, std::string token, std::string row,
                                   std::optional<std::int64_t> keep_logs);
-  awaitable<int> update_data(std::string job_id, std::string json);
+  awaitable<int> update_data(std::string job_id, std::string token, std::string json);
 
   // Returns the new iteration's id, or nullopt (already there / scheduler gone).
   awaitable<std::optional<std::string>> update_job_scheduler(std::string scheduler_id,
@@ -98,8 +102,9 @@ class QueueScripts {
   awaitable<bullmq_worker::Dependencies> dependencies(std::string job_id);
   // Node's job.getDependenciesCount() (getDependencyCounts script).
   awaitable<bullmq_worker::DependencyCounts> dependency_counts(std::string job_id);
-  // Node's job.removeUnprocessedChildren() (removeUnprocessedChildren script).
-  awaitable<void> remove_unprocessed_children(std::string job_id);
+  // Node's job.removeUnprocessedChildren(), only while the lock holds `token`
+  // (0, or -2 / -6 as the writes above).
+  awaitable<int> remove_unprocessed_children(std::string job_id, std::string token);
   // Node's worker.rateLimit(ms): the limiter key holds a count no limiter
   // reaches, expiring after `ms`.
   awaitable<void> set_rate_limit(std::int64_t ms);
@@ -125,7 +130,14 @@ class QueueScripts {
   ScriptCall retry_job_call(const Job& job, const std::string& token,
                             const std::vector<std::string>& fields, std::int64_t now_ms) const;
   ScriptCall dependency_counts_call(const std::string& job_id) const;
-  ScriptCall remove_unprocessed_children_call(const std::string& job_id) const;
+  ScriptCall update_progress_call(const std::string& job_id, const std::string& token,
+                                  const std::string& json) const;
+  ScriptCall add_log_call(const std::string& job_id, const std::string& token,
+                          const std::string& row, std::optional<std::int64_t> keep_logs) const;
+  ScriptCall update_data_call(const std::string& job_id, const std::string& token,
+                              const std::string& json) const;
+  ScriptCall remove_unprocessed_children_call(const std::string& job_id,
+                                              const std::string& token) const;
 
  private:
   ScriptRunner& runner_;

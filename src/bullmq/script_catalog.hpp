@@ -19,20 +19,25 @@ enum class ScriptId : std::size_t {
   kMoveStalledJobsToWait,
   kExtendLocks,
   kExtendLock,
-  kUpdateProgress,
-  kAddLog,
-  kUpdateData,
+  // The *IfLocked scripts: BullMQ's script behind a check that the job's lock
+  // (one more KEY) holds the run's token (one more ARGV); -2 / -6 otherwise.
+  kUpdateProgressIfLocked,
+  kAddLogIfLocked,
+  kUpdateDataIfLocked,
   kUpdateJobScheduler,
   kGetDependencyCounts,
   kAddStandardJob,
   kAddDelayedJob,
   kAddPrioritizedJob,
-  kRemoveUnprocessedChildren,
+  kRemoveUnprocessedChildrenIfLocked,
+  kAddStandardJobIfLocked,
+  kAddDelayedJobIfLocked,
+  kAddPrioritizedJobIfLocked,
 };
-inline constexpr std::size_t kScriptCount = 18;
+inline constexpr std::size_t kScriptCount = 21;
 
 struct ScriptInfo {
-  std::string_view name;  // e.g. "moveToActive"
+  std::string_view name;  // e.g. "moveToActive", "updateProgressIfLocked"
   std::string_view file;  // e.g. "moveToActive-11"
   int num_keys;
   std::string_view sha1;  // hex SHA1 of body, as Redis computes it

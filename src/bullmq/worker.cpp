@@ -126,29 +126,29 @@ class Worker::Context final : public JobContext {
 
   void update_progress(std::string_view json) override {
     if (!is_json(json)) throw std::invalid_argument("progress must be a JSON value");
+    refuse_if_lock_lost("updateProgress");
     int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
-      co_await ensure_still_owned("updateProgress");
-      co_return co_await worker_.scripts_.update_progress(job().id, body);
+      co_return co_await worker_.scripts_.update_progress(job().id, running_->token, body);
     });
-    if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, "updateProgress"));
+    check_write(rc, "updateProgress");
   }
 
   void log(std::string_view line) override {
+    refuse_if_lock_lost("addLog");
     auto rc = on_io([this, row = std::string(line)]() -> awaitable<std::int64_t> {
-      co_await ensure_still_owned("addLog");
-      co_return co_await worker_.scripts_.add_log(job().id, row, job().opts.keep_logs);
+      co_return co_await worker_.scripts_.add_log(job().id, running_->token, row,
+                                                  job().opts.keep_logs);
     });
-    if (rc < 0)
-      throw std::runtime_error(finish_error_message(static_cast<int>(rc), job().id, "addLog"));
+    check_write(static_cast<int>(rc), "addLog");
   }
 
   void update_data(std::string_view json) override {
     if (!is_json(json)) throw std::invalid_argument("job data must be JSON");
+    refuse_if_lock_lost("updateData");
     int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
-      co_await ensure_still_owned("updateData");
-      co_return co_await worker_.scripts_.update_data(job().id, body);
+      co_return co_await worker_.scripts_.update_data(job().id, running_->token, body);
     });
-    if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, "updateData"));
+    check_write(rc, "updateData");
   }
 
   [[noreturn]] void move_to_delayed(std::chrono::milliseconds delay) override {
@@ -253,10 +253,11 @@ class Worker::Context final : public JobContext {
   }
 
   void remove_unprocessed_children() override {
-    on_io([this]() -> awaitable<void> {
-      co_await ensure_still_owned("removeUnprocessedChildren");
-      co_await worker_.scripts_.remove_unprocessed_children(job().id);
+    refuse_if_lock_lost("removeUnprocessedChildren");
+    int rc = on_io([this]() -> awaitable<int> {
+      co_return co_await worker_.scripts_.remove_unprocessed_children(job().id, running_->token);
     });
+    check_write(rc, "removeUnprocessedChildren");
   }
 
   bool cancelled() const override { return running_->cancelled.load(); }
@@ -272,10 +273,14 @@ class Worker::Context final : public JobContext {
 
   // Runs the add script of `plan`; returns the new job's id.
   std::string send_new_job(const QueueKeys& target, const NewJobPlan& plan, bool child) {
-    Reply reply = on_io([this, &target, &plan, child]() -> awaitable<Reply> {
-      // A child joins the running job's dependencies: only while it is ours.
-      if (child) co_await ensure_still_owned("addJob");
-      co_return co_await worker_.scripts_.execute(add_job_call(target, plan));
+    // A child joins the running job's dependencies: only while it is ours.
+    std::optional<ParentLock> parent_lock;
+    if (child) {
+      refuse_if_lock_lost("addJob");
+      parent_lock = ParentLock{worker_.scripts_.keys().job_lock(job().id), running_->token};
+    }
+    Reply reply = on_io([this, &target, &plan, &parent_lock]() -> awaitable<Reply> {
+      co_return co_await worker_.scripts_.execute(add_job_call(target, plan, parent_lock));
     });
     if (reply.is_integer() && reply.integer < 0)
       throw std::runtime_error(add_job_error_message(static_cast<int>(reply.integer), plan));
@@ -285,22 +290,30 @@ class Worker::Context final : public JobContext {
                              reply.describe());
   }
 
-  // BullMQ's updateProgress, addLog and updateData do not check the lock. A
-  // worker that was frozen (or stalled) past its lock duration and wakes up
-  // must not write into a job that another worker took over, or finished
-  // meanwhile: check that the lock is still this run's token first.
-  awaitable<void> ensure_still_owned(const char* command) {
-    bool owned = !running_->lock_lost;
-    if (owned) {
-      Reply lock = co_await worker_.commands_.command(
-          strings("GET", worker_.scripts_.keys().job_lock(job().id)));
-      owned = lock.is_string() && lock.str == running_->token;
-    }
-    if (!owned) {
-      throw std::runtime_error(std::string(command) + " refused: job " + job().id +
-                               " is no longer locked by this worker (its lock expired or was "
-                               "taken over)");
-    }
+  // BullMQ's updateProgress, addLog, updateData, removeUnprocessedChildren
+  // and add scripts do not look at the job's lock. A worker frozen (or
+  // stalled) past its lock duration that wakes up must not write into a job
+  // that another worker took over, or that was finished meanwhile: the
+  // worker sends their *IfLocked forms, which check the lock against this
+  // run's token in the same script as the write (a GET first would leave a
+  // window between the check and the write). A lock already known lost is
+  // refused here without a round trip.
+  void refuse_if_lock_lost(const char* command) const {
+    if (running_->lock_lost) throw not_owned(command);
+  }
+
+  // The reply of an *IfLocked write: -2 / -6 is the lock check refusing.
+  void check_write(int rc, const char* command) const {
+    if (rc == -2 || rc == -6) throw not_owned(command);
+    if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, command));
+  }
+
+  std::runtime_error not_owned(const char* command) const {
+    std::string message = command;
+    message += " refused: job ";
+    message += job().id;
+    message += " is no longer locked by this worker (its lock expired or was taken over)";
+    return std::runtime_error(message);
   }
 
   std::map<std::string, std::string> hash(std::string key) {

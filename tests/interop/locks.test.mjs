@@ -3,7 +3,8 @@
 // alive; a job whose lock is stolen is reported lost and its result dropped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setupSuite, recordEvents, waitForJobState, Job } from './lib/fixtures.mjs';
+import net from 'node:net';
+import { setupSuite, recordEvents, waitForJobState, waitForReady, Job } from './lib/fixtures.mjs';
 import { waitFor, sleep } from './lib/harness.mjs';
 
 const s = await setupSuite();
@@ -170,4 +171,70 @@ test('a frozen worker that wakes after its job was taken over writes nothing int
   assert.equal(await done.getState(), 'completed');
   assert.equal(done.progress, steps.length, 'the rescuer\'s last progress stands');
   assert.deepEqual(done.returnvalue, { steps: steps.length });
+});
+
+// Forwards connections to Redis; the first client→Redis chunk holding
+// `marker` is held back until `onMarker()` has run, so a test can act in
+// the window between a worker's decision to write and the write itself.
+async function holdingProxy(redisPort, marker, onMarker) {
+  const needle = Buffer.from(marker);
+  let fired = false;
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(redisPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    let chain = Promise.resolve();
+    client.on('data', (chunk) => {
+      chain = chain.then(async () => {
+        if (!fired && chunk.includes(needle)) {
+          fired = true;
+          await onMarker();
+        }
+        upstream.write(chunk);
+      });
+    });
+    upstream.on('data', (chunk) => client.write(chunk));
+    for (const [a, b] of [[client, upstream], [upstream, client]]) {
+      a.on('error', () => b.destroy());
+      a.on('close', () => b.destroy());
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: server.address().port,
+    get fired() { return fired; },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+test('a progress write racing a lock takeover is refused by the write itself (no check-then-write window)', async () => {
+  const name = s.queueName('racewrite');
+  const queue = s.queue(name);
+  const client = s.client();
+  let lockKey;
+  // The takeover happens after the worker decided to write and before Redis
+  // sees the write: a lock checked by an earlier GET would not notice it.
+  const proxy = await holdingProxy(s.redis.port, '"race-marker"', async () => {
+    await client.set(lockKey, 'another-worker-token', 'PX', 60000);
+  });
+  try {
+    const worker = s.workerWith(['run', '--queue', name, '--redis', `redis://127.0.0.1:${proxy.port}`,
+      '--processors', 'conformance', '--stalled-interval', '60000']);
+    await waitForReady(worker);
+    const job = await queue.add('progress', { steps: [10, 'race-marker', 30], intervalMs: 20 });
+    lockKey = `bull:${name}:${job.id}:lock`;
+    await waitFor(() => worker.events('job.outcome_rejected').some((l) => l.job_id === job.id)
+      || worker.events('job.finish_failed').some((l) => l.job_id === job.id), { what: 'the worker gave up the job' });
+    assert.ok(proxy.fired, 'the write went through the proxy');
+    const after = await Job.fromId(queue, job.id);
+    assert.equal(after.progress, 10, 'the write after the takeover did not land');
+    assert.equal(await after.getState(), 'active', 'left to its new owner');
+    assert.equal(await client.get(lockKey), 'another-worker-token');
+    assert.equal(after.failedReason, undefined);
+  } finally {
+    await proxy.close();
+  }
 });

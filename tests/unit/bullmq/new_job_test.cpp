@@ -63,6 +63,31 @@ TEST_CASE("a child of the running job: parent option, parent key, dependencies k
         R"({"attempts":2,"jobId":"child-1","fpof":true,"parent":{"id":"7","queue":"bull:q"}})");
 }
 
+TEST_CASE("a child of the running job is added only while the parent's lock holds its token") {
+  NewJob child = new_job();
+  child.as_child = true;
+  NewJobPlan plan = plan_new_job(child, kQueue, NewJobParent{"7", "bull:q"}, 5);
+  for (NewJobPlan::Kind kind : {NewJobPlan::Kind::kStandard, NewJobPlan::Kind::kDelayed,
+                                NewJobPlan::Kind::kPrioritized}) {
+    plan.kind = kind;
+    const ScriptCall plain = add_job_call(kQueue, plan);
+    const ScriptCall call = add_job_call(kQueue, plan, ParentLock{"bull:q:7:lock", "tok"});
+    CAPTURE(script_info(call.id()).file);
+    CHECK(std::string(script_info(call.id()).name) ==
+          std::string(script_info(plain.id()).name) + "IfLocked");
+    std::vector<std::string> keys = plain.keys();
+    keys.push_back("bull:q:7:lock");
+    CHECK(call.keys() == keys);
+    std::vector<std::string> args = plain.args();
+    args.push_back("tok");
+    CHECK(call.args() == args);
+    CHECK(call.key_count() == static_cast<std::size_t>(script_info(call.id()).num_keys));
+  }
+  CHECK(add_job_error_message(-6, plan) ==
+        "addJob refused: the parent job bull:q:7 is no longer locked by this worker (its lock "
+        "was taken over)");
+}
+
 TEST_CASE("a parent option is honoured without as_child, as Queue.add does") {
   NewJobPlan plan = plan_new_job(
       new_job(R"({"parent":{"id":"9","queue":"bull:p"},"continueParentOnFailure":true})"), kQueue,

@@ -207,8 +207,72 @@ TEST_CASE("getDependencyCounts and removeUnprocessedChildren take Node's keys an
   CHECK(counts.keys() == std::vector<std::string>{"bull:q:7:processed", "bull:q:7:dependencies",
                                                   "bull:q:7:failed", "bull:q:7:unsuccessful"});
   CHECK(counts.args() == std::vector<std::string>{"processed", "unprocessed", "ignored", "failed"});
-  ScriptCall remove = f.scripts.remove_unprocessed_children_call("7");
-  CHECK(remove.id() == ScriptId::kRemoveUnprocessedChildren);
-  CHECK(remove.keys() == std::vector<std::string>{"bull:q:7", "bull:q:meta"});
-  CHECK(remove.args() == std::vector<std::string>{"bull:q:", "7"});
+  ScriptCall remove = f.scripts.remove_unprocessed_children_call("7", "tok");
+  CHECK(remove.id() == ScriptId::kRemoveUnprocessedChildrenIfLocked);
+  CHECK(remove.keys() == std::vector<std::string>{"bull:q:7", "bull:q:meta", "bull:q:7:lock"});
+  CHECK(remove.args() == std::vector<std::string>{"bull:q:", "7", "tok"});
+}
+
+namespace {
+
+// The guard lua/embed-scripts.mjs puts in front of an *IfLocked script reads
+// KEYS[k] (the lock) and ARGV[a] (the token): a call must send exactly k keys
+// and a arguments, the lock and the token last.
+void check_guard_reads_the_last_key_and_argument(const ScriptCall& call) {
+  const ScriptInfo& info = script_info(call.id());
+  CAPTURE(info.file);
+  CHECK(std::string(info.name).ends_with("IfLocked"));
+  const std::string body(info.body);
+  const std::string keys = "redis.call(\"GET\", KEYS[" + std::to_string(call.key_count()) + "])";
+  const std::string token = "if heldBy ~= ARGV[" + std::to_string(call.arg_count()) + "] then";
+  CHECK(body.find(keys) < 400);
+  CHECK(body.find(token) < 400);
+  CHECK(body.find("return -6") < body.find("--[["));  // before BullMQ's own text
+  CHECK(call.keys().back() == "bull:q:7:lock");
+  CHECK(call.args().back() == "tok");
+}
+
+}  // namespace
+
+TEST_CASE("a processor's writes into its job go through the lock-checking scripts") {
+  Fixture f;
+  ScriptCall progress = f.scripts.update_progress_call("7", "tok", "[1,2]");
+  CHECK(progress.id() == ScriptId::kUpdateProgressIfLocked);
+  CHECK(progress.keys() ==
+        std::vector<std::string>{"bull:q:7", "bull:q:events", "bull:q:meta", "bull:q:7:lock"});
+  CHECK(progress.args() == std::vector<std::string>{"7", "[1,2]", "tok"});
+  check_guard_reads_the_last_key_and_argument(progress);
+
+  // keepLogs is always sent (empty when unset) so the token keeps its place.
+  ScriptCall log = f.scripts.add_log_call("7", "tok", "line", std::nullopt);
+  CHECK(log.id() == ScriptId::kAddLogIfLocked);
+  CHECK(log.keys() == std::vector<std::string>{"bull:q:7", "bull:q:7:logs", "bull:q:7:lock"});
+  CHECK(log.args() == std::vector<std::string>{"7", "line", "", "tok"});
+  check_guard_reads_the_last_key_and_argument(log);
+  CHECK(f.scripts.add_log_call("7", "tok", "line", 3).args() ==
+        std::vector<std::string>{"7", "line", "3", "tok"});
+
+  ScriptCall data = f.scripts.update_data_call("7", "tok", "{}");
+  CHECK(data.id() == ScriptId::kUpdateDataIfLocked);
+  CHECK(data.keys() == std::vector<std::string>{"bull:q:7", "bull:q:7:lock"});
+  CHECK(data.args() == std::vector<std::string>{"{}", "tok"});
+  check_guard_reads_the_last_key_and_argument(data);
+
+  check_guard_reads_the_last_key_and_argument(f.scripts.remove_unprocessed_children_call("7", "tok"));
+}
+
+TEST_CASE("a lock-checking script is BullMQ's own body behind the guard") {
+  const std::pair<ScriptId, ScriptId> pairs[] = {
+      {ScriptId::kAddStandardJobIfLocked, ScriptId::kAddStandardJob},
+      {ScriptId::kAddDelayedJobIfLocked, ScriptId::kAddDelayedJob},
+      {ScriptId::kAddPrioritizedJobIfLocked, ScriptId::kAddPrioritizedJob},
+  };
+  for (auto [guarded, plain] : pairs) {
+    const ScriptInfo& g = script_info(guarded);
+    const ScriptInfo& p = script_info(plain);
+    CAPTURE(g.file);
+    CHECK(g.num_keys == p.num_keys + 1);
+    CHECK(g.body.ends_with(p.body));
+    CHECK(g.sha1 != p.sha1);
+  }
 }

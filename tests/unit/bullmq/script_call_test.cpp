@@ -8,9 +8,9 @@ using bullmq::ScriptCall;
 using bullmq::ScriptId;
 
 TEST_CASE("a script call encodes keys then arguments as bulk strings, binary safe") {
-  ScriptCall call(ScriptId::kUpdateData);
+  ScriptCall call(ScriptId::kUpdateDataIfLocked);
   call.key("bull:q:", "7").arg(std::string("a\0b\r\n", 5)).arg(std::int64_t{-42}).arg("");
-  CHECK(call.id() == ScriptId::kUpdateData);
+  CHECK(call.id() == ScriptId::kUpdateDataIfLocked);
   CHECK(call.key_count() == 1);
   CHECK(call.arg_count() == 3);
   CHECK(call.encoded() ==
@@ -20,14 +20,14 @@ TEST_CASE("a script call encodes keys then arguments as bulk strings, binary saf
 }
 
 TEST_CASE("a key after the first argument is a programming error") {
-  ScriptCall call(ScriptId::kUpdateData);
+  ScriptCall call(ScriptId::kUpdateDataIfLocked);
   call.key("k").arg("v");
   CHECK_THROWS_AS(call.key("late"), std::logic_error);
   CHECK_THROWS_AS(call.key("bull:q:", "late"), std::logic_error);
 }
 
 TEST_CASE("a script call grows past its initial room without losing what it holds") {
-  ScriptCall call(ScriptId::kUpdateData);
+  ScriptCall call(ScriptId::kUpdateDataIfLocked);
   call.key("bull:q:", "1");
   const std::string big(5000, 'x');
   call.arg("small").arg(big).arg(std::int64_t{7});
