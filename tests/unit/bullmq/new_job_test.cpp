@@ -67,8 +67,8 @@ TEST_CASE("a child of the running job is added only while the parent's lock hold
   NewJob child = new_job();
   child.as_child = true;
   NewJobPlan plan = plan_new_job(child, kQueue, NewJobParent{"7", "bull:q"}, 5);
-  for (NewJobPlan::Kind kind : {NewJobPlan::Kind::kStandard, NewJobPlan::Kind::kDelayed,
-                                NewJobPlan::Kind::kPrioritized}) {
+  for (NewJobPlan::Kind kind :
+       {NewJobPlan::Kind::kStandard, NewJobPlan::Kind::kDelayed, NewJobPlan::Kind::kPrioritized}) {
     plan.kind = kind;
     const ScriptCall plain = add_job_call(kQueue, plan);
     const ScriptCall call = add_job_call(kQueue, plan, ParentLock{"bull:q:7:lock", "tok"});

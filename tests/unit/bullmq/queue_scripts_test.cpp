@@ -258,7 +258,8 @@ TEST_CASE("a processor's writes into its job go through the lock-checking script
   CHECK(data.args() == std::vector<std::string>{"{}", "tok"});
   check_guard_reads_the_last_key_and_argument(data);
 
-  check_guard_reads_the_last_key_and_argument(f.scripts.remove_unprocessed_children_call("7", "tok"));
+  check_guard_reads_the_last_key_and_argument(
+      f.scripts.remove_unprocessed_children_call("7", "tok"));
 }
 
 TEST_CASE("a lock-checking script is BullMQ's own body behind the guard") {
