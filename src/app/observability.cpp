@@ -188,7 +188,8 @@ asio::awaitable<HttpResponse> Observability::metrics() {
       e.sample("bullmq_worker_jobs_total", base + ",outcome=\"failed\"", std::to_string(s.failed));
       e.sample("bullmq_worker_jobs_total", base + ",outcome=\"retried\"",
                std::to_string(s.retried));
-      e.sample("bullmq_worker_jobs_total", base + ",outcome=\"moved\"", std::to_string(s.delayed));
+      e.sample("bullmq_worker_jobs_total", base + ",outcome=\"moved\"",
+               std::to_string(s.moved_by_processor));
       e.sample("bullmq_worker_jobs_total", base + ",outcome=\"deferred\"",
                std::to_string(s.deferred));
     }

@@ -133,7 +133,7 @@ bool parse_log_format(std::string_view text, LogFormat& out) {
 }
 
 void Logger::log(LogLevel level, std::string_view event, std::string_view message,
-                 std::initializer_list<LogField> fields) {
+                 std::initializer_list<LogField> context, std::initializer_list<LogField> extra) {
   if (!enabled(level)) return;
   const bool json = format_.load(std::memory_order_relaxed) == LogFormat::kJson;
   std::string line;
@@ -147,12 +147,14 @@ void Logger::log(LogLevel level, std::string_view event, std::string_view messag
     append_json_string(line, event);
     line += ",\"msg\":";
     append_json_string(line, message);
-    for (const auto& f : fields) {
-      if (f.omitted) continue;
-      line += ',';
-      append_json_string(line, f.key);
-      line += ':';
-      append_value(line, f.value, true);
+    for (const auto& fields : {context, extra}) {
+      for (const auto& f : fields) {
+        if (f.omitted) continue;
+        line += ',';
+        append_json_string(line, f.key);
+        line += ':';
+        append_value(line, f.value, true);
+      }
     }
     line += "}\n";
   } else {
@@ -163,12 +165,14 @@ void Logger::log(LogLevel level, std::string_view event, std::string_view messag
     line += event;
     line += ": ";
     line += message;
-    for (const auto& f : fields) {
-      if (f.omitted) continue;
-      line += ' ';
-      line += f.key;
-      line += '=';
-      append_value(line, f.value, false);
+    for (const auto& fields : {context, extra}) {
+      for (const auto& f : fields) {
+        if (f.omitted) continue;
+        line += ' ';
+        line += f.key;
+        line += '=';
+        append_value(line, f.value, false);
+      }
     }
     line += '\n';
   }

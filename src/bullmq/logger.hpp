@@ -57,7 +57,12 @@ class Logger {
 
   // `event` is a stable dotted name ("job.completed"); `message` is for people.
   void log(LogLevel level, std::string_view event, std::string_view message,
-           std::initializer_list<LogField> fields = {});
+           std::initializer_list<LogField> fields = {}) {
+    log(level, event, message, fields, {});
+  }
+  // The fields of `context` (say, a job's queue, id and name), then `fields`.
+  void log(LogLevel level, std::string_view event, std::string_view message,
+           std::initializer_list<LogField> context, std::initializer_list<LogField> fields);
 
   void debug(std::string_view event, std::string_view message,
              std::initializer_list<LogField> f = {}) {

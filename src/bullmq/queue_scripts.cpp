@@ -15,26 +15,6 @@ std::string fields_arg(std::vector<std::string> fields) {
 
 }  // namespace
 
-std::string finish_error_message(int code, const std::string& job_id, const std::string& command) {
-  switch (code) {
-    case -1:
-      return "Missing key for job " + job_id + ". " + command;
-    case -2:
-      return "Missing lock for job " + job_id + ". " + command;
-    case -3:
-      return "Job " + job_id + " is not in the active state. " + command;
-    case -4:
-      return "Job " + job_id + " has pending dependencies. " + command;
-    case -6:
-      return "Lock mismatch for job " + job_id + ". Cmd " + command + " from active";
-    case -9:
-      return "Cannot complete job " + job_id + " because it has at least one failed child. " +
-             command;
-    default:
-      return "Unknown code " + std::to_string(code) + " error for " + job_id + ". " + command;
-  }
-}
-
 QueueScripts::QueueScripts(ScriptRunner& runner, QueueKeys keys)
     : runner_(runner), keys_(std::move(keys)) {
   const QueueKeys& k = keys_;
@@ -124,7 +104,7 @@ ScriptCall QueueScripts::retry_job_call(const Job& job, const std::string& token
 FinishResult QueueScripts::decode_finish(Reply r, const std::string& token) const {
   FinishResult out;
   if (r.is_integer()) {
-    out.error_code = static_cast<int>(r.integer < 0 ? r.integer : 0);
+    out.code = script_code(r.integer);
   } else if (r.is_array()) {
     out.next = decode_claim(std::move(r), token);
   }
@@ -137,16 +117,6 @@ awaitable<ClaimResult> QueueScripts::move_to_active(ClaimOptions claim, std::int
   co_return decode_claim(std::move(r), claim.token);
 }
 
-awaitable<FinishResult> QueueScripts::move_to_finished(
-    const Job& job, ClaimOptions claim, bool completed, std::string value, KeepJobs keep_jobs,
-    std::vector<std::string> fields, bool fetch_next, std::optional<std::int64_t> max_metrics_size,
-    std::int64_t now_ms) {
-  ScriptCall call = move_to_finished_call(job, claim, completed, value, keep_jobs, fields,
-                                          fetch_next, max_metrics_size, now_ms);
-  Reply r = co_await execute(std::move(call));
-  co_return decode_finish(std::move(r), claim.token);
-}
-
 awaitable<FinishResult> QueueScripts::move_to_delayed(const Job& job, ClaimOptions claim,
                                                       std::int64_t delay_ms, bool skip_attempt,
                                                       std::vector<std::string> fields,
@@ -155,13 +125,6 @@ awaitable<FinishResult> QueueScripts::move_to_delayed(const Job& job, ClaimOptio
       move_to_delayed_call(job, claim, delay_ms, skip_attempt, fields, fetch_next, now_ms);
   Reply r = co_await execute(std::move(call));
   co_return decode_finish(std::move(r), claim.token);
-}
-
-awaitable<int> QueueScripts::retry_job(const Job& job, std::string token,
-                                       std::vector<std::string> fields, std::int64_t now_ms) {
-  ScriptCall call = retry_job_call(job, token, fields, now_ms);
-  Reply r = co_await execute(std::move(call));
-  co_return static_cast<int>(int_or_zero(r));
 }
 
 awaitable<std::int64_t> QueueScripts::move_job_from_active_to_wait(std::string job_id,

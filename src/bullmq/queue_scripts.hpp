@@ -13,6 +13,7 @@
 #include "bullmq/job.hpp"
 #include "bullmq/keys.hpp"
 #include "bullmq/script_args.hpp"
+#include "bullmq/script_codes.hpp"
 #include "bullmq/script_runner.hpp"
 #include "bullmq_worker/job_context.hpp"
 
@@ -29,12 +30,9 @@ struct ClaimResult {
 // The outcome of a finishing script: a negative BullMQ error code, or done
 // (optionally with the next job claimed in the same call).
 struct FinishResult {
-  int error_code = 0;  // 0 = ok; -1 missing job, -2 lock missing, -3 not active, …
+  ScriptCode code = ScriptCode::kOk;
   std::optional<ClaimResult> next;
 };
-
-// Human text for a BullMQ script error code, as Node words it.
-std::string finish_error_message(int code, const std::string& job_id, const std::string& command);
 
 // Coroutine methods take their arguments by value (they run after the call
 // expression has ended, so references to temporaries would dangle), except
@@ -48,19 +46,11 @@ class QueueScripts {
 
   awaitable<ClaimResult> move_to_active(ClaimOptions claim, std::int64_t now_ms);
 
-  // target "completed" (value = return value JSON) or "failed" (value = reason).
-  awaitable<FinishResult> move_to_finished(const Job& job, ClaimOptions claim, bool completed,
-                                           std::string value, KeepJobs keep_jobs,
-                                           std::vector<std::string> fields, bool fetch_next,
-                                           std::optional<std::int64_t> max_metrics_size,
-                                           std::int64_t now_ms);
-
+  // The finishing scripts (moveToFinished, retryJob) are sent by the Worker
+  // from their *_call() below; moveToDelayed is also a processor's call.
   awaitable<FinishResult> move_to_delayed(const Job& job, ClaimOptions claim, std::int64_t delay_ms,
                                           bool skip_attempt, std::vector<std::string> fields,
                                           bool fetch_next, std::int64_t now_ms);
-
-  awaitable<int> retry_job(const Job& job, std::string token, std::vector<std::string> fields,
-                           std::int64_t now_ms);
 
   // Gives an active job back to the front of wait (no attempt counted).
   // Returns a negative code, or the limiter's remaining ms (>= 0).

@@ -1,10 +1,5 @@
 #include "bullmq/worker.hpp"
 
-#include <cxxabi.h>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <atomic>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
@@ -13,7 +8,6 @@
 #include <future>
 #include <mutex>
 
-#include "bullmq/backoff.hpp"
 #include "bullmq/clock.hpp"
 #include "bullmq/cluster_slots.hpp"
 #include "bullmq/job_scheduler.hpp"
@@ -22,7 +16,6 @@
 #include "bullmq/logger.hpp"
 #include "bullmq/new_job.hpp"
 #include "bullmq/redis_error_reply.hpp"
-#include "bullmq/retry_plan.hpp"
 #include "bullmq/script_catalog.hpp"
 #include "bullmq/strings.hpp"
 
@@ -30,27 +23,6 @@ namespace bullmq {
 namespace {
 
 using namespace std::chrono_literals;
-
-// The name under which Redis's own outages reach the worker from a processor.
-// The worker does not close the gate for it: claiming needs Redis anyway.
-constexpr const char* kRedisDependency = "redis";
-// How long a job whose dependency is down waits in delayed before it can be
-// claimed again (by a worker whose gate is open).
-constexpr std::int64_t kDeferDelayMs = 1000;
-
-std::string type_name(const std::exception& e) {
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(typeid(e).name(), nullptr, nullptr, &status);
-  std::string name = status == 0 && demangled ? demangled : typeid(e).name();
-  std::free(demangled);
-  return name;
-}
-
-// A stack entry in the shape Node tools display: "<Name>: <message>\n    at …".
-std::string stack_entry(const std::string& error_name, const std::string& message,
-                        const std::string& job_name) {
-  return error_name + ": " + message + "\n    at processor '" + job_name + "' (bullmq-worker)";
-}
 
 int major_of(std::string_view version) {
   int major = 0;
@@ -130,7 +102,7 @@ class Worker::Context final : public JobContext {
     int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
       co_return co_await worker_.scripts_.update_progress(job().id, running_->token, body);
     });
-    check_write(rc, "updateProgress");
+    check_write(script_code(rc), "updateProgress");
   }
 
   void log(std::string_view line) override {
@@ -139,7 +111,7 @@ class Worker::Context final : public JobContext {
       co_return co_await worker_.scripts_.add_log(job().id, running_->token, row,
                                                   job().opts.keep_logs);
     });
-    check_write(static_cast<int>(rc), "addLog");
+    check_write(script_code(rc), "addLog");
   }
 
   void update_data(std::string_view json) override {
@@ -148,18 +120,19 @@ class Worker::Context final : public JobContext {
     int rc = on_io([this, body = std::string(json)]() -> awaitable<int> {
       co_return co_await worker_.scripts_.update_data(job().id, running_->token, body);
     });
-    check_write(rc, "updateData");
+    check_write(script_code(rc), "updateData");
   }
 
   [[noreturn]] void move_to_delayed(std::chrono::milliseconds delay) override {
-    int rc = on_io([this, delay]() -> awaitable<int> {
+    ScriptCode code = on_io([this, delay]() -> awaitable<ScriptCode> {
       auto result = co_await worker_.scripts_.move_to_delayed(
           job(), worker_.claim_options(running_->token), delay.count(), /*skip_attempt=*/true, {},
           /*fetch_next=*/false, now_ms());
-      if (result.error_code == 0) worker_.locks_.untrack(job().id);
-      co_return result.error_code;
+      if (result.code == ScriptCode::kOk) worker_.locks_.untrack(job().id);
+      co_return result.code;
     });
-    if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, "moveToDelayed"));
+    if (code != ScriptCode::kOk)
+      throw ScriptRefused(code, describe(code, job().id, "moveToDelayed"));
     throw DelayedError();
   }
 
@@ -172,9 +145,10 @@ class Worker::Context final : public JobContext {
     });
     if (rc == 1) return;
     if (rc == 0) throw WaitingChildrenError();
-    if (rc == -9)
-      throw UnrecoverableError(finish_error_message(rc, job().id, "moveToWaitingChildren"));
-    throw std::runtime_error(finish_error_message(rc, job().id, "moveToWaitingChildren"));
+    const ScriptCode code = script_code(rc);
+    if (code == ScriptCode::kFailedChildren)
+      throw UnrecoverableError(describe(code, job().id, "moveToWaitingChildren"));
+    throw ScriptRefused(code, describe(code, job().id, "moveToWaitingChildren"));
   }
 
   std::map<std::string, std::string> children_values() override {
@@ -194,8 +168,8 @@ class Worker::Context final : public JobContext {
       co_return r;
     });
     if (rc < 0) {
-      throw std::runtime_error(
-          finish_error_message(static_cast<int>(rc), job().id, "moveJobFromActiveToWait"));
+      const ScriptCode code = script_code(rc);
+      throw ScriptRefused(code, describe(code, job().id, "moveJobFromActiveToWait"));
     }
     throw WaitingError();
   }
@@ -257,7 +231,7 @@ class Worker::Context final : public JobContext {
     int rc = on_io([this]() -> awaitable<int> {
       co_return co_await worker_.scripts_.remove_unprocessed_children(job().id, running_->token);
     });
-    check_write(rc, "removeUnprocessedChildren");
+    check_write(script_code(rc), "removeUnprocessedChildren");
   }
 
   bool cancelled() const override { return running_->cancelled.load(); }
@@ -303,17 +277,17 @@ class Worker::Context final : public JobContext {
   }
 
   // The reply of an *IfLocked write: -2 / -6 is the lock check refusing.
-  void check_write(int rc, const char* command) const {
-    if (rc == -2 || rc == -6) throw not_owned(command);
-    if (rc < 0) throw std::runtime_error(finish_error_message(rc, job().id, command));
+  void check_write(ScriptCode code, const char* command) const {
+    if (is_lock_refusal(code)) throw not_owned(command, code);
+    if (code != ScriptCode::kOk) throw ScriptRefused(code, describe(code, job().id, command));
   }
 
-  std::runtime_error not_owned(const char* command) const {
+  ScriptRefused not_owned(const char* command, ScriptCode code = ScriptCode::kLockMissing) const {
     std::string message = command;
     message += " refused: job ";
     message += job().id;
     message += " is no longer locked by this worker (its lock expired or was taken over)";
-    return std::runtime_error(message);
+    return ScriptRefused(code, message);
   }
 
   std::map<std::string, std::string> hash(std::string key) {
@@ -335,6 +309,8 @@ Worker::Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& red
       options_(std::move(options)),
       processors_(processors),
       gate_(gate),
+      finish_rules_{options_.remove_on_complete, options_.remove_on_fail,
+                    options_.max_started_attempts, &processors_},
       worker_id_(boost::uuids::to_string(boost::uuids::random_generator()())),
       cluster_(redis.options().mode == RedisMode::kCluster),
       commands_(io.get_executor(), redis.options(), "command",
@@ -618,13 +594,7 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
     ++running->name_stats->claimed;
     maybe_recheck_version();
     if (tracer_) running->span = tracer_->start_job({job, worker_id_, options_.name});
-    logger().debug("job.active", "job claimed",
-                   {{"queue", options_.queue},
-                    {"job_id", job.id},
-                    {"job_name", job.name},
-                    {"attempt", job.attempt()},
-                    LogField::unless_empty("trace_id", running->trace_id()),
-                    LogField::unless_empty("span_id", running->span_id())});
+    log_job(LogLevel::kDebug, "job.active", "job claimed", *running);
 
     if (!job.repeat_job_key.empty()) co_await schedule_next_iteration(scripts_, job, now_ms());
 
@@ -632,7 +602,7 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
     // for the common case), or run on the pool.
     Outcome outcome;
     Processor* processor = find_processor(job.name);
-    if (auto decided = outcome_without_running(job)) {
+    if (auto decided = outcome_without_running(job, options_.max_started_attempts)) {
       outcome = std::move(*decided);
     } else if (!processor || processor->runs_inline()) {
       outcome = run_processor(running, processor);
@@ -643,18 +613,12 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
 
     FinishResult finished;
     try {
-      finished = co_await finish(*running, std::move(outcome));
+      finished = co_await finish(*running, outcome);
     } catch (const std::exception& e) {
       ++stats_.finish_errors;
-      logger().error("job.finish_failed",
-                     "could not record the job's outcome; stalled-job recovery will retry it",
-                     {{"queue", options_.queue},
-                      {"job_id", job.id},
-                      {"job_name", job.name},
-                      {"attempt", job.attempt()},
-                      LogField::unless_empty("trace_id", running->trace_id()),
-                      LogField::unless_empty("span_id", running->span_id()),
-                      {"error", e.what()}});
+      log_job(LogLevel::kError, "job.finish_failed",
+              "could not record the job's outcome; stalled-job recovery will retry it", *running,
+              {{"error", e.what()}});
     }
     // A job the processor moved back to wait may already run again in another
     // slot under the same id: leave that run's lock and entry alone.
@@ -677,25 +641,8 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
   maybe_finish_shutdown();
 }
 
-std::optional<Worker::Outcome> Worker::outcome_without_running(const Job& job) const {
-  if (!job.deferred_failure.empty()) {
-    return Outcome{Outcome::Kind::kFailed, job.deferred_failure,
-                   stack_entry("UnrecoverableError", job.deferred_failure, job.name), true};
-  }
-  if (options_.max_started_attempts && *options_.max_started_attempts < job.attempts_started) {
-    const std::string msg = "job started more than allowable limit";
-    return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name),
-                   true};
-  }
-  if (!job.opts_error.empty()) {
-    return Outcome{Outcome::Kind::kFailed, job.opts_error,
-                   stack_entry("UnrecoverableError", job.opts_error, job.name), true};
-  }
-  return std::nullopt;
-}
-
-awaitable<Worker::Outcome> Worker::run_on_pool(const std::shared_ptr<RunningJob>& running,
-                                               Processor* processor) {
+awaitable<Outcome> Worker::run_on_pool(const std::shared_ptr<RunningJob>& running,
+                                       Processor* processor) {
   running->processing = true;
   // GCC 12 destroys the captures of a lambda that appears in a co_await
   // expression twice, so the initiation captures nothing that owns memory.
@@ -716,107 +663,64 @@ awaitable<Worker::Outcome> Worker::run_on_pool(const std::shared_ptr<RunningJob>
   co_return std::move(outcome);
 }
 
-Worker::Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running,
-                                      Processor* processor) {
+Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running, Processor* processor) {
   const Job& job = running->job;
   if (!processor) {
-    const std::string msg = "unknown job name: " + job.name;
-    return Outcome{Outcome::Kind::kFailed, msg, stack_entry("UnrecoverableError", msg, job.name),
-                   true};
+    const std::string message = "unknown job name: " + job.name;
+    return Outcome::failed(message, stack_entry("UnrecoverableError", message, job.name), true);
   }
   Context context(*this, running);
-  try {
-    std::string value = processor->process(job, context);
-    if (value.empty()) value = "null";
-    if (!is_json(value)) {
-      const std::string msg = "processor for '" + job.name + "' returned a value that is not JSON";
-      return Outcome{Outcome::Kind::kFailed, msg, stack_entry("Error", msg, job.name), true};
-    }
-    return Outcome{Outcome::Kind::kCompleted, std::move(value), {}, false};
-  } catch (const DelayedError&) {
-    return Outcome{Outcome::Kind::kMoved, {}, {}, false};
-  } catch (const WaitingChildrenError&) {
-    return Outcome{Outcome::Kind::kMoved, {}, {}, false};
-  } catch (const WaitingError&) {
-    return Outcome{Outcome::Kind::kMoved, {}, {}, false};
-  } catch (const RateLimitError& e) {
-    return Outcome{Outcome::Kind::kRateLimited, e.what(), {}, false};
-  } catch (const UnrecoverableError& e) {
-    return Outcome{Outcome::Kind::kFailed, e.what(),
-                   stack_entry("UnrecoverableError", e.what(), job.name), true};
-  } catch (const DependencyUnavailable& e) {
-    return Outcome{Outcome::Kind::kDeferred, e.what(), {}, false, e.dependency()};
-  } catch (const std::exception& e) {
-    return Outcome{Outcome::Kind::kFailed, e.what(), stack_entry(type_name(e), e.what(), job.name),
-                   false};
-  } catch (...) {
-    const std::string msg = "processor threw a non-standard exception";
-    return Outcome{Outcome::Kind::kFailed, msg, stack_entry("Error", msg, job.name), false};
-  }
+  return classify_run(job, [&] { return processor->process(job, context); });
 }
 
-std::vector<std::string> Worker::failure_fields(const Job& job, const std::string& message,
-                                                const std::string& stack) const {
-  // Stored stack list + this error's stack, trimmed by stackTraceLimit.
-  rapidjson::Document stored;
-  std::vector<std::string> entries;
-  if (!job.stacktrace_json.empty()) {
-    stored.Parse(job.stacktrace_json.c_str());
-    if (!stored.HasParseError() && stored.IsArray()) {
-      for (const auto& e : stored.GetArray()) {
-        if (e.IsString()) entries.emplace_back(e.GetString(), e.GetStringLength());
-      }
-    }
-  }
-  if (!stack.empty()) entries.push_back(stack);
-  if (job.opts.stack_trace_limit) {
-    const auto limit =
-        static_cast<std::size_t>(std::max<std::int64_t>(*job.opts.stack_trace_limit, 0));
-    if (entries.size() > limit)
-      entries.erase(entries.begin(), entries.end() - static_cast<std::ptrdiff_t>(limit));
-  }
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
-  writer.StartArray();
-  for (const auto& e : entries)
-    writer.String(e.c_str(), static_cast<rapidjson::SizeType>(e.size()));
-  writer.EndArray();
-  return {"failedReason", message, "stacktrace", buffer.GetString()};
+void Worker::log_job(LogLevel level, std::string_view event, std::string_view message,
+                     const RunningJob& running, std::initializer_list<LogField> fields) const {
+  Logger& log = logger();
+  if (!log.enabled(level)) return;
+  const Job& job = running.job;
+  log.log(level, event, message,
+          {{"queue", options_.queue},
+           {"job_id", job.id},
+           {"job_name", job.name},
+           {"attempt", job.attempt()},
+           LogField::unless_empty("trace_id", running.trace_id()),
+           LogField::unless_empty("span_id", running.span_id())},
+          fields);
 }
 
-ScriptCall Worker::finish_call(const RunningJob& running, const FinishRequest& request,
+ScriptCall Worker::finish_call(const RunningJob& running, const FinishPlan& plan,
                                bool fetch_next) const {
   const ClaimOptions claim = claim_options(running.token);
-  switch (request.action) {
-    case FinishRequest::Action::kComplete:
-      return scripts_.move_to_finished_call(running.job, claim, true, request.value,
-                                            request.keep_jobs, request.fields, fetch_next,
+  using Action = FinishPlan::Action;
+  switch (plan.action) {
+    case Action::kComplete:
+    case Action::kFail:
+      return scripts_.move_to_finished_call(running.job, claim, plan.action == Action::kComplete,
+                                            plan.value, plan.keep_jobs, plan.fields, fetch_next,
                                             options_.metrics_max_data_points, now_ms());
-    case FinishRequest::Action::kFail:
-      return scripts_.move_to_finished_call(running.job, claim, false, request.value,
-                                            request.keep_jobs, request.fields, fetch_next,
-                                            options_.metrics_max_data_points, now_ms());
-    case FinishRequest::Action::kRetryLater:
-      return scripts_.move_to_delayed_call(running.job, claim, request.delay_ms, false,
-                                           request.fields, fetch_next, now_ms());
-    case FinishRequest::Action::kDefer:
-      return scripts_.move_to_delayed_call(running.job, claim, request.delay_ms, true,
-                                           request.fields, fetch_next, now_ms());
-    case FinishRequest::Action::kRetryNow:
+    case Action::kRetryLater:
+    case Action::kDefer:
+      return scripts_.move_to_delayed_call(running.job, claim, plan.delay_ms,
+                                           /*skip_attempt=*/plan.action == Action::kDefer,
+                                           plan.fields, fetch_next, now_ms());
+    case Action::kRetryNow:
+      return scripts_.retry_job_call(running.job, running.token, plan.fields, now_ms());
+    case Action::kNothing:
+    case Action::kBackToWait:
       break;
   }
-  return scripts_.retry_job_call(running.job, running.token, request.fields, now_ms());
+  throw std::logic_error(std::string("finish_call: no finishing script for ") + plan.script());
 }
 
 // Sends a finishing script; while Redis is unreachable, tries again with
 // capped backoff. A retry never claims a next job: the first try may have
 // run before the link dropped, and a second claim would strand a job.
-awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest request) {
-  bool fetch_next = claiming_allowed() && request.action != FinishRequest::Action::kRetryNow;
+awaitable<FinishResult> Worker::send_finish(RunningJob& running, const FinishPlan& plan) {
+  bool fetch_next = claiming_allowed() && plan.action != FinishPlan::Action::kRetryNow;
   for (unsigned attempt = 0;; ++attempt) {
     std::string error;
     try {
-      ScriptCall call = finish_call(running, request, fetch_next);
+      ScriptCall call = finish_call(running, plan, fetch_next);
       Reply reply = co_await scripts_.execute(std::move(call));
       note_redis_success();
       co_return scripts_.decode_finish(std::move(reply), running.token);
@@ -826,13 +730,9 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest r
       error = e.what();
     }
     if (attempt == 0) {
-      logger().warn("job.finish_retry",
-                    "Redis unavailable while recording the job's outcome; retrying",
-                    {{"queue", options_.queue},
-                     {"job_id", running.job.id},
-                     {"job_name", running.job.name},
-                     {"attempt", running.job.attempt()},
-                     {"error", error}});
+      log_job(LogLevel::kWarn, "job.finish_retry",
+              "Redis unavailable while recording the job's outcome; retrying", running,
+              {{"error", error}});
     }
     fetch_next = false;
     running.finish_resent = true;
@@ -840,204 +740,133 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, FinishRequest r
   }
 }
 
-Worker::FinishRequest Worker::plan_failure(const Job& job, const std::string& message,
-                                           const std::string& stack, bool unrecoverable) const {
-  const RetryPlan plan =
-      plan_retry(job, message, unrecoverable, options_.max_started_attempts, processors_);
-  FinishRequest request;
-  request.value = message + plan.note;
-  request.delay_ms = plan.delay_ms;
-  request.fields = failure_fields(job, request.value, stack);
-  if (!plan.retry) {
-    request.action = FinishRequest::Action::kFail;
-    request.keep_jobs = effective_keep_jobs(job.opts.remove_on_fail, options_.remove_on_fail);
-  } else {
-    request.action = request.delay_ms != 0 ? FinishRequest::Action::kRetryLater
-                                           : FinishRequest::Action::kRetryNow;
-  }
-  request.unrecoverable = unrecoverable;
-  return request;
-}
-
-void Worker::log_outcome(const RunningJob& running, const FinishRequest& request) {
-  const Job& job = running.job;
+void Worker::log_outcome(const RunningJob& running, const FinishPlan& plan) {
   const long long duration_ms = now_ms() - running.started_ms;
-  switch (request.action) {
-    case FinishRequest::Action::kComplete:
-      logger().info("job.completed", "job completed",
-                    {{"queue", options_.queue},
-                     {"job_id", job.id},
-                     {"job_name", job.name},
-                     {"attempt", job.attempt()},
-                     LogField::unless_empty("trace_id", running.trace_id()),
-                     LogField::unless_empty("span_id", running.span_id()),
-                     {"duration_ms", duration_ms}});
+  const auto delay_ms = static_cast<long long>(plan.delay_ms);
+  switch (plan.action) {
+    case FinishPlan::Action::kComplete:
+      log_job(LogLevel::kInfo, "job.completed", "job completed", running,
+              {{"duration_ms", duration_ms}});
       break;
-    case FinishRequest::Action::kFail:
-      logger().warn("job.failed", "job failed",
-                    {{"queue", options_.queue},
-                     {"job_id", job.id},
-                     {"job_name", job.name},
-                     {"attempt", job.attempt()},
-                     LogField::unless_empty("trace_id", running.trace_id()),
-                     LogField::unless_empty("span_id", running.span_id()),
-                     {"duration_ms", duration_ms},
-                     {"unrecoverable", request.unrecoverable},
-                     {"error", request.value}});
+    case FinishPlan::Action::kFail:
+      log_job(LogLevel::kWarn, "job.failed", "job failed", running,
+              {{"duration_ms", duration_ms},
+               {"unrecoverable", plan.unrecoverable},
+               {"error", plan.value}});
       break;
-    case FinishRequest::Action::kRetryLater:
-    case FinishRequest::Action::kRetryNow:
-      logger().info("job.retrying", "attempt failed; the job will run again",
-                    {{"queue", options_.queue},
-                     {"job_id", job.id},
-                     {"job_name", job.name},
-                     {"attempt", job.attempt()},
-                     LogField::unless_empty("trace_id", running.trace_id()),
-                     LogField::unless_empty("span_id", running.span_id()),
-                     {"duration_ms", duration_ms},
-                     {"delay_ms", static_cast<long long>(request.delay_ms)},
-                     {"error", request.value}});
+    case FinishPlan::Action::kRetryLater:
+    case FinishPlan::Action::kRetryNow:
+      log_job(LogLevel::kInfo, "job.retrying", "attempt failed; the job will run again", running,
+              {{"duration_ms", duration_ms}, {"delay_ms", delay_ms}, {"error", plan.value}});
       break;
-    case FinishRequest::Action::kDefer:
-      logger().warn("job.deferred",
-                    "a dependency is unavailable; the job goes back to delayed without spending "
-                    "an attempt",
-                    {{"queue", options_.queue},
-                     {"job_id", job.id},
-                     {"job_name", job.name},
-                     {"attempt", job.attempt()},
-                     LogField::unless_empty("trace_id", running.trace_id()),
-                     LogField::unless_empty("span_id", running.span_id()),
-                     {"duration_ms", duration_ms},
-                     {"dependency", request.dependency},
-                     {"delay_ms", static_cast<long long>(request.delay_ms)},
-                     {"error", request.value}});
+    case FinishPlan::Action::kDefer:
+      log_job(LogLevel::kWarn, "job.deferred",
+              "a dependency is unavailable; the job goes back to delayed without spending an "
+              "attempt",
+              running,
+              {{"duration_ms", duration_ms},
+               {"dependency", plan.dependency},
+               {"delay_ms", delay_ms},
+               {"error", plan.value}});
+      break;
+    case FinishPlan::Action::kNothing:
+    case FinishPlan::Action::kBackToWait:
       break;
   }
 }
 
-void Worker::confirm_outcome(const RunningJob& running, const FinishRequest& request,
+void Worker::confirm_outcome(const RunningJob& running, const FinishPlan& plan,
                              const FinishResult& result, bool logged_ahead) {
   const Job& job = running.job;
-  static constexpr const char* kCommands[] = {"moveToFinished", "moveToFinished", "moveToDelayed",
-                                              "retryJob", "moveToDelayed"};
-  if (result.error_code < 0) {
-    const char* command = kCommands[static_cast<int>(request.action)];
-    if (running.finish_resent && result.error_code >= -3) {
-      // Job gone (-1), lock gone (-2) or not active (-3) on a resend is what
-      // the first send leaves behind when Redis ran it but the reply was lost
-      // with the connection: the outcome was most likely recorded, so do not
-      // report it as lost.
-      logger().warn(
-          "job.finish_unconfirmed",
-          "the outcome was sent before the connection dropped and was most likely recorded then; "
-          "the resend found the job already moved: " +
-              finish_error_message(result.error_code, job.id, command),
-          {{"queue", options_.queue},
-           {"job_id", job.id},
-           {"job_name", job.name},
-           {"attempt", job.attempt()}});
+  if (result.code != ScriptCode::kOk) {
+    const bool moved_already = result.code == ScriptCode::kJobMissing ||
+                               result.code == ScriptCode::kLockMissing ||
+                               result.code == ScriptCode::kNotActive;
+    if (running.finish_resent && moved_already) {
+      // Job gone, lock gone or not active on a resend is what the first send
+      // leaves behind when Redis ran it but the reply was lost with the
+      // connection: the outcome was most likely recorded, so do not report
+      // it as lost.
+      log_job(LogLevel::kWarn, "job.finish_unconfirmed",
+              "the outcome was sent before the connection dropped and was most likely recorded "
+              "then; the resend found the job already moved: " +
+                  describe(result.code, job.id, plan.script()),
+              running);
       return;
     }
-    log_finish_error(job, result.error_code, command);
+    log_finish_error(job, result.code, plan.script());
     return;
   }
-  if (!logged_ahead) log_outcome(running, request);
+  if (!logged_ahead) log_outcome(running, plan);
   auto& name_stats = *running.name_stats;
-  switch (request.action) {
-    case FinishRequest::Action::kComplete:
+  switch (plan.action) {
+    case FinishPlan::Action::kComplete:
       ++name_stats.completed;
       break;
-    case FinishRequest::Action::kFail:
+    case FinishPlan::Action::kFail:
       ++name_stats.failed;
       break;
-    case FinishRequest::Action::kRetryLater:
-    case FinishRequest::Action::kRetryNow:
+    case FinishPlan::Action::kRetryLater:
+    case FinishPlan::Action::kRetryNow:
       ++name_stats.retried;
       break;
-    case FinishRequest::Action::kDefer:
+    case FinishPlan::Action::kDefer:
       ++name_stats.deferred;
+      break;
+    case FinishPlan::Action::kNothing:
+    case FinishPlan::Action::kBackToWait:
       break;
   }
 }
 
-Worker::FinishRequest Worker::plan_deferral(const Job& job, const Outcome& outcome) const {
-  FinishRequest request;
-  request.action = FinishRequest::Action::kDefer;
-  request.value = outcome.value;
-  request.dependency = outcome.dependency;
-  request.delay_ms = kDeferDelayMs;
-  // This claim is not a start of the job either: attemptsStarted (and so
-  // --max-started-attempts) stays as it was before the claim.
-  request.fields = {"ats", std::to_string(std::max(job.attempts_started - 1, 0))};
-  return request;
-}
-
-awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
+awaitable<FinishResult> Worker::finish(RunningJob& running, const Outcome& outcome) {
   const Job& job = running.job;
   auto& name_stats = *running.name_stats;
   name_stats.observe(static_cast<double>(now_ms() - running.started_ms) / 1000.0);
-  if (outcome.kind == Outcome::Kind::kRateLimited) {
-    ++name_stats.delayed;
-    co_await hand_back_rate_limited(running);
-    co_return FinishResult{};
-  }
-  if (outcome.kind == Outcome::Kind::kMoved) {
-    ++name_stats.delayed;
-    logger().info("job.moved",
-                  "processor moved the job (delayed, back to wait or waiting for children)",
-                  {{"queue", options_.queue},
-                   {"job_id", job.id},
-                   {"job_name", job.name},
-                   {"attempt", job.attempt()},
-                   LogField::unless_empty("trace_id", running.trace_id()),
-                   LogField::unless_empty("span_id", running.span_id())});
-    if (running.span) {
-      JobSpanEnd end;
-      end.kind = JobSpanEnd::Kind::kMoved;
-      end.finished_on_ms = now_ms();
-      running.span->end(end);
+  FinishPlan plan = plan_finish(job, outcome, finish_rules_);
+  switch (plan.action) {
+    case FinishPlan::Action::kBackToWait:
+      ++name_stats.moved_by_processor;
+      co_await hand_back_rate_limited(running);
+      co_return FinishResult{};
+    case FinishPlan::Action::kNothing: {
+      ++name_stats.moved_by_processor;
+      log_job(LogLevel::kInfo, "job.moved",
+              "processor moved the job (delayed, back to wait or waiting for children)", running);
+      if (running.span) {
+        JobSpanEnd end;
+        end.kind = JobSpanEnd::Kind::kMoved;
+        end.finished_on_ms = now_ms();
+        running.span->end(end);
+      }
+      co_return FinishResult{};
     }
-    co_return FinishResult{};
-  }
-  FinishRequest request;
-  if (outcome.kind == Outcome::Kind::kDeferred) {
-    request = plan_deferral(job, outcome);
-    // Close the gate before the deferral is sent, so that it claims no next job.
-    if (gate_ && outcome.dependency != kRedisDependency)
-      gate_->report_down(outcome.dependency, outcome.value);
-  } else if (outcome.kind == Outcome::Kind::kFailed) {
-    request = plan_failure(job, outcome.value, outcome.stack, outcome.unrecoverable);
-  } else {
-    request.action = FinishRequest::Action::kComplete;
-    request.value = std::move(outcome.value);
-    request.keep_jobs =
-        effective_keep_jobs(job.opts.remove_on_complete, options_.remove_on_complete);
+    case FinishPlan::Action::kDefer:
+      // Close the gate before the deferral is sent, so that it claims no next job.
+      if (gate_ && plan.dependency != kRedisDependency)
+        gate_->report_down(plan.dependency, plan.value);
+      break;
+    default:
+      break;
   }
   // A job whose lock is known lost will not be recorded: its line waits for
   // Redis's answer. Every other outcome is logged before it is sent.
-  bool logged_ahead = !running.lock_lost;
-  if (logged_ahead) log_outcome(running, request);
-  FinishResult result = co_await send_finish(running, request);
-  if (request.action == FinishRequest::Action::kComplete &&
-      (result.error_code == -4 || result.error_code == -9)) {
-    // Node treats these exactly like a processor failure (-9 is unrecoverable).
-    const bool unrecoverable = result.error_code == -9;
-    const std::string msg = finish_error_message(result.error_code, job.id, "moveToFinished");
-    logger().warn("job.outcome_rejected",
-                  "Redis refused the completion; recording the attempt as failed: " + msg,
-                  {{"queue", options_.queue},
-                   {"job_id", job.id},
-                   {"job_name", job.name},
-                   {"attempt", job.attempt()}});
-    request = plan_failure(
-        job, msg, stack_entry(unrecoverable ? "UnrecoverableError" : "Error", msg, job.name),
-        unrecoverable);
-    if (logged_ahead) log_outcome(running, request);
-    result = co_await send_finish(running, request);
+  const bool logged_ahead = !running.lock_lost;
+  if (logged_ahead) log_outcome(running, plan);
+  FinishResult result = co_await send_finish(running, plan);
+  if (plan.action == FinishPlan::Action::kComplete) {
+    if (auto failure = plan_after_refused_completion(job, result.code, finish_rules_)) {
+      log_job(LogLevel::kWarn, "job.outcome_rejected",
+              "Redis refused the completion; recording the attempt as failed: " +
+                  describe(result.code, job.id, "moveToFinished"),
+              running);
+      plan = std::move(*failure);
+      if (logged_ahead) log_outcome(running, plan);
+      result = co_await send_finish(running, plan);
+    }
   }
-  confirm_outcome(running, request, result, logged_ahead);
-  if (running.span) end_span(running, request, result, outcome.stack);
+  confirm_outcome(running, plan, result, logged_ahead);
+  if (running.span) end_span(running, plan, result);
   co_return std::move(result);
 }
 
@@ -1051,81 +880,67 @@ awaitable<void> Worker::hand_back_rate_limited(RunningJob& running) {
     std::int64_t ttl = co_await scripts_.move_job_from_active_to_wait(job.id, running.token);
     note_redis_success();
     if (ttl < 0) {
-      log_finish_error(job, static_cast<int>(ttl), "moveJobFromActiveToWait");
+      log_finish_error(job, script_code(ttl), "moveJobFromActiveToWait");
       co_return;
     }
     limit_until_ms_ = ttl > 0 ? now_ms() + ttl : 0;
-    logger().info("job.rate_limited",
-                  "processor rate-limited the queue; the job is back in wait without spending "
-                  "an attempt",
-                  {{"queue", options_.queue},
-                   {"job_id", job.id},
-                   {"job_name", job.name},
-                   {"attempt", job.attempt()},
-                   {"rate_limit_ms", static_cast<long long>(ttl)}});
+    log_job(LogLevel::kInfo, "job.rate_limited",
+            "processor rate-limited the queue; the job is back in wait without spending an "
+            "attempt",
+            running, {{"rate_limit_ms", static_cast<long long>(ttl)}});
   } catch (const std::exception& e) {
     note_redis_error(e);
     ++stats_.finish_errors;
-    logger().error("job.hand_back_failed",
-                   "could not move the rate-limited job back to wait; stalled-job recovery will",
-                   {{"queue", options_.queue},
-                    {"job_id", job.id},
-                    {"job_name", job.name},
-                    {"error", e.what()}});
+    log_job(LogLevel::kError, "job.hand_back_failed",
+            "could not move the rate-limited job back to wait; stalled-job recovery will", running,
+            {{"error", e.what()}});
   }
 }
 
-void Worker::end_span(RunningJob& running, const FinishRequest& request, const FinishResult& result,
-                      const std::string& stack) {
+void Worker::end_span(RunningJob& running, const FinishPlan& plan, const FinishResult& result) {
   using Kind = JobSpanEnd::Kind;
   JobSpanEnd end;
-  end.value = request.value;
+  end.value = plan.value;
   end.finished_on_ms = now_ms();
-  end.attempts_made = running.job.attempts_made + 1;
-  switch (request.action) {
-    case FinishRequest::Action::kComplete:
+  end.attempts_made = running.job.attempts_made + (plan.spends_attempt() ? 1 : 0);
+  switch (plan.action) {
+    case FinishPlan::Action::kComplete:
       end.kind = Kind::kCompleted;
       break;
-    case FinishRequest::Action::kFail:
+    case FinishPlan::Action::kFail:
       end.kind = Kind::kFailed;
       break;
-    case FinishRequest::Action::kRetryLater:
-    case FinishRequest::Action::kRetryNow:
+    case FinishPlan::Action::kRetryLater:
+    case FinishPlan::Action::kRetryNow:
       end.kind = Kind::kRetried;
       break;
-    case FinishRequest::Action::kDefer:
+    case FinishPlan::Action::kDefer:
+    case FinishPlan::Action::kNothing:
+    case FinishPlan::Action::kBackToWait:
       end.kind = Kind::kDeferred;
-      end.attempts_made = running.job.attempts_made;
       break;
   }
   if (end.kind == Kind::kFailed || end.kind == Kind::kRetried) {
-    end.stack = stack;
-    if (request.unrecoverable && stack.empty()) end.error_type = "UnrecoverableError";
+    end.stack = plan.stack;
+    if (plan.unrecoverable && plan.stack.empty()) end.error_type = "UnrecoverableError";
   }
-  std::string not_recorded;
-  if (result.error_code < 0) {
-    not_recorded = "the outcome was not recorded: ";
-    const char* command = request.action == FinishRequest::Action::kRetryNow ? "retryJob"
-                          : request.action == FinishRequest::Action::kComplete ||
-                                  request.action == FinishRequest::Action::kFail
-                              ? "moveToFinished"
-                              : "moveToDelayed";
-    not_recorded += finish_error_message(result.error_code, running.job.id, command);
+  if (result.code != ScriptCode::kOk) {
+    std::string not_recorded = "the outcome was not recorded: ";
+    not_recorded += describe(result.code, running.job.id, plan.script());
     end.kind = Kind::kNotRecorded;
-    end.value = not_recorded;
+    end.value = std::move(not_recorded);
   }
   running.span->end(end);
 }
 
-void Worker::log_finish_error(const Job& job, int code, const char* command) {
+void Worker::log_finish_error(const Job& job, ScriptCode code, const char* command) {
   ++stats_.finish_errors;
-  logger().error(
-      "job.outcome_rejected",
-      "the job's outcome was not recorded: " + finish_error_message(code, job.id, command),
-      {{"queue", options_.queue},
-       {"job_id", job.id},
-       {"job_name", job.name},
-       {"attempt", job.attempt()}});
+  logger().error("job.outcome_rejected",
+                 "the job's outcome was not recorded: " + describe(code, job.id, command),
+                 {{"queue", options_.queue},
+                  {"job_id", job.id},
+                  {"job_name", job.name},
+                  {"attempt", job.attempt()}});
 }
 
 void Worker::on_lock_lost(const std::string& job_id) {
@@ -1226,7 +1041,7 @@ void Worker::abandon_running_jobs() {
             std::int64_t rc =
                 co_await scripts_.move_job_from_active_to_wait(running->job.id, running->token);
             if (rc < 0) {
-              log_finish_error(running->job, static_cast<int>(rc), "moveJobFromActiveToWait");
+              log_finish_error(running->job, script_code(rc), "moveJobFromActiveToWait");
             } else {
               logger().warn("job.handed_back",
                             "shutdown deadline passed; job handed back to the queue",

@@ -20,7 +20,9 @@
 
 #include "bullmq/asio.hpp"
 #include "bullmq/dependency_gate.hpp"
+#include "bullmq/finish_plan.hpp"
 #include "bullmq/lock_manager.hpp"
+#include "bullmq/logger.hpp"
 #include "bullmq/processor.hpp"
 #include "bullmq/queue_scripts.hpp"
 #include "bullmq/redis_connection.hpp"
@@ -89,69 +91,40 @@ class Worker {
  private:
   struct RunningJob;
   class Context;
-  struct Outcome {
-    // kRateLimited: the processor threw RateLimitError (back to wait, no attempt).
-    enum class Kind { kCompleted, kFailed, kMoved, kDeferred, kRateLimited };
-    Outcome() = default;
-    Outcome(Kind k, std::string v, std::string s, bool u, std::string dep = {})
-        : kind(k),
-          value(std::move(v)),
-          stack(std::move(s)),
-          unrecoverable(u),
-          dependency(std::move(dep)) {}
-    Kind kind = Kind::kFailed;
-    std::string value;  // return value JSON, or the error message
-    std::string stack;
-    bool unrecoverable = false;
-    std::string dependency;  // kDeferred: the dependency that is down
-  };
 
   awaitable<void> main_loop();
   awaitable<ClaimResult> fetch();
   awaitable<void> wait_for_marker();
+  // One running slot: runs the claimed job, finishes it, and goes on with
+  // the next job its finishing script claimed, until there is none.
   awaitable<void> run_slot(std::unique_ptr<Job> first, std::string token);
-  // The failure a job gets without running (stored `defa`, too many starts,
-  // unreadable options), or nothing.
-  std::optional<Outcome> outcome_without_running(const Job& job) const;
   awaitable<Outcome> run_on_pool(const std::shared_ptr<RunningJob>& running, Processor* processor);
   // `processor` is the one registered for the job's name, or null (unknown name).
   Outcome run_processor(const std::shared_ptr<RunningJob>& running, Processor* processor);
-  // How a finished attempt is recorded.
-  struct FinishRequest {
-    // kDefer: back to delayed without spending an attempt (a dependency is down).
-    enum class Action { kComplete, kFail, kRetryLater, kRetryNow, kDefer } action = Action::kFail;
-    std::string value;  // return value JSON, or the failure reason
-    std::vector<std::string> fields;
-    KeepJobs keep_jobs;
-    std::int64_t delay_ms = 0;
-    bool unrecoverable = false;
-    std::string dependency;  // kDefer: the dependency that is down
-  };
-  awaitable<FinishResult> finish(RunningJob& running, Outcome outcome);
-  FinishRequest plan_failure(const Job& job, const std::string& message, const std::string& stack,
-                             bool unrecoverable) const;
-  ScriptCall finish_call(const RunningJob& running, const FinishRequest& request,
-                         bool fetch_next) const;
-  awaitable<FinishResult> send_finish(RunningJob& running, FinishRequest request);
+  // Records the outcome in Redis as plan_finish() decides.
+  awaitable<FinishResult> finish(RunningJob& running, const Outcome& outcome);
+  ScriptCall finish_call(const RunningJob& running, const FinishPlan& plan, bool fetch_next) const;
+  awaitable<FinishResult> send_finish(RunningJob& running, const FinishPlan& plan);
   // Written before the outcome is sent, so that a crash can never leave an
   // outcome recorded in Redis without its log line.
-  void log_outcome(const RunningJob& running, const FinishRequest& request);
+  void log_outcome(const RunningJob& running, const FinishPlan& plan);
   // After Redis answered: counts the outcome, or logs why it was not recorded.
-  void confirm_outcome(const RunningJob& running, const FinishRequest& request,
+  void confirm_outcome(const RunningJob& running, const FinishPlan& plan,
                        const FinishResult& result, bool logged_ahead);
-  FinishRequest plan_deferral(const Job& job, const Outcome& outcome) const;
   awaitable<void> hand_back_rate_limited(RunningJob& running);
   // Ends the job's span (if it has one) with the outcome Redis answered.
-  void end_span(RunningJob& running, const FinishRequest& request, const FinishResult& result,
-                const std::string& stack);
+  void end_span(RunningJob& running, const FinishPlan& plan, const FinishResult& result);
+  // One log line about a running job: its queue, id, name, attempt, trace
+  // and span ids, then `fields`.
+  void log_job(LogLevel level, std::string_view event, std::string_view message,
+               const RunningJob& running, std::initializer_list<LogField> fields = {}) const;
   bool claiming_allowed() const { return !closing_ && !gated(); }
   awaitable<void> stalled_check_loop();
   awaitable<void> check_version();
   void maybe_recheck_version();
-  awaitable<void> schedule_next(const Job& job);
   void apply_claim_hints(const ClaimResult& result);
   void on_lock_lost(const std::string& job_id);
-  void log_finish_error(const Job& job, int code, const char* command);
+  void log_finish_error(const Job& job, ScriptCode code, const char* command);
   void notify_slot();
   void maybe_finish_shutdown();
   // A job claimed after the shutdown began goes straight back to the queue.
@@ -159,8 +132,6 @@ class Worker {
   std::string next_token();
   Processor* find_processor(const std::string& job_name) const;
   ClaimOptions claim_options(const std::string& token) const;
-  std::vector<std::string> failure_fields(const Job& job, const std::string& message,
-                                          const std::string& stack) const;
   awaitable<void> sleep_ms(std::int64_t ms);
   // Records `e` when it is a refusal that stops claiming; success clears it.
   void note_redis_error(const std::exception& e);
@@ -171,6 +142,7 @@ class Worker {
   WorkerOptions options_;
   const ProcessorRegistry& processors_;
   DependencyGate* gate_;
+  FinishRules finish_rules_;
   JobTracer* tracer_ = nullptr;
   std::string worker_id_;
   bool cluster_ = false;  // Redis Cluster: jobs added to other queues must share the slot

@@ -16,9 +16,11 @@ inline constexpr std::array<double, 14> kDurationBuckets = {
 struct JobNameStats {
   std::uint64_t claimed = 0;
   std::uint64_t completed = 0;
-  std::uint64_t failed = 0;    // final failures
-  std::uint64_t retried = 0;   // failed attempts that will run again
-  std::uint64_t delayed = 0;   // moved back to delayed by the processor
+  std::uint64_t failed = 0;   // final failures
+  std::uint64_t retried = 0;  // failed attempts that will run again
+  // The processor moved the job itself (delayed, back to wait, waiting for
+  // children) or rate-limited the queue (back to wait).
+  std::uint64_t moved_by_processor = 0;
   std::uint64_t deferred = 0;  // back to delayed without an attempt: a dependency was down
   double processing_seconds_sum = 0;
   std::uint64_t processing_count = 0;
