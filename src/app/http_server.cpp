@@ -4,6 +4,7 @@
 #include <boost/beast/http.hpp>
 
 #include "bullmq/logger.hpp"
+#include "bullmq/spawn.hpp"
 
 namespace app {
 namespace {
@@ -25,7 +26,7 @@ void HttpServer::listen(const std::string& host, std::uint16_t port) {
   acceptor_.bind(endpoint);
   acceptor_.listen();
   port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(io_, accept_loop(), asio::detached);
+  bullmq::spawn(io_, accept_loop(), "http accept loop");
   bullmq::logger().info("http.listening", "serving /livez, /readyz and /metrics",
                         {{"host", host}, {"port", static_cast<int>(port_)}});
 }
@@ -45,7 +46,7 @@ asio::awaitable<void> HttpServer::accept_loop() {
       if (stopped_) break;
       continue;
     }
-    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+    bullmq::spawn(io_, serve(std::move(socket)), "http request");
   }
 }
 

@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "bullmq/clock.hpp"
+#include "bullmq/pool_handoff.hpp"
+#include "bullmq/spawn.hpp"
 #include "bullmq/worker_stats.hpp"
 
 namespace app {
@@ -115,27 +117,17 @@ asio::awaitable<HttpResponse> Observability::livez() {
   co_return HttpResponse{200, "text/plain; charset=utf-8", "ok\n"};
 }
 
-asio::awaitable<std::string> Observability::run_check(const bullmq::DependencyCheck& check_ref) {
-  const bullmq::DependencyCheck* check = &check_ref;
-  // The check blocks (a round trip to the dependency): run it on the pool. The
-  // initiation captures only pointers (GCC 12 destroys a co_await lambda's
-  // captures twice).
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
-      [this, check](auto handler) {
-        asio::post(pool_, [check, h = std::move(handler)]() mutable {
-          std::string result;
-          try {
-            result = (*check)();
-          } catch (const std::exception& e) {
-            result = e.what();
-          }
-          auto ex = asio::get_associated_executor(h);
-          asio::post(ex, [h = std::move(h), r = std::move(result)]() mutable {
-            std::move(h)(std::move(r));
-          });
-        });
-      },
-      asio::use_awaitable);
+asio::awaitable<std::string> Observability::run_check(const bullmq::DependencyCheck& check) {
+  // The check blocks (a round trip to the dependency): run it on the pool. A
+  // copy: the probe's caller may be gone before a hung check returns.
+  auto work = [check]() -> std::string {
+    try {
+      return check();
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  };
+  co_return co_await bullmq::on_pool(pool_, &work);
 }
 
 asio::awaitable<HttpResponse> Observability::readyz() {
@@ -249,6 +241,11 @@ asio::awaitable<HttpResponse> Observability::metrics() {
   e.family("bullmq_worker_dependency_outages_total", "counter",
            "Times a dependency of the processors was reported down.");
   e.sample("bullmq_worker_dependency_outages_total", "", std::to_string(gate_.outages()));
+  e.family("bullmq_worker_coroutine_failures_total", "counter",
+           "Exceptions that escaped a background task of the worker (each is logged as "
+           "coroutine.failed; any is a bug).");
+  e.sample("bullmq_worker_coroutine_failures_total", "",
+           std::to_string(bullmq::escaped_coroutine_exceptions()));
   if (tracing_) {
     const SpanCounts spans = tracing_->counts();
     e.family("bullmq_worker_spans_total", "counter",

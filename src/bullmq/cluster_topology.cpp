@@ -6,6 +6,7 @@
 #include "bullmq/error.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/redis_connection.hpp"
+#include "bullmq/spawn.hpp"
 #include "bullmq/strings.hpp"
 
 namespace bullmq {
@@ -54,8 +55,8 @@ void ClusterTopology::moved(int slot, const RedisAddress& target) {
   recent_moves_.push_back(Move{slot, target, now_ms()});
   if (!refreshing_) {
     auto self = shared_from_this();
-    asio::co_spawn(
-        executor_, [self]() { return self->refresh_quietly(); }, asio::detached);
+    spawn(
+        executor_, [self]() { return self->refresh_quietly(); }, "cluster slot map refresh");
   }
   auto it = std::find(masters_.begin(), masters_.end(), target);
   if (it == masters_.end()) {

@@ -6,6 +6,8 @@
 
 #include "bullmq/clock.hpp"
 #include "bullmq/logger.hpp"
+#include "bullmq/pool_handoff.hpp"
+#include "bullmq/spawn.hpp"
 
 namespace bullmq {
 
@@ -26,7 +28,7 @@ std::map<std::string, bool> DependencyGate::states() const {
 void DependencyGate::start() {
   for (const auto& [name, check] : checks_) {
     ++starting_;
-    asio::co_spawn(io_, first_check(name), asio::detached);
+    spawn(io_, first_check(name), "dependency first check");
   }
 }
 
@@ -48,7 +50,7 @@ void DependencyGate::report_down(const std::string& name, const std::string& rea
   logger().warn("dependency.down",
                 "a dependency of the processors is unavailable; claiming no jobs until it answers",
                 {{"dependency", name}, {"error", reason}});
-  if (!stopped_) asio::co_spawn(io_, watch(name), asio::detached);
+  if (!stopped_) spawn(io_, watch(name), "dependency watch");
 }
 
 awaitable<void> DependencyGate::watch(std::string name) {
@@ -80,27 +82,17 @@ awaitable<void> DependencyGate::watch(std::string name) {
 }
 
 awaitable<std::string> DependencyGate::run_check(const DependencyCheck& check) {
-  // The check blocks (a round trip to the dependency): run it on the pool and
-  // resume here with its answer. The initiation captures only a pointer
-  // (GCC 12 destroys a co_await lambda's captures twice).
-  const DependencyCheck* raw = &check;
-  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::string)>(
-      [this, raw](auto handler) {
-        asio::post(pool_, [check = *raw, h = std::move(handler)]() mutable {
-          std::string problem;
-          try {
-            problem = check();
-          } catch (const std::exception& e) {
-            problem = e.what();
-            if (problem.empty()) problem = "the check failed";
-          }
-          auto ex = asio::get_associated_executor(h);
-          asio::post(ex, [h = std::move(h), p = std::move(problem)]() mutable {
-            std::move(h)(std::move(p));
-          });
-        });
-      },
-      asio::use_awaitable);
+  // The check blocks (a round trip to the dependency): run it on the pool. A
+  // copy: the gate may be gone before a hung check returns.
+  auto work = [check]() -> std::string {
+    try {
+      return check();
+    } catch (const std::exception& e) {
+      std::string problem = e.what();
+      return problem.empty() ? std::string("the check failed") : problem;
+    }
+  };
+  co_return co_await on_pool(pool_, &work);
 }
 
 void DependencyGate::mark_up(const std::string& name) {

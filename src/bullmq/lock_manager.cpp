@@ -2,6 +2,7 @@
 
 #include "bullmq/clock.hpp"
 #include "bullmq/logger.hpp"
+#include "bullmq/spawn.hpp"
 
 namespace bullmq {
 
@@ -18,7 +19,7 @@ LockManager::LockManager(asio::any_io_executor executor, QueueScripts& scripts,
 void LockManager::start() {
   if (running_) return;
   running_ = true;
-  asio::co_spawn(executor_, run(), asio::detached);
+  spawn(executor_, run(), "lock renewal loop");
 }
 
 void LockManager::stop() {

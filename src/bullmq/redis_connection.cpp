@@ -6,10 +6,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <random>
 
 #include "bullmq/logger.hpp"
 #include "bullmq/redis_error_reply.hpp"
+#include "bullmq/retry_backoff.hpp"
+#include "bullmq/spawn.hpp"
 #include "bullmq/strings.hpp"
 
 namespace bullmq {
@@ -17,8 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 constexpr auto kDefaultConnectTimeout = 10s;
-constexpr auto kMinBackoff = 100ms;
-constexpr auto kMaxBackoff = 5s;
 // How long a relocation waits for the replies already due before it drops
 // the socket (those commands then fail with ConnectionError).
 constexpr auto kRelocationDrain = 1s;
@@ -29,14 +28,6 @@ constexpr auto kTryAgainDelay = 50ms;
 // queue), so it has a budget of its own: about 5 s.
 constexpr int kMaxRedirects = 16;
 constexpr int kMaxTryAgain = 100;
-
-std::chrono::milliseconds backoff_for(unsigned attempt) {
-  auto base = kMinBackoff * (1u << std::min(attempt, 10u));
-  auto capped = std::min<std::chrono::milliseconds>(base, kMaxBackoff);
-  static thread_local std::minstd_rand rng{std::random_device{}()};
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  return std::chrono::milliseconds(static_cast<std::int64_t>(capped.count() * jitter(rng)));
-}
 
 bool is_push_message(const Reply& reply) {
   if (!reply.is_array() || reply.elements.empty() || !reply.elements[0].is_string()) return false;
@@ -103,10 +94,10 @@ void RedisConnection::start() {
   state_ = State::kConnecting;
   // Held by shared_ptr: the coroutine keeps the connection alive until it ends.
   if (auto self = weak_from_this().lock()) {
-    asio::co_spawn(
-        executor_, [self]() { return self->supervise(); }, asio::detached);
+    spawn(
+        executor_, [self]() { return self->supervise(); }, "redis connection");
   } else {
-    asio::co_spawn(executor_, supervise(), asio::detached);
+    spawn(executor_, supervise(), "redis connection");
   }
 }
 
@@ -672,7 +663,7 @@ awaitable<void> RedisConnection::supervise() {
                     {"node", endpoint()},
                     {"error", error}});
     }
-    retry_timer_.expires_after(backoff_for(failures++));
+    retry_timer_.expires_after(retry_backoff(failures++));
     boost::system::error_code ec;
     co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }

@@ -7,6 +7,7 @@
 #include "bullmq/clock.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/redis_error_reply.hpp"
+#include "bullmq/spawn.hpp"
 #include "bullmq/strings.hpp"
 
 namespace bullmq {
@@ -71,8 +72,8 @@ awaitable<void> SentinelTopology::subscribe(RedisConnection& connection) {
   // data connections ask anyway).
   if (!master_) co_return;
   auto self = shared_from_this();
-  asio::co_spawn(
-      executor_, [self]() { return self->recheck(); }, asio::detached);
+  spawn(
+      executor_, [self]() { return self->recheck(); }, "sentinel master recheck");
 }
 
 awaitable<void> SentinelTopology::recheck() {

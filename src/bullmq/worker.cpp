@@ -15,8 +15,11 @@
 #include "bullmq/json.hpp"
 #include "bullmq/logger.hpp"
 #include "bullmq/new_job.hpp"
+#include "bullmq/pool_handoff.hpp"
 #include "bullmq/redis_error_reply.hpp"
+#include "bullmq/retry_backoff.hpp"
 #include "bullmq/script_catalog.hpp"
+#include "bullmq/spawn.hpp"
 #include "bullmq/strings.hpp"
 
 namespace bullmq {
@@ -335,9 +338,9 @@ void Worker::start() {
   commands_.start();
   blocking_.start();
   if (!options_.skip_lock_renewal) locks_.start();
-  asio::co_spawn(io_, check_version(), asio::detached);
-  if (!options_.skip_stalled_check) asio::co_spawn(io_, stalled_check_loop(), asio::detached);
-  asio::co_spawn(io_, main_loop(), asio::detached);
+  spawn(io_, check_version(), "queue version check");
+  if (!options_.skip_stalled_check) spawn(io_, stalled_check_loop(), "stalled-job check loop");
+  spawn(io_, main_loop(), "worker main loop");
   logger().info("worker.started", "worker started",
                 {{"queue", options_.queue},
                  {"prefix", options_.prefix},
@@ -437,7 +440,7 @@ void Worker::maybe_recheck_version() {
   const std::int64_t now = now_ms();
   if (version_checked_ms_ != 0 && now - version_checked_ms_ < 5000) return;
   version_checked_ms_ = now;
-  asio::co_spawn(io_, check_version(), asio::detached);
+  spawn(io_, check_version(), "queue version check");
 }
 
 awaitable<QueueDepth> Worker::read_depth() {
@@ -560,7 +563,7 @@ awaitable<void> Worker::main_loop() {
       }
       stats_.last_claim_ms = now_ms();
       ++in_flight_;
-      asio::co_spawn(io_, run_slot(std::move(claimed.job), claimed.token), asio::detached);
+      spawn(io_, run_slot(std::move(claimed.job), claimed.token), "job slot");
     } catch (const std::exception& e) {
       if (closing_) break;
       note_redis_error(e);
@@ -573,7 +576,7 @@ awaitable<void> Worker::main_loop() {
       ++errors;
       failed = true;
     }
-    if (failed) co_await sleep_ms(std::min<std::int64_t>(100LL << std::min(errors, 6u), 5000));
+    if (failed) co_await sleep_ms(retry_backoff(errors).count());
   }
   main_loop_done_ = true;
   maybe_finish_shutdown();
@@ -644,20 +647,9 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
 awaitable<Outcome> Worker::run_on_pool(const std::shared_ptr<RunningJob>& running,
                                        Processor* processor) {
   running->processing = true;
-  // GCC 12 destroys the captures of a lambda that appears in a co_await
-  // expression twice, so the initiation captures nothing that owns memory.
   RunningJob* raw = running.get();
-  Outcome outcome = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Outcome)>(
-      [this, raw, processor](auto handler) {
-        asio::post(pool_, [this, job = raw->shared_from_this(), processor,
-                           h = std::move(handler)]() mutable {
-          Outcome o = run_processor(job, processor);
-          auto ex = asio::get_associated_executor(h);
-          asio::post(
-              ex, [h = std::move(h), o = std::move(o)]() mutable { std::move(h)(std::move(o)); });
-        });
-      },
-      asio::use_awaitable);
+  auto work = [this, raw, processor] { return run_processor(raw->shared_from_this(), processor); };
+  Outcome outcome = co_await on_pool(pool_, &work);
   running->processing = false;
   if (running->abandoned) --abandoned_;
   co_return std::move(outcome);
@@ -736,7 +728,7 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, const FinishPla
     }
     fetch_next = false;
     running.finish_resent = true;
-    co_await sleep_ms(std::min<std::int64_t>(100LL << std::min(attempt, 6u), 5000));
+    co_await sleep_ms(retry_backoff(attempt).count());
   }
 }
 
@@ -1008,7 +1000,7 @@ void Worker::shutdown(std::function<void()> on_stopped) {
 
 void Worker::hand_back_unstarted(Job job, std::string token) {
   ++in_flight_;
-  asio::co_spawn(
+  spawn(
       io_,
       [this, id = std::move(job.id), token = std::move(token)]() -> awaitable<void> {
         try {
@@ -1023,7 +1015,7 @@ void Worker::hand_back_unstarted(Job job, std::string token) {
         --in_flight_;
         maybe_finish_shutdown();
       },
-      asio::detached);
+      "hand back an unstarted job");
 }
 
 void Worker::abandon_running_jobs() {
@@ -1034,7 +1026,7 @@ void Worker::abandon_running_jobs() {
     ++abandoned_;
     running->cancel();
     locks_.untrack(id);
-    asio::co_spawn(
+    spawn(
         io_,
         [this, running]() -> awaitable<void> {
           try {
@@ -1059,7 +1051,7 @@ void Worker::abandon_running_jobs() {
           --in_flight_;
           maybe_finish_shutdown();
         },
-        asio::detached);
+        "hand back an abandoned job");
   }
   // Past the deadline (or on a second signal), hand-backs and results that
   // cannot reach Redis are given up instead of waiting for it to return (a
