@@ -6,11 +6,13 @@
 
 namespace bullmq {
 
-LockManager::LockManager(asio::any_io_executor executor, QueueScripts& scripts,
+LockManager::LockManager(asio::any_io_executor executor, LockStore& store, std::string queue,
                          std::int64_t lock_duration_ms, std::int64_t renew_time_ms,
-                         LostHandler on_lost)
+                         LostHandler on_lost, Clock clock)
     : executor_(executor),
-      scripts_(scripts),
+      store_(store),
+      queue_(std::move(queue)),
+      clock_(clock ? clock : &now_ms),
       lock_duration_ms_(lock_duration_ms),
       renew_time_ms_(renew_time_ms),
       on_lost_(std::move(on_lost)),
@@ -61,13 +63,13 @@ awaitable<void> LockManager::run() {
       co_await renew_due();
     } catch (const std::exception& e) {
       logger().warn("lock.renew_failed", "could not renew job locks; will retry next tick",
-                    {{"queue", scripts_.keys().queue()}, {"error", e.what()}});
+                    {{"queue", queue_}, {"error", e.what()}});
     }
   }
 }
 
 awaitable<void> LockManager::renew_due() {
-  const std::int64_t now = now_ms();
+  const std::int64_t now = clock_();
   std::vector<std::string> ids;
   std::vector<std::string> tokens;
   for (const auto& [id, entry] : tracked_) {
@@ -77,7 +79,7 @@ awaitable<void> LockManager::renew_due() {
     }
   }
   if (ids.empty()) co_return;
-  auto failed = co_await scripts_.extend_locks(ids, tokens, lock_duration_ms_);
+  auto failed = co_await store_.extend_locks(ids, tokens, lock_duration_ms_);
   std::unordered_map<std::string, bool> lost;
   for (auto& id : failed) lost[id] = true;
   for (std::size_t i = 0; i < ids.size(); ++i) {

@@ -2,6 +2,9 @@
 // renews, in one extendLocks call, each tracked job whose last renewal is
 // older than that, and reports the ids whose lock is gone. Runs on the I/O
 // thread, so no processing can starve it. Owned by the Worker.
+//
+// Its two seams, Redis (LockStore: QueueScripts in the worker) and the clock,
+// let tests drive renew_due() without Redis (tests/unit/bullmq/lock_manager_test.cpp).
 #pragma once
 
 #include <cstdint>
@@ -11,16 +14,19 @@
 #include <vector>
 
 #include "bullmq/asio.hpp"
-#include "bullmq/queue_scripts.hpp"
+#include "bullmq/lock_store.hpp"
 
 namespace bullmq {
 
 class LockManager {
  public:
   using LostHandler = std::function<void(const std::string& job_id)>;
+  using Clock = std::int64_t (*)();  // ms since the epoch
 
-  LockManager(asio::any_io_executor executor, QueueScripts& scripts, std::int64_t lock_duration_ms,
-              std::int64_t renew_time_ms, LostHandler on_lost);
+  // `queue` names the queue in log lines; `clock` defaults to now_ms().
+  LockManager(asio::any_io_executor executor, LockStore& store, std::string queue,
+              std::int64_t lock_duration_ms, std::int64_t renew_time_ms, LostHandler on_lost,
+              Clock clock = nullptr);
 
   void start();
   void stop();
@@ -32,16 +38,23 @@ class LockManager {
   std::uint64_t renewals() const { return renewals_; }
   std::uint64_t lost() const { return lost_; }
 
+  // One tick: renews every lock last renewed more than renew_time/2 ago.
+  // A job untracked, or tracked again under another token (claimed again by
+  // a chained fetch), while the call was in flight is left alone; a lock
+  // Redis reports gone is untracked and reported to the LostHandler.
+  awaitable<void> renew_due();
+
  private:
   struct Entry {
     std::string token;
     std::int64_t renewed_at_ms;
   };
   awaitable<void> run();
-  awaitable<void> renew_due();
 
   asio::any_io_executor executor_;
-  QueueScripts& scripts_;
+  LockStore& store_;
+  std::string queue_;
+  Clock clock_;
   std::int64_t lock_duration_ms_;
   std::int64_t renew_time_ms_;
   LostHandler on_lost_;

@@ -12,6 +12,7 @@
 #include "bullmq/asio.hpp"
 #include "bullmq/job.hpp"
 #include "bullmq/keys.hpp"
+#include "bullmq/lock_store.hpp"
 #include "bullmq/script_args.hpp"
 #include "bullmq/script_codes.hpp"
 #include "bullmq/script_runner.hpp"
@@ -37,7 +38,7 @@ struct FinishResult {
 // Coroutine methods take their arguments by value (they run after the call
 // expression has ended, so references to temporaries would dangle), except
 // `job`, which the caller keeps alive until the call completes.
-class QueueScripts {
+class QueueScripts : public LockStore {
  public:
   QueueScripts(ScriptRunner& runner, QueueKeys keys);
   const QueueKeys& keys() const { return keys_; }
@@ -67,7 +68,7 @@ class QueueScripts {
   // Returns the ids whose lock could not be renewed.
   awaitable<std::vector<std::string>> extend_locks(std::vector<std::string> job_ids,
                                                    std::vector<std::string> tokens,
-                                                   std::int64_t duration_ms);
+                                                   std::int64_t duration_ms) override;
 
   // A processor's writes into its own job (Node's updateProgress, log and
   // updateData). Each runs only while the job's lock still holds `token`, in

@@ -322,7 +322,7 @@ Worker::Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& red
                 redis.route_for_queue(options_.prefix, options_.queue)),
       runner_(commands_),
       scripts_(runner_, QueueKeys(options_.prefix, options_.queue)),
-      locks_(io.get_executor(), scripts_, options_.lock_duration_ms,
+      locks_(io.get_executor(), scripts_, options_.queue, options_.lock_duration_ms,
              options_.effective_lock_renew_time_ms(),
              [this](const std::string& id) { on_lock_lost(id); }),
       slot_signal_(io),
