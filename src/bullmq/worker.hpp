@@ -137,44 +137,54 @@ class Worker {
   void note_redis_error(const std::exception& e);
   void note_redis_success();
 
+  // Constant after construction (read from any thread).
   asio::io_context& io_;
   asio::thread_pool& pool_;
-  WorkerOptions options_;
+  const WorkerOptions options_;
   const ProcessorRegistry& processors_;
-  DependencyGate* gate_;
-  FinishRules finish_rules_;
-  JobTracer* tracer_ = nullptr;
-  std::string worker_id_;
-  bool cluster_ = false;  // Redis Cluster: jobs added to other queues must share the slot
-  std::uint64_t token_counter_ = 0;
-  std::int64_t started_ms_ = 0;
+  DependencyGate* const gate_;  // null: no gate
+  const FinishRules finish_rules_;
+  const std::string worker_id_;
+  const bool cluster_ = false;  // Redis Cluster: jobs added to other queues must share the slot
 
+  // What the worker owns to talk to Redis; used on the I/O thread only.
   RedisConnection commands_;
-  RedisConnection blocking_;
+  RedisConnection blocking_;  // the marker wait (BZPOPMIN) only
   ScriptRunner runner_;
   QueueScripts scripts_;
   LockManager locks_;
 
+  // State of the I/O thread: read and written there only (the Context's
+  // calls reach it through on_io, the HTTP probes run there too).
+  JobTracer* tracer_ = nullptr;  // set before start()
+  std::uint64_t token_counter_ = 0;
+  std::int64_t started_ms_ = 0;
+  // Claimed jobs by id, and slots in use (claimed jobs being processed or
+  // finished, plus hand-backs under way).
   std::unordered_map<std::string, std::shared_ptr<RunningJob>> active_;
-  int in_flight_ = 0;  // slots in use (claimed jobs being processed or finished)
+  int in_flight_ = 0;
+  int abandoned_ = 0;  // handed back while their processor still runs
+  // Claiming: the last claim found nothing (wait on the marker next), the
+  // marker's due time, the queue's rate limit.
   bool drained_ = false;
+  std::int64_t block_until_ms_ = 0;
+  std::int64_t limit_until_ms_ = 0;
   // The queue's meta version has been read (and warned about, if it differs).
   bool version_known_ = false;
   std::int64_t version_checked_ms_ = 0;
-  std::int64_t block_until_ms_ = 0;
-  std::int64_t limit_until_ms_ = 0;
+  // Shutdown: no more claims; then stopped once nothing is in flight.
   bool closing_ = false;
   bool stopped_ = false;
+  bool main_loop_done_ = false;
   // Set by abandon_running_jobs() (second signal, shutdown deadline): results
   // that cannot reach Redis are dropped instead of retried until it returns.
   bool giving_up_ = false;
-  bool main_loop_done_ = false;
-  int abandoned_ = 0;
   asio::steady_timer slot_signal_;
   asio::steady_timer stalled_timer_;
   std::unique_ptr<asio::steady_timer> deadline_;
   std::function<void()> on_stopped_;
   WorkerStats stats_;
+  // A Redis refusal that stops claiming, and since when (redis_refusal()).
   std::string redis_refusal_;
   std::int64_t redis_refusal_since_ms_ = 0;
 };
