@@ -217,7 +217,7 @@ asio::awaitable<HttpResponse> Observability::metrics() {
              [](const bullmq::Worker& w) { return std::to_string(w.options().concurrency); });
   per_worker("bullmq_worker_stalled_jobs_recovered_total", "counter",
              "Stalled jobs this worker's checks moved back to wait.",
-             [](const bullmq::Worker& w) { return std::to_string(w.stats().stalled_recovered); });
+             [](const bullmq::Worker& w) { return std::to_string(w.stalled_recovered()); });
   per_worker("bullmq_worker_lock_renewals_total", "counter", "Job locks renewed.",
              [](const bullmq::Worker& w) { return std::to_string(w.lock_renewals()); });
   per_worker("bullmq_worker_locks_lost_total", "counter", "Running jobs whose lock was lost.",

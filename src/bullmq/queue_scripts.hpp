@@ -16,6 +16,7 @@
 #include "bullmq/script_args.hpp"
 #include "bullmq/script_codes.hpp"
 #include "bullmq/script_runner.hpp"
+#include "bullmq/stalled_checker.hpp"
 #include "bullmq_worker/job_context.hpp"
 
 namespace bullmq {
@@ -38,7 +39,7 @@ struct FinishResult {
 // Coroutine methods take their arguments by value (they run after the call
 // expression has ended, so references to temporaries would dangle), except
 // `job`, which the caller keeps alive until the call completes.
-class QueueScripts : public LockStore {
+class QueueScripts : public LockStore, public StalledStore {
  public:
   QueueScripts(ScriptRunner& runner, QueueKeys keys);
   const QueueKeys& keys() const { return keys_; }
@@ -63,7 +64,7 @@ class QueueScripts : public LockStore {
 
   awaitable<std::vector<std::string>> move_stalled_jobs_to_wait(int max_stalled_count,
                                                                 std::int64_t stalled_interval_ms,
-                                                                std::int64_t now_ms);
+                                                                std::int64_t now_ms) override;
 
   // Returns the ids whose lock could not be renewed.
   awaitable<std::vector<std::string>> extend_locks(std::vector<std::string> job_ids,

@@ -53,8 +53,17 @@ Worker::Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& red
       locks_(io.get_executor(), scripts_, options_.queue, options_.lock_duration_ms,
              options_.effective_lock_renew_time_ms(),
              [this](const std::string& id) { on_lock_lost(id); }),
-      slot_signal_(io),
-      stalled_timer_(io) {
+      stalled_(io.get_executor(), scripts_, options_.queue, options_.stalled_interval_ms,
+               options_.max_stalled_count,
+               [this](const std::exception* error) {
+                 if (closing_) return;
+                 if (error) {
+                   note_redis_error(*error);
+                 } else {
+                   note_redis_success();
+                 }
+               }),
+      slot_signal_(io) {
   commands_.set_connect_hook(&ScriptRunner::load_all);
   blocking_.set_client_name(scripts_.keys().worker_client_name(options_.name));
 }
@@ -67,7 +76,7 @@ void Worker::start() {
   blocking_.start();
   if (!options_.skip_lock_renewal) locks_.start();
   spawn(io_, check_version(), "queue version check");
-  if (!options_.skip_stalled_check) spawn(io_, stalled_check_loop(), "stalled-job check loop");
+  if (!options_.skip_stalled_check) stalled_.start();
   spawn(io_, main_loop(), "worker main loop");
   logger().info("worker.started", "worker started",
                 {{"queue", options_.queue},
@@ -677,32 +686,6 @@ void Worker::on_lock_lost(const std::string& job_id) {
       {{"queue", options_.queue}, {"job_id", job_id}, {"job_name", name}, {"attempt", attempt}});
 }
 
-awaitable<void> Worker::stalled_check_loop() {
-  while (!closing_) {
-    std::int64_t wait = options_.stalled_interval_ms;
-    try {
-      auto ids = co_await scripts_.move_stalled_jobs_to_wait(
-          options_.max_stalled_count, options_.stalled_interval_ms, now_ms());
-      note_redis_success();
-      for (const auto& id : ids) {
-        ++stats_.stalled_recovered;
-        logger().warn("job.stalled",
-                      "recovered a stalled job (its worker stopped renewing the lock)",
-                      {{"queue", options_.queue}, {"job_id", id}});
-      }
-    } catch (const std::exception& e) {
-      if (closing_) break;
-      note_redis_error(e);
-      logger().warn("worker.stalled_check_failed", "stalled-job check failed; retrying in 5 s",
-                    {{"queue", options_.queue}, {"error", e.what()}});
-      wait = 5000;
-    }
-    stalled_timer_.expires_after(std::chrono::milliseconds(wait));
-    boost::system::error_code ec;
-    co_await stalled_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  }
-}
-
 void Worker::shutdown(std::function<void()> on_stopped) {
   if (closing_) return;
   closing_ = true;
@@ -712,7 +695,7 @@ void Worker::shutdown(std::function<void()> on_stopped) {
   blocking_.stop();  // breaks BZPOPMIN
   slot_signal_.cancel();
   if (gate_) gate_->wake_waiters();
-  stalled_timer_.cancel();
+  stalled_.stop();
   // With Redis unreachable and nothing to record, there is nothing to wait
   // for: fail the queued claim so the main loop ends.
   if (!commands_.ready() && in_flight_ == 0) commands_.stop();

@@ -29,6 +29,7 @@
 #include "bullmq/redis_options.hpp"
 #include "bullmq/redis_topology.hpp"
 #include "bullmq/script_runner.hpp"
+#include "bullmq/stalled_checker.hpp"
 #include "bullmq/worker_options.hpp"
 #include "bullmq/worker_stats.hpp"
 
@@ -61,6 +62,8 @@ class Worker {
 
   const WorkerOptions& options() const { return options_; }
   const WorkerStats& stats() const { return stats_; }
+  // Stalled jobs this worker's checks moved back to wait (or failed).
+  std::uint64_t stalled_recovered() const { return stalled_.recovered(); }
   // Jobs of this queue by state (plain reads on the command connection).
   awaitable<QueueDepth> read_depth();
   bool blocking_ready() const { return blocking_.ready(); }
@@ -119,7 +122,6 @@ class Worker {
   void log_job(LogLevel level, std::string_view event, std::string_view message,
                const RunningJob& running, std::initializer_list<LogField> fields = {}) const;
   bool claiming_allowed() const { return !closing_ && !gated(); }
-  awaitable<void> stalled_check_loop();
   awaitable<void> check_version();
   void maybe_recheck_version();
   void apply_claim_hints(const ClaimResult& result);
@@ -153,6 +155,7 @@ class Worker {
   ScriptRunner runner_;
   QueueScripts scripts_;
   LockManager locks_;
+  StalledChecker stalled_;
 
   // State of the I/O thread: read and written there only (the Context's
   // calls reach it through on_io, the HTTP probes run there too).
@@ -180,7 +183,6 @@ class Worker {
   // that cannot reach Redis are dropped instead of retried until it returns.
   bool giving_up_ = false;
   asio::steady_timer slot_signal_;
-  asio::steady_timer stalled_timer_;
   std::unique_ptr<asio::steady_timer> deadline_;
   std::function<void()> on_stopped_;
   WorkerStats stats_;

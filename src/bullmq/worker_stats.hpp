@@ -51,7 +51,6 @@ struct QueueDepth {
 
 struct WorkerStats {
   std::map<std::string, JobNameStats> by_name;
-  std::uint64_t stalled_recovered = 0;
   std::uint64_t locks_lost = 0;
   std::uint64_t finish_errors = 0;
   std::int64_t last_claim_ms = 0;
