@@ -8,25 +8,19 @@
 #include <stdexcept>
 
 #include "bullmq_worker/errors.hpp"
+#include "test_jobs.hpp"
 
 using namespace bullmq;
 
 namespace {
 
 Job job_with(const std::string& opts, int attempts_made = 0, int attempts_started = 1) {
-  Job job = Job::from_hash("q", "7", {"name", "resize", "opts", opts});
-  job.attempts_made = attempts_made;
-  job.attempts_started = attempts_started;
-  return job;
-}
-
-double half() {
-  return 0.5;
+  return testsupport::claimed_job(opts, attempts_made, attempts_started, "7", "resize");
 }
 
 FinishRules rules() {
   FinishRules r;
-  r.random = half;
+  r.random = testsupport::half_draw;
   return r;
 }
 

@@ -6,19 +6,16 @@
 
 #include <stdexcept>
 
+#include "test_jobs.hpp"
+
 using namespace bullmq;
 
 namespace {
 
-Job failed_job(const std::string& opts, int attempts_made = 0, int attempts_started = 1) {
-  Job job = Job::from_hash("q", "1", {"name", "n", "opts", opts});
-  job.attempts_made = attempts_made;
-  job.attempts_started = attempts_started;
-  return job;
-}
+using testsupport::half_draw;
 
-double half() {
-  return 0.5;
+Job failed_job(const std::string& opts, int attempts_made = 0, int attempts_started = 1) {
+  return testsupport::claimed_job(opts, attempts_made, attempts_started);
 }
 
 }  // namespace
@@ -85,7 +82,7 @@ TEST_CASE("built-in strategies, attempts, unrecoverable errors and maxStartedAtt
   ProcessorRegistry registry;
   RetryPlan fixed =
       plan_retry(failed_job(R"({"attempts":3,"backoff":{"type":"exponential","delay":100}})", 1),
-                 "e", false, std::nullopt, registry, half);
+                 "e", false, std::nullopt, registry, half_draw);
   CHECK(fixed.retry);
   CHECK(fixed.delay_ms == 200);
   CHECK_FALSE(
