@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "processing/utf8.hpp"
+#include "processing/support/utf8.hpp"
 
 namespace processing {
 namespace {

@@ -9,9 +9,9 @@
 #include <iostream>
 #include <system_error>
 
-#include "processing/child_process.hpp"
 #include "processing/extraction_errors.hpp"
 #include "processing/extraction_protocol.hpp"
+#include "processing/sandbox/child_process.hpp"
 
 namespace processing {
 namespace {

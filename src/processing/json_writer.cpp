@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "processing/utf8.hpp"
+#include "processing/support/utf8.hpp"
 
 namespace processing {
 

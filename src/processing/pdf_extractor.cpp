@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "processing/extraction_errors.hpp"
+#include "processing/support/utf8.hpp"
 #include "processing/text_budget.hpp"
 #include "processing/text_stats.hpp"
-#include "processing/utf8.hpp"
 
 namespace processing {
 namespace {

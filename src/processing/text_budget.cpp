@@ -1,6 +1,6 @@
 #include "processing/text_budget.hpp"
 
-#include "processing/utf8.hpp"
+#include "processing/support/utf8.hpp"
 
 namespace processing {
 

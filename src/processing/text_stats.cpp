@@ -1,6 +1,6 @@
 #include "processing/text_stats.hpp"
 
-#include "processing/utf8.hpp"
+#include "processing/support/utf8.hpp"
 
 namespace processing {
 

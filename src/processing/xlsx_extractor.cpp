@@ -7,9 +7,9 @@
 
 #include "processing/archive_guard.hpp"
 #include "processing/ooxml_part.hpp"
+#include "processing/support/utf8.hpp"
 #include "processing/text_budget.hpp"
 #include "processing/text_stats.hpp"
-#include "processing/utf8.hpp"
 #include "processing/xlsx_workbook.hpp"
 
 namespace processing {

@@ -3,7 +3,7 @@
 #include <map>
 
 #include "processing/ooxml_part.hpp"
-#include "processing/utf8.hpp"
+#include "processing/support/utf8.hpp"
 
 namespace processing {
 namespace {

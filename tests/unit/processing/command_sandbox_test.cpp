@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "processing/sandboxed_process.hpp"
+#include "processing/sandbox/sandboxed_process.hpp"
 
 namespace {
 

@@ -2,10 +2,10 @@
 
 #include "processing/csv_shape.hpp"
 #include "processing/file_digest.hpp"
+#include "processing/support/utf8.hpp"
 #include "processing/text_budget.hpp"
 #include "processing/text_encoding.hpp"
 #include "processing/text_stats.hpp"
-#include "processing/utf8.hpp"
 
 namespace utf8 = processing::utf8;
 

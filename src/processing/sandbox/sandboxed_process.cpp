@@ -1,4 +1,4 @@
-#include "processing/sandboxed_process.hpp"
+#include "processing/sandbox/sandboxed_process.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -25,7 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxDescriptors = 8;
-
 
 std::string describe_errno(std::string_view what, std::string_view program, int error_number) {
   std::string message(what);

@@ -1,5 +1,5 @@
-#include "processing/child_process.hpp"
-#include "processing/unique_fd.hpp"
+#include "processing/sandbox/child_process.hpp"
+#include "processing/sandbox/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

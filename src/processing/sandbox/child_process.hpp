@@ -1,7 +1,8 @@
 // Runs a helper process with posix_spawn and collects its stdout (and the
 // tail of its stderr) until it exits or a deadline passes; then it is killed
 // by its pid. No shell, no inherited descriptors beyond stdin (/dev/null),
-// stdout and stderr. Owned by the document extractors (isolated extraction).
+// stdout and stderr. Part of the sandbox; isolated extraction starts its
+// child with it.
 #pragma once
 
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "processing/utf8.hpp"
+#include "processing/support/utf8.hpp"
 
 namespace processing::utf8 {
 namespace {

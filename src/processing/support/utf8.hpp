@@ -1,6 +1,6 @@
-// UTF-8 helpers shared by the extractors: validation, repair of invalid
-// sequences, appending code points, and cutting text on character boundaries.
-// Owned by the document extractors.
+// UTF-8 helpers shared by the extractors and the command processors:
+// validation, repair of invalid sequences, appending code points, and cutting
+// text on character boundaries.
 #pragma once
 
 #include <cstddef>
