@@ -1,4 +1,4 @@
-#include "processing/conformance_processors.hpp"
+#include "processing/conformance/conformance_processors.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
