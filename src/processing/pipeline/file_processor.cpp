@@ -8,7 +8,7 @@
 #include <pqxx/except>
 
 #include "db/file_extractions_repository.hpp"
-#include "processing/extraction_errors.hpp"
+#include "processing/extraction/extraction_errors.hpp"
 #include "processing/pipeline/pipeline_dependencies.hpp"
 #include "processing/pipeline/pipeline_json.hpp"
 

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "fixtures.hpp"
-#include "processing/extraction.hpp"
+#include "processing/extraction/extraction.hpp"
 
 using processing::ExtractionLimits;
 using processing::ExtractionResult;

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
 #include "fixtures.hpp"
-#include "processing/content_detector.hpp"
-#include "processing/extraction.hpp"
+#include "processing/extraction/content_detector.hpp"
+#include "processing/extraction/extraction.hpp"
 
 using processing::ContentKind;
 using processing::detect_content;

@@ -13,7 +13,7 @@
 
 #include <rapidjson/document.h>
 
-#include "processing/extraction.hpp"
+#include "processing/extraction/extraction.hpp"
 
 namespace processing::testing {
 

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "fixtures.hpp"
-#include "processing/extraction.hpp"
-#include "processing/extraction_protocol.hpp"
-#include "processing/isolated_extraction.hpp"
+#include "processing/extraction/extraction.hpp"
+#include "processing/extraction/extraction_protocol.hpp"
+#include "processing/extraction/isolated_extraction.hpp"
 
 using processing::ExtractionLimits;
 using processing::ExtractionResult;

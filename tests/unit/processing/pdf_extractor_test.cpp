@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "fixtures.hpp"
-#include "processing/extraction.hpp"
+#include "processing/extraction/extraction.hpp"
 
 using processing::ExtractionLimits;
 using processing::ExtractionResult;

@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "fixtures.hpp"
-#include "processing/extraction.hpp"
-#include "processing/storage_path.hpp"
+#include "processing/extraction/extraction.hpp"
+#include "processing/extraction/storage/storage_path.hpp"
 
 namespace fs = std::filesystem;
 using processing::testing::error_of;

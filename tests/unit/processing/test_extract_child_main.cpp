@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "processing/isolated_extraction.hpp"
+#include "processing/extraction/isolated_extraction.hpp"
 
 int main(int argc, char** argv) {
   const char* mode = std::getenv("PROCESSING_TEST_CHILD_MODE");

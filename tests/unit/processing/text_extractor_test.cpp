@@ -3,8 +3,8 @@
 #include <string>
 
 #include "fixtures.hpp"
-#include "processing/extraction.hpp"
-#include "processing/file_digest.hpp"
+#include "processing/extraction/extraction.hpp"
+#include "processing/extraction/storage/file_digest.hpp"
 
 using processing::ExtractionLimits;
 using processing::ExtractionResult;

@@ -1,11 +1,11 @@
 #include <doctest/doctest.h>
 
-#include "processing/csv_shape.hpp"
-#include "processing/file_digest.hpp"
+#include "processing/extraction/storage/file_digest.hpp"
+#include "processing/extraction/text/csv_shape.hpp"
+#include "processing/extraction/text/text_encoding.hpp"
+#include "processing/extraction/text/text_stats.hpp"
+#include "processing/extraction/text_budget.hpp"
 #include "processing/support/utf8.hpp"
-#include "processing/text_budget.hpp"
-#include "processing/text_encoding.hpp"
-#include "processing/text_stats.hpp"
 
 namespace utf8 = processing::utf8;
 
