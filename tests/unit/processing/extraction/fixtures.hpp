@@ -40,6 +40,15 @@ std::string zip_bytes(const std::vector<ZipMember>& members);
 // A DOCX package whose word/document.xml body is `body_xml`, plus extras.
 std::string docx_bytes(std::string_view body_xml, const std::vector<ZipMember>& extras = {});
 std::string docx_document_xml(std::string_view body_xml);
+// A DOCX body with runs, an empty paragraph and a table: 4 paragraphs, 3 of
+// them with text, 7 words.
+inline constexpr std::string_view kDocxBody =
+    "<w:p><w:r><w:t>Hello world</w:t></w:r></w:p>"
+    "<w:p><w:r><w:t xml:space=\"preserve\">Second </w:t></w:r><w:r><w:t>paragraph "
+    "here</w:t></w:r></w:p>"
+    "<w:p/>"
+    "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Cell</w:t><w:tab/><w:t>text</w:t></w:r></w:p></w:tc>"
+    "</w:tr></w:tbl>";
 
 // An XLSX package with the given sheets (name, sheet XML) and shared strings.
 struct XlsxSheet {
