@@ -20,8 +20,8 @@
 #include "bullmq/worker.hpp"
 #include "plugins/plugin_loader.hpp"
 #include "processing/command/command_processor.hpp"
-#include "processing/conformance_processors.hpp"
-#include "processing/sandboxed_process.hpp"
+#include "processing/conformance/conformance_processors.hpp"
+#include "processing/sandbox/sandboxed_process.hpp"
 
 namespace app {
 namespace {

@@ -11,7 +11,7 @@
 #include "bullmq_worker/plugin.hpp"
 #include "db/connection_pool.hpp"
 #include "db/migrations.hpp"
-#include "processing/isolated_extraction.hpp"
+#include "processing/extraction/isolated_extraction.hpp"
 #include "processing/pipeline/register_pipeline.hpp"
 
 namespace {

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "processing/command/command_protocol.hpp"
-#include "processing/sandboxed_process.hpp"
-#include "processing/unique_fd.hpp"
-#include "processing/utf8.hpp"
+#include "processing/sandbox/sandboxed_process.hpp"
+#include "processing/sandbox/unique_fd.hpp"
+#include "processing/support/utf8.hpp"
 
 namespace processing {
 namespace {

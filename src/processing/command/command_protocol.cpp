@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "processing/child_process.hpp"
-#include "processing/utf8.hpp"
+#include "processing/sandbox/child_process.hpp"
+#include "processing/support/utf8.hpp"
 
 namespace processing {
 namespace {

@@ -13,6 +13,7 @@
 #include "processing/pipeline/batch_summary.hpp"
 #include "processing/pipeline/pipeline_dependencies.hpp"
 #include "processing/pipeline/pipeline_json.hpp"
+#include "processing/pipeline/process_file_error.hpp"
 
 namespace processing {
 namespace {
@@ -62,9 +63,8 @@ std::vector<std::string> resolve_failed_children(db::FileExtractionsRepository& 
   if (candidates.empty() || candidates.size() > flow.children_failures.size()) return notes;
   for (const auto* row : candidates) {
     std::string reason;
-    const std::string marker = "doc_id=" + row->doc_id + ":";
     for (const auto& [key, failure] : flow.children_failures) {
-      if (failure.find(marker) != std::string::npos) {
+      if (process_file_error_names(failure, row->doc_id)) {
         reason = failure;
         break;
       }

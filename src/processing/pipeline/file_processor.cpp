@@ -8,9 +8,10 @@
 #include <pqxx/except>
 
 #include "db/file_extractions_repository.hpp"
-#include "processing/extraction_errors.hpp"
+#include "processing/extraction/extraction_errors.hpp"
 #include "processing/pipeline/pipeline_dependencies.hpp"
 #include "processing/pipeline/pipeline_json.hpp"
+#include "processing/pipeline/process_file_error.hpp"
 
 namespace processing {
 namespace {
@@ -18,17 +19,8 @@ namespace {
 namespace pj = pipeline_json;
 using Clock = std::chrono::steady_clock;
 
-std::string error_text(const std::string& doc_id, std::string_view error_type,
-                       std::string_view message) {
-  std::string text = "process-file doc_id=" + doc_id + ": ";
-  text += error_type;
-  text += ": ";
-  text += message;
-  return text;
-}
-
 [[noreturn]] void invalid_data(std::string_view doc_id, const std::string& message) {
-  throw bullmq_worker::UnrecoverableError(error_text(
+  throw bullmq_worker::UnrecoverableError(process_file_error(
       doc_id.empty() ? std::string("?") : std::string(doc_id), "invalid_job_data", message));
 }
 
@@ -218,10 +210,10 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
           o.note = "taking over a stale 'processing' claim of " + holder + " (" +
                    std::to_string(static_cast<long long>(age)) + " s old)";
         } else {
-          throw std::runtime_error(
-              error_text(doc_id, "concurrent_processing",
-                         "the file is being processed by " + holder + " since " +
-                             std::to_string(static_cast<long long>(age)) + " s; retrying later"));
+          throw std::runtime_error(process_file_error(
+              doc_id, "concurrent_processing",
+              "the file is being processed by " + holder + " since " +
+                  std::to_string(static_cast<long long>(age)) + " s; retrying later"));
         }
       }
       o.claim = files.claim(doc_id, owner, job.attempts_made);
@@ -231,7 +223,7 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
   } catch (const pqxx::foreign_key_violation&) {
     invalid_data(doc_id, "run_id " + data.run_id.value_or("") + " has no processing_jobs row");
   } catch (const db::DatabaseUnavailable& e) {
-    throw_database_unavailable(error_text(doc_id, "database_unavailable", e.what()));
+    throw_database_unavailable(process_file_error(doc_id, "database_unavailable", e.what()));
   }
 
   if (!outcome.note.empty()) context.log(outcome.note);
@@ -248,7 +240,7 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
   }
   if (context.cancelled()) {
     throw std::runtime_error(
-        error_text(doc_id, "cancelled", "the job was cancelled before extraction"));
+        process_file_error(doc_id, "cancelled", "the job was cancelled before extraction"));
   }
 
   const auto started = Clock::now();
@@ -267,12 +259,12 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
       // The job runs again once the database answers, resumes this job's
       // claim and records it then.
       throw_database_unavailable(
-          error_text(doc_id, "database_unavailable",
-                     "could not record " + error_type + " (" + message + "): " + e.what()));
+          process_file_error(doc_id, "database_unavailable",
+                             "could not record " + error_type + " (" + message + "): " + e.what()));
     }
     if (!recorded) context.log("the claim was taken over meanwhile; failure not recorded");
-    if (retryable) throw std::runtime_error(error_text(doc_id, error_type, message));
-    throw bullmq_worker::UnrecoverableError(error_text(doc_id, error_type, message));
+    if (retryable) throw std::runtime_error(process_file_error(doc_id, error_type, message));
+    throw bullmq_worker::UnrecoverableError(process_file_error(doc_id, error_type, message));
   };
 
   // 2. Extract.
@@ -287,7 +279,7 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
       // is recorded, the job waits for the storage like every other.
       if (std::string problem = storage_root_problem(config_.storage_root); !problem.empty()) {
         throw bullmq_worker::DependencyUnavailable(
-            kStorageDependency, error_text(doc_id, "storage_unavailable", problem));
+            kStorageDependency, process_file_error(doc_id, "storage_unavailable", problem));
       }
     }
     fail(e.error_type(), e.what(), e.retryable());
@@ -310,8 +302,8 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
     fail("invalid_extraction", std::string("the database refused the extraction JSON: ") + e.what(),
          /*retryable=*/false);
   } catch (const db::DatabaseUnavailable& e) {
-    throw_database_unavailable(
-        error_text(doc_id, "database_unavailable", std::string("saving the result: ") + e.what()));
+    throw_database_unavailable(process_file_error(doc_id, "database_unavailable",
+                                                  std::string("saving the result: ") + e.what()));
   }
   if (!saved) {
     // Another job took the row over while this one extracted.
@@ -320,16 +312,16 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
       current = pool_->transact(
           [&](pqxx::work& tx) { return db::FileExtractionsRepository(tx).find_by_doc_id(doc_id); });
     } catch (const db::DatabaseUnavailable& e) {
-      throw_database_unavailable(
-          error_text(doc_id, "database_unavailable", std::string("reading the row: ") + e.what()));
+      throw_database_unavailable(process_file_error(doc_id, "database_unavailable",
+                                                    std::string("reading the row: ") + e.what()));
     }
     if (current && current->status == "completed") {
       context.update_progress("100");
       return to_json(
           summary_of_completed(*current, "completed by another job that took over the claim"));
     }
-    throw std::runtime_error(error_text(doc_id, "claim_lost",
-                                        "another job took the file over while this one extracted"));
+    throw std::runtime_error(process_file_error(
+        doc_id, "claim_lost", "another job took the file over while this one extracted"));
   }
 
   context.update_progress("100");

@@ -13,8 +13,8 @@
 // Outcomes: bullmq_worker::UnrecoverableError for malformed data and permanent
 // extraction errors (no retries); bullmq_worker::DependencyUnavailable while
 // PostgreSQL or the storage root cannot be reached (no attempt spent, nothing
-// recorded as failed); std::runtime_error for other retryable errors. Every error message starts
-// with "process-file doc_id=<id>: <error_type>: " (the aggregator matches it). Returns
+// recorded as failed); std::runtime_error for other retryable errors. Every error message is a
+// process_file_error() (process_file_error.hpp), which the aggregator recognises. Returns
 // {"doc_id","status","type","pages","words","sha256","size_bytes", "duration_ms"} (+ "note" when
 // the file was already done). The processor shares the connection pool; it is thread-safe.
 #pragma once

@@ -9,7 +9,7 @@
 #include <functional>
 #include <string_view>
 
-#include "processing/extraction.hpp"
+#include "processing/extraction/extraction.hpp"
 
 namespace processing {
 

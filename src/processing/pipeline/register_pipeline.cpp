@@ -4,7 +4,7 @@
 #include <string>
 #include <utility>
 
-#include "processing/isolated_extraction.hpp"
+#include "processing/extraction/isolated_extraction.hpp"
 #include "processing/pipeline/batch_aggregator.hpp"
 #include "processing/pipeline/file_processor.hpp"
 #include "processing/pipeline/pipeline_dependencies.hpp"

@@ -22,7 +22,8 @@
 //   redis+cluster://[user:pass@]h:p[,h:p…] (ioredis `Cluster`).
 // Flags the binary has but this program does not implement (--http-port,
 // --http-host, --redis-timeout, …) are accepted and reported once as
-// `reference.flag_ignored`. Processors mimic src/processing/conformance_processors.cpp:
+// `reference.flag_ignored`. Processors mimic
+// src/processing/conformance/conformance_processors.cpp:
 // echo, sleep {ms}, fail {message}, fail-unrecoverable {message},
 // flaky {succeedOnAttempt}.
 import { fileURLToPath } from 'node:url';

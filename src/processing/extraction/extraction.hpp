@@ -1,0 +1,69 @@
+// Document extraction: the one entry point processors use to turn a stored
+// file into a JSON description. Knows nothing of Redis or SQL.
+//
+// extract_file() resolves a path relative to the storage root (refusing any
+// escape), detects the content type with libmagic, runs the extractor for that
+// type under the given limits, and always reports size, SHA-256, MIME type and
+// the extractor's name and version. Failures are ExtractionError values with a
+// classification (permanent or retryable) and a stable error_type string.
+// For a hard time and memory limit use extract_file_isolated()
+// (isolated_extraction.hpp). The driver of src/processing/extraction (the
+// formats' extractors live in its subfolders); the pipeline processors call it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace processing {
+
+struct ExtractionLimits {
+  std::uint64_t max_file_bytes = 100ull << 20;          // larger files are refused
+  std::uint64_t max_text_chars = 1'000'000;             // text kept in the JSON
+  std::uint64_t max_archive_entries = 10'000;           // ZIP / DOCX / XLSX
+  std::uint64_t max_uncompressed_bytes = 512ull << 20;  // sum over entries
+  double max_compression_ratio = 200.0;                 // per entry and total
+  std::uint64_t max_preview_rows = 20;                  // XLSX rows per sheet
+  std::chrono::milliseconds time_limit{60'000};         // per file; 0 = already expired
+  std::uint64_t max_memory_bytes = 2ull << 30;          // isolated runs only (RLIMIT_AS)
+};
+
+// error_type values (stable; stored in file_extractions.error_type):
+//   permanent: "missing_file", "path_escape", "too_large", "corrupt",
+//              "archive_limits", "timeout", "invalid_input"
+//   retryable: "storage_unavailable" (storage root missing, I/O error),
+//              "extractor_unavailable" (the isolated extraction process could
+//              not be started or answered with something unreadable)
+class ExtractionError : public std::runtime_error {
+ public:
+  ExtractionError(std::string error_type, bool retryable, const std::string& message)
+      : std::runtime_error(message), error_type_(std::move(error_type)), retryable_(retryable) {}
+  const std::string& error_type() const { return error_type_; }
+  bool retryable() const { return retryable_; }
+
+ private:
+  std::string error_type_;
+  bool retryable_;
+};
+
+struct ExtractionResult {
+  std::string json;       // the full raw_extraction object (JSON text)
+  std::string kind;       // "text", "pdf", "docx", "xlsx", "zip", "other"
+  std::string mime_type;  // as detected
+  std::string sha256;     // hex
+  std::uint64_t size_bytes = 0;
+  std::int64_t pages = 0;  // PDF pages, 0 otherwise
+  std::int64_t words = 0;  // words of extracted text
+  bool truncated = false;  // text was cut at max_text_chars
+};
+
+// Throws ExtractionError on every failure; never crashes on hostile input.
+// The time limit is checked cooperatively (between pages, entries, rows); a
+// hard limit needs extract_file_isolated() (isolated_extraction.hpp).
+ExtractionResult extract_file(const std::filesystem::path& storage_root,
+                              std::string_view relative_path, const ExtractionLimits& limits);
+
+}  // namespace processing

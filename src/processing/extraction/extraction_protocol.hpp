@@ -1,0 +1,44 @@
+// The wire format between extract_file_isolated() and the `extract-file`
+// subcommand: limits as command-line flags, the outcome as one JSON object.
+// Owned by the document extractors (isolated extraction).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "processing/extraction/extraction.hpp"
+
+namespace processing {
+
+inline constexpr std::string_view kExtractFileCommand = "extract-file";
+
+struct ExtractCommand {
+  std::filesystem::path storage_root;
+  std::string relative_path;
+  ExtractionLimits limits;
+  std::uint64_t memory_limit_bytes = 0;  // 0 = leave RLIMIT_AS alone
+  std::uint64_t cpu_limit_seconds = 0;   // 0 = leave RLIMIT_CPU alone
+};
+
+// argv[1...] for the child: "extract-file", "--root", R, "--path", P, limits.
+std::vector<std::string> extract_command_arguments(const std::filesystem::path& storage_root,
+                                                   std::string_view relative_path,
+                                                   const ExtractionLimits& limits);
+
+// Parses argv (argv[1] == "extract-file"); throws "invalid_input" on bad usage.
+ExtractCommand parse_extract_command(int argc, char** argv);
+
+// CPU seconds granted for a time limit (rounded up, plus one second).
+std::uint64_t cpu_seconds_for(std::chrono::milliseconds time_limit);
+
+std::string success_message(const ExtractionResult& result);
+std::string failure_message(const ExtractionError& error);
+
+// Decodes the child's message: returns the result, or throws the child's
+// ExtractionError; throws "extractor_unavailable" when it is unreadable.
+ExtractionResult decode_child_message(std::string_view message, std::string_view relative_path);
+
+}  // namespace processing

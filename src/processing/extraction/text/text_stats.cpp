@@ -1,0 +1,34 @@
+#include "processing/extraction/text/text_stats.hpp"
+
+#include "processing/support/utf8.hpp"
+
+namespace processing {
+
+bool is_white_space(char32_t c) {
+  if (c == ' ' || (c >= 0x09 && c <= 0x0D)) return true;
+  if (c < 0x85) return false;
+  return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+         c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+TextStats text_stats(std::string_view text) {
+  TextStats stats;
+  bool in_word = false;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const char32_t c = utf8::decode_next(text, pos);
+    ++stats.characters;
+    if (c == '\n') ++stats.lines;
+    const bool space = is_white_space(c);
+    if (!space && !in_word) ++stats.words;
+    in_word = !space;
+  }
+  if (!text.empty() && text.back() != '\n') ++stats.lines;
+  return stats;
+}
+
+std::uint64_t count_words(std::string_view text) {
+  return text_stats(text).words;
+}
+
+}  // namespace processing

@@ -1,0 +1,14 @@
+#include <doctest/doctest.h>
+
+#include "processing/extraction/text_budget.hpp"
+
+TEST_CASE("text budgets spend characters across pieces") {
+  processing::TextBudget budget(5);
+  CHECK(budget.take("abc") == "abc");
+  CHECK_FALSE(budget.truncated());
+  CHECK(budget.take("d\xC3\xA9"
+                    "f") == "d\xC3\xA9");
+  CHECK(budget.truncated());
+  CHECK(budget.exhausted());
+  CHECK(budget.take("more").empty());
+}
