@@ -1,22 +1,22 @@
 // Errors raised by the BullMQ client library. Every error says whether trying
 // again later can succeed (retryable: the connection dropped, Redis is
-// loading) or not (permanent: a bad reply, a script error), and carries the
-// context it happened in (queue, job id, script) in its message.
+// loading) or not (permanent: a bad reply, a script error), in the
+// classification the database and extraction layers share
+// (common/classified_error.hpp), and carries the context it happened in
+// (queue, job id, script) in its message.
 #pragma once
 
-#include <stdexcept>
 #include <string>
+
+#include "common/classified_error.hpp"
 
 namespace bullmq {
 
-class Error : public std::runtime_error {
+class Error : public common::ClassifiedError {
  public:
-  Error(std::string message, bool retryable)
-      : std::runtime_error(std::move(message)), retryable_(retryable) {}
-  bool retryable() const { return retryable_; }
-
- private:
-  bool retryable_;
+  Error(const std::string& message, bool retryable)
+      : common::ClassifiedError(
+            message, retryable ? common::Retry::kRetryable : common::Retry::kPermanent) {}
 };
 
 // The connection to Redis is down or was lost while a command was in flight:

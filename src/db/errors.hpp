@@ -5,16 +5,19 @@
 // connection in time). It is transient: the pipeline's processors turn it into
 // "dependency down" (no attempt spent; the worker waits for the database).
 // Every other pqxx error (constraint violations, bad SQL) keeps its pqxx type.
+// Retryable in the project's one classification (common/classified_error.hpp).
 #pragma once
 
-#include <stdexcept>
 #include <string>
+
+#include "common/classified_error.hpp"
 
 namespace db {
 
-class DatabaseUnavailable : public std::runtime_error {
+class DatabaseUnavailable : public common::ClassifiedError {
  public:
-  using std::runtime_error::runtime_error;
+  explicit DatabaseUnavailable(const std::string& message)
+      : common::ClassifiedError(message, common::Retry::kRetryable) {}
 };
 
 }  // namespace db

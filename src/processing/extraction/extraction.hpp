@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/classified_error.hpp"
+
 namespace processing {
 
 struct ExtractionLimits {
@@ -37,16 +39,18 @@ struct ExtractionLimits {
 //   retryable: "storage_unavailable" (storage root missing, I/O error),
 //              "extractor_unavailable" (the isolated extraction process could
 //              not be started or answered with something unreadable)
-class ExtractionError : public std::runtime_error {
+// Retryable or permanent in the project's one classification
+// (common/classified_error.hpp).
+class ExtractionError : public common::ClassifiedError {
  public:
   ExtractionError(std::string error_type, bool retryable, const std::string& message)
-      : std::runtime_error(message), error_type_(std::move(error_type)), retryable_(retryable) {}
+      : common::ClassifiedError(message,
+                                retryable ? common::Retry::kRetryable : common::Retry::kPermanent),
+        error_type_(std::move(error_type)) {}
   const std::string& error_type() const { return error_type_; }
-  bool retryable() const { return retryable_; }
 
  private:
   std::string error_type_;
-  bool retryable_;
 };
 
 struct ExtractionResult {

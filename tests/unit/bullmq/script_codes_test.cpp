@@ -30,3 +30,10 @@ TEST_CASE("refusals are described in Node's words") {
   CHECK(refused.code() == ScriptCode::kNotActive);
   CHECK_FALSE(refused.retryable());
 }
+
+TEST_CASE("the core's errors are classified as the database's and extraction's are") {
+  const common::ClassifiedError& lost = ConnectionError("connection lost");
+  CHECK(lost.retry() == common::Retry::kRetryable);
+  const common::ClassifiedError& refused = ScriptRefused(ScriptCode::kLockMismatch, "mismatch");
+  CHECK(refused.retry() == common::Retry::kPermanent);
+}
