@@ -63,13 +63,14 @@ export function parseCommandStats(info) {
 // used_cpu_sys + used_cpu_user of an INFO reply, in seconds.
 export const redisCpuS = (info) => Number(info.used_cpu_sys) + Number(info.used_cpu_user);
 
-// How many clients are blocked in BZPOPMIN (CLIENT LIST: cmd=bzpopmin, flag b): a
-// worker waiting for the queue's marker. Both workers block there when idle.
-export async function blockedOnMarker(client) {
+// How many clients are blocked in `cmd` (CLIENT LIST: cmd=…, flag b). An idle worker,
+// Node's or the native one, waits for its queue's marker in BZPOPMIN; a QueueEvents
+// reader waits in XREAD.
+export async function blockedIn(client, cmd = 'bzpopmin') {
   const list = await client.client('LIST');
   let n = 0;
   for (const line of list.split('\n')) {
-    if (/ cmd=bzpopmin( |$)/.test(line) && /(^| )flags=[A-Za-z]*b/.test(line)) n++;
+    if (line.includes(` cmd=${cmd} `) && /(^| )flags=[A-Za-z]*b/.test(line)) n++;
   }
   return n;
 }
@@ -117,7 +118,7 @@ export function fmtRatio(r) {
 // One target line: [PASS]/[MISS] name, measured, target.
 export function targetLine(t) {
   const show = (v) => (v == null || !Number.isFinite(v) ? '-' : t.unit === 'x' ? `${v.toFixed(3)}x` : `${fmt(v, t.digits ?? 1)} ${t.unit}`);
-  return `  [${t.pass ? 'PASS' : 'MISS'}] ${t.name.padEnd(44)} measured ${show(t.value).padStart(10)}   target ${t.op} ${show(t.target)}`;
+  return `  [${t.pass ? 'PASS' : 'MISS'}] ${t.name.padEnd(50)} measured ${show(t.value).padStart(10)}   target ${t.op} ${show(t.target)}`;
 }
 
 export function judge(t) {
