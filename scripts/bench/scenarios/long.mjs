@@ -237,7 +237,7 @@ async function main() {
     const sxx = after.reduce((a, s) => a + (s.done - mx) ** 2, 0);
     const sxy = after.reduce((a, s) => a + (s.done - mx) * (s.rssMiB - my), 0);
     const first = samples[0];
-    const q = Math.max(1, Math.floor(after.length / 4));
+    const q = Math.ceil(after.length / 4); // a quarter, rounded up: at least 1
     const firstQuarter = median(rss.slice(0, q));
     const lastQuarter = median(rss.slice(-q));
     summary = {
