@@ -13,22 +13,39 @@
 # workers get a redis+cluster:// URL, and the Redis figures are read from the
 # master that owns the queue's slot.
 #
+# With --scenario NAME it runs another measurement instead (scripts/bench/README.md):
+#   throughput  the above (the default)
+#   latency     add -> active of an idle worker, Node's and bullmq-worker's interleaved
+#               (scenarios/latency.mjs; OUT/bench-latency.json)
+#   workers     1, 2 and 4 worker processes at concurrency 10 on one queue: aggregate
+#               jobs/s against the Redis-bound limit (scenarios/workers.mjs; OUT/bench-workers.json)
+#   long        a long run (default one million jobs, 100 B to 1 MiB payloads) at
+#               concurrency 100: the worker's RSS and open fds every 10 s
+#               (scenarios/long.mjs; OUT/bench-long.json)
+#   all         all four in turn, on the same redis-server
+#
 # It prints figures; it is not a test. Exit status is 0 whatever the figures
 # and non-zero only if something broke (a worker died, jobs failed, or not all
 # jobs completed within a generous bound).
 #
-# Usage: scripts/bench.sh [--jobs N] [--repeats R] [--concurrency "1 10 100"]
+# Usage: scripts/bench.sh [--scenario NAME] [--jobs N] [--repeats R] [--concurrency "1 10 100"]
 #                         [--binary PATH] [--out DIR] [--build] [--native-args "ARGS"]
 #                         [--no-warmup] [--quick] [--cluster [N]]
+#                         [--samples N] [--processes "1 2 4"] [--no-node] [--sample-interval S]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 bench_dir="$here/bench"
 
-jobs=20000
+scenario=throughput
+jobs=""
 repeats=3
-concurrency="1 10 100"
+concurrency=""
+samples=""
+processes="1 2 4"
+sample_interval=""
+no_node=0
 binary=""
 out=""
 force_build=0
@@ -42,24 +59,40 @@ jobs_set=0 repeats_set=0 concurrency_set=0
 usage() {
   cat <<'EOF'
 Usage: scripts/bench.sh [options]
-  --jobs N              jobs per run (default 20000)
-  --repeats R           runs per worker and concurrency; medians are printed (default 3)
-  --concurrency "LIST"  concurrencies to run, space-separated (default "1 10 100")
+  --scenario NAME       throughput (default), latency, workers, long, or all (each in turn)
+  --jobs N              jobs per run (default 20000; long: 1000000)
+  --repeats R           runs per worker and concurrency; medians are printed (default 3;
+                        throughput and workers)
+  --concurrency "LIST"  concurrencies to run, space-separated (default "1 10 100"; workers:
+                        "10" per process; latency and long take the first value, default 1 and 100)
   --binary PATH         bullmq-worker binary (default build/bullmq-worker, built if missing)
   --build               bring the default binary and build/round-trip-floor up to date first
                         (flocked incremental build; the probe is built when missing anyway)
-  --out DIR             where bench-results.json and the worker logs go (default: a new temp dir)
+  --out DIR             where the JSON results (bench-results.json, bench-SCENARIO.json) and the
+                        worker logs go (default: a new temp dir)
   --native-args "ARGS"  extra arguments for `bullmq-worker run` (experiments, e.g. "--processor-threads 1")
   --no-warmup           skip the uncounted warm-up run of each worker
-  --quick               smoke run: 2000 jobs, 1 repeat, concurrency "1 10", no warm-up
+  --quick               smoke run: 2000 jobs, 1 repeat, concurrency "1 10", no warm-up;
+                        latency 30 samples (+5 warm-up); workers 2000 jobs, 1 repeat; long
+                        20000 jobs, a sample every 1 s (--scenario all --quick: ~40 s)
   --cluster [N]         run against a private Redis Cluster of N masters (default 3, no
                         replicas) instead of one redis-server; the queue is {bench}
+                        (throughput only)
+  --samples N           latency: measured jobs per worker (default 200)
+  --processes "LIST"    workers: process counts to run (default "1 2 4")
+  --no-node             workers: skip the Node.js Workers' runs
+  --sample-interval S   long: seconds between RSS/fd samples (default 10)
   -h, --help            this text
 EOF
 }
 
 while (($#)); do
   case "$1" in
+    --scenario) scenario=${2:?--scenario needs a value}; shift 2 ;;
+    --samples) samples=${2:?--samples needs a value}; shift 2 ;;
+    --processes) processes=${2:?--processes needs a value}; shift 2 ;;
+    --no-node) no_node=1; shift ;;
+    --sample-interval) sample_interval=${2:?--sample-interval needs a value}; shift 2 ;;
     --jobs) jobs=${2:?--jobs needs a value}; jobs_set=1; shift 2 ;;
     --repeats) repeats=${2:?--repeats needs a value}; repeats_set=1; shift 2 ;;
     --concurrency) concurrency=${2:?--concurrency needs a value}; concurrency_set=1; shift 2 ;;
@@ -76,16 +109,54 @@ while (($#)); do
     *) echo "bench: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-if ((quick)); then
-  ((jobs_set)) || jobs=2000
-  ((repeats_set)) || repeats=1
-  ((concurrency_set)) || concurrency="1 10"
-  warmup=0
+case $scenario in
+  throughput|latency|workers|long) scenarios=("$scenario") ;;
+  all) scenarios=(throughput latency workers long) ;;
+  *) echo "bench: --scenario must be throughput, latency, workers, long or all, got '$scenario'" >&2; exit 2 ;;
+esac
+if ((cluster)) && [[ $scenario != throughput ]]; then
+  echo "bench: --cluster runs only the throughput scenario" >&2; exit 2
 fi
+if ((quick)); then
+  ((repeats_set)) || repeats=1
+  warmup=0
+  [[ -n $samples ]] || samples=30
+  [[ -n $sample_interval ]] || sample_interval=1
+fi
+[[ -n $samples ]] || samples=200
+[[ -n $sample_interval ]] || sample_interval=10
+# Per-scenario sizes: --jobs and --concurrency, when given, apply to each scenario run.
+jobs_for() {
+  if ((jobs_set)); then echo "$jobs"; return; fi
+  case $1 in
+    throughput|workers) if ((quick)); then echo 2000; else echo 20000; fi ;;
+    long) if ((quick)); then echo 20000; else echo 1000000; fi ;;
+  esac
+}
+concurrency_for() {
+  if ((concurrency_set)); then
+    case $1 in
+      latency|long) read -r -a first <<<"${concurrency//,/ }"; echo "${first[0]}" ;;
+      *) echo "$concurrency" ;;
+    esac
+    return
+  fi
+  case $1 in
+    throughput) if ((quick)); then echo "1 10"; else echo "1 10 100"; fi ;;
+    workers) echo 10 ;;
+    latency) echo 1 ;;
+    long) echo 100 ;;
+  esac
+}
 
-[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "bench: --jobs must be a positive integer, got '$jobs'" >&2; exit 2; }
+[[ -z $jobs || $jobs =~ ^[1-9][0-9]*$ ]] || { echo "bench: --jobs must be a positive integer, got '$jobs'" >&2; exit 2; }
+[[ $samples =~ ^[1-9][0-9]*$ ]] || { echo "bench: --samples must be a positive integer, got '$samples'" >&2; exit 2; }
+[[ $sample_interval =~ ^[0-9]+(\.[0-9]+)?$ ]] && [[ ! $sample_interval =~ ^0+(\.0+)?$ ]] ||
+  { echo "bench: --sample-interval must be a positive number of seconds, got '$sample_interval'" >&2; exit 2; }
+[[ $processes =~ ^[[:space:]]*[1-9][0-9]*([[:space:],]+[1-9][0-9]*)*[[:space:]]*$ ]] ||
+  { echo "bench: --processes must list positive integers, got '$processes'" >&2; exit 2; }
 [[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "bench: --repeats must be a positive integer, got '$repeats'" >&2; exit 2; }
-[[ $concurrency =~ ^[[:space:]]*[1-9][0-9]*([[:space:],]+[1-9][0-9]*)*[[:space:]]*$ ]] ||
+[[ -z $concurrency || $concurrency =~ ^[[:space:]]*[1-9][0-9]*([[:space:],]+[1-9][0-9]*)*[[:space:]]*$ ]] ||
   { echo "bench: --concurrency must list positive integers, got '$concurrency'" >&2; exit 2; }
 [[ $cluster_masters =~ ^[1-9][0-9]*$ ]] && ((cluster_masters <= 64)) ||
   { echo "bench: --cluster takes a number of masters from 1 to 64, got '$cluster_masters'" >&2; exit 2; }
@@ -116,9 +187,12 @@ if [[ -z $binary ]]; then
   if [[ ! -x $binary ]] || ((force_build)); then targets+=(bullmq-worker); fi
 fi
 floor_probe="$root/build/round-trip-floor"
-if [[ ! -x $floor_probe ]] || ((force_build)); then targets+=(round-trip-floor); fi
+# The probe is needed by the throughput scenario only.
+need_probe=0
+[[ " ${scenarios[*]} " == *" throughput "* ]] && need_probe=1
+if ((need_probe)) && { [[ ! -x $floor_probe ]] || ((force_build)); }; then targets+=(round-trip-floor); fi
 ((${#targets[@]} == 0)) || build_targets "${targets[@]}"
-[[ -x $floor_probe ]] || { echo "bench: $floor_probe is not an executable" >&2; exit 1; }
+((need_probe == 0)) || [[ -x $floor_probe ]] || { echo "bench: $floor_probe is not an executable" >&2; exit 1; }
 [[ -x $binary ]] || { echo "bench: $binary is not an executable" >&2; exit 1; }
 binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
 
@@ -283,18 +357,64 @@ fi
 # Run a private copy, so that a rebuild of build/ during the run cannot swap
 # the binary between runs.
 cp "$binary" "$work/bullmq-worker"
-cp "$floor_probe" "$work/round-trip-floor"
+((need_probe == 0)) || cp "$floor_probe" "$work/round-trip-floor"
 binary_sha=$(sha256sum "$work/bullmq-worker" | cut -d' ' -f1)
 echo "bench: binary $binary (sha256 ${binary_sha:0:16}…), run from a copy in $work"
 
-args=(--redis "$redis_url" --binary "$work/bullmq-worker" --floor-probe "$work/round-trip-floor" --jobs "$jobs" --repeats "$repeats"
-      --concurrency "$concurrency" --out "$out" --logs "$out/logs")
-((warmup)) || args+=(--no-warmup)
-[[ -z $native_args ]] || args+=(--native-args "$native_args")
-# In the background, so that a SIGTERM to this script stops the run at once
-# (the driver kills its worker by pid on SIGTERM).
-BENCH_BINARY_SOURCE=$binary BENCH_BINARY_SHA256=$binary_sha \
-BENCH_CLK_TCK=$(getconf CLK_TCK) BENCH_GIT_REVISION=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || true) \
-  node "$bench_dir/run.mjs" "${args[@]}" &
-driver_pid=$!
-wait "$driver_pid"
+common=(--redis "$redis_url" --binary "$work/bullmq-worker" --out "$out" --logs "$out/logs")
+[[ -z $native_args ]] || common+=(--native-args "$native_args")
+export BENCH_BINARY_SOURCE=$binary BENCH_BINARY_SHA256=$binary_sha BENCH_CLK_TCK=$(getconf CLK_TCK)
+BENCH_GIT_REVISION=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || true)
+export BENCH_GIT_REVISION
+
+# One driver, in the background so that a SIGTERM to this script stops the run at once
+# (the driver kills its workers by pid on SIGTERM); returns the driver's exit status.
+run_driver() {
+  node "$@" &
+  driver_pid=$!
+  local rc=0
+  wait "$driver_pid" || rc=$?
+  driver_pid=""
+  return "$rc"
+}
+
+run_scenario() {
+  local name=$1 args
+  case $name in
+    throughput)
+      args=("${common[@]}" --floor-probe "$work/round-trip-floor" --jobs "$(jobs_for throughput)" --repeats "$repeats"
+            --concurrency "$(concurrency_for throughput)")
+      ((warmup)) || args+=(--no-warmup)
+      run_driver "$bench_dir/run.mjs" "${args[@]}" ;;
+    latency)
+      args=("${common[@]}" --samples "$samples" --concurrency "$(concurrency_for latency)")
+      ((quick)) && args+=(--warmup-samples 5)
+      run_driver "$bench_dir/scenarios/latency.mjs" "${args[@]}" ;;
+    workers)
+      args=("${common[@]}" --jobs "$(jobs_for workers)" --repeats "$repeats" --processes "$processes"
+            --concurrency "$(concurrency_for workers)")
+      ((no_node)) && args+=(--no-node)
+      run_driver "$bench_dir/scenarios/workers.mjs" "${args[@]}" ;;
+    long)
+      args=("${common[@]}" --jobs "$(jobs_for long)" --concurrency "$(concurrency_for long)"
+            --sample-interval "$sample_interval")
+      run_driver "$bench_dir/scenarios/long.mjs" "${args[@]}" ;;
+  esac
+}
+
+if [[ $scenario != all ]]; then
+  run_scenario "$scenario"
+else
+  failed=()
+  for name in "${scenarios[@]}"; do
+    echo
+    echo "=== bench: scenario $name"
+    run_scenario "$name" || failed+=("$name")
+  done
+  echo
+  if ((${#failed[@]})); then
+    echo "bench: scenario(s) that broke: ${failed[*]}" >&2
+    exit 1
+  fi
+  echo "bench: all scenarios ran; results in $out"
+fi

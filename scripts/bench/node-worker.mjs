@@ -1,13 +1,14 @@
 // The Node.js side of the benchmark: the official bullmq Worker with a no-op
 // processor that returns the job's data, as the native `echo` processor does.
-// Usage: node node-worker.mjs QUEUE REDIS_URL CONCURRENCY
+// Usage: node node-worker.mjs QUEUE REDIS_URL CONCURRENCY [NAME]
+// NAME, if given, is the Worker's name (stored on the jobs it processes as processedBy).
 // REDIS_URL redis://host:port, or redis+cluster://host:port[,host:port…] for an
 // ioredis Cluster on those seed nodes (the queue name must then be hash-tagged).
 import { Worker } from 'bullmq';
 
-const [queueName, redisUrl, concurrencyText] = process.argv.slice(2);
+const [queueName, redisUrl, concurrencyText, workerName] = process.argv.slice(2);
 if (!queueName || !redisUrl || !concurrencyText) {
-  console.error('usage: node node-worker.mjs QUEUE REDIS_URL CONCURRENCY');
+  console.error('usage: node node-worker.mjs QUEUE REDIS_URL CONCURRENCY [NAME]');
   process.exit(2);
 }
 let connection;
@@ -31,6 +32,7 @@ if (clusterUrl) {
 const worker = new Worker(queueName, async (job) => job.data, {
   connection,
   concurrency: Number(concurrencyText),
+  ...(workerName ? { name: workerName } : {}),
 });
 worker.on('error', (err) => console.error(`node-worker: ${err.message}`));
 

@@ -15,19 +15,19 @@
 //
 // Exit status: 0 whatever the figures; 1 only if a run broke (a worker died,
 // jobs failed, or not all jobs completed within the bound).
-import { execFile, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import IORedis, { Cluster } from 'ioredis';
+import {
+  PREFIX, bullmqVersion, clusterNodes, environment, fmt, installProcessHandlers, killTracked, logTail, median,
+  newCluster, nowMs, parseCommandStats, parseInfo, peakRssKiB, plainConnection, processCpu, safeName, sleep,
+  spawnLogged, stopChild, track, workerCommand,
+} from './lib.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 let QUEUE = 'bench'; // '{bench}' against a cluster (main)
-const PREFIX = 'bull';
-const CLK_TCK = Number(process.env.BENCH_CLK_TCK || 100);
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
@@ -62,135 +62,7 @@ function parseArgs(argv) {
   return o;
 }
 
-// ---------------------------------------------------------------- helpers
-// The seed nodes of a redis+cluster://[user:password@]host:port[,host:port…] URL,
-// or null for any other URL. (WHATWG URL cannot parse a comma-separated host list.)
-function clusterNodes(redisUrl) {
-  const m = /^rediss?\+cluster:\/\/(?:[^@/]*@)?([^/?#]+)/.exec(redisUrl);
-  if (!m) return null;
-  return m[1].split(',').filter(Boolean).map((hp) => {
-    const i = hp.lastIndexOf(':');
-    const host = (i > 0 ? hp.slice(0, i) : hp).replace(/^\[(.*)\]$/, '$1');
-    return { host, port: i > 0 ? Number(hp.slice(i + 1)) : 6379 };
-  });
-}
-
-// A new ioredis Cluster on the URL's seed nodes.
-function newCluster(redisUrl) {
-  return new Cluster(clusterNodes(redisUrl), { redisOptions: { maxRetriesPerRequest: null } });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const nowMs = () => performance.timeOrigin + performance.now(); // epoch ms, sub-ms precision
-
-function median(values) {
-  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
-  if (!v.length) return null;
-  const m = Math.floor(v.length / 2);
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
-function parseInfo(text) {
-  const out = {};
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return out;
-}
-
-function parseCommandStats(info) {
-  const stats = {};
-  for (const [k, v] of Object.entries(info)) {
-    if (!k.startsWith('cmdstat_')) continue;
-    const e = {};
-    for (const kv of v.split(',')) {
-      const [kk, vv] = kv.split('=');
-      e[kk] = Number(vv);
-    }
-    stats[k.slice(8)] = e;
-  }
-  return stats;
-}
-
-// CPU time of every live thread of `pid` in ns (schedstat, precise), and
-// utime+stime of the whole process in ns (/proc/pid/stat, clock ticks; it
-// also counts threads that have exited).
-function processCpu(pid) {
-  let sched = 0;
-  let threads = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        sched += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-        threads++;
-      } catch {
-        // thread exited meanwhile
-      }
-    }
-  } catch {
-    sched = NaN;
-  }
-  let ticks = NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
-    ticks = Number(f[11]) + Number(f[12]); // fields 14 utime, 15 stime
-  } catch {
-    // gone
-  }
-  const statNs = (ticks * 1e9) / CLK_TCK;
-  // schedstat misses exited threads; stat is tick-rounded. Take the larger.
-  return { ns: Math.max(Number.isFinite(sched) ? sched : 0, Number.isFinite(statNs) ? statNs : 0), schedNs: sched, statNs, threads };
-}
-
-function peakRssKiB(pid) {
-  try {
-    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-function waitExit(child, timeoutMs) {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
-}
-
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  if (!(await waitExit(child, 10000))) {
-    child.kill('SIGKILL');
-    await waitExit(child, 5000);
-  }
-}
-
-// Output piped into e.g. `head` must not kill the run before the JSON is written.
-process.stdout.on('error', (err) => {
-  if (err.code !== 'EPIPE') throw err;
-});
-
-let currentChild = null;
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, () => {
-    if (currentChild && currentChild.exitCode === null) {
-      try {
-        process.kill(currentChild.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    process.exit(130);
-  });
-}
+installProcessHandlers();
 
 // ---------------------------------------------------------------- one run
 async function addJobs(redisUrl, n) {
@@ -198,8 +70,7 @@ async function addJobs(redisUrl, n) {
   if (clusterNodes(redisUrl)) {
     connection = newCluster(redisUrl); // passed in, so closed here, not by the Queue
   } else {
-    const u = new URL(redisUrl);
-    connection = { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null };
+    connection = plainConnection(redisUrl);
   }
   const queue = new Queue(QUEUE, { connection, prefix: PREFIX });
   const chunk = 1000;
@@ -209,21 +80,6 @@ async function addJobs(redisUrl, n) {
   }
   await queue.close();
   if (connection instanceof Cluster) await connection.quit();
-}
-
-function workerCommand(kind, opts, concurrency) {
-  if (kind === 'node') {
-    return {
-      cmd: process.execPath,
-      args: [path.join(here, 'node-worker.mjs'), QUEUE, opts.redis, String(concurrency)],
-      env: { ...process.env },
-    };
-  }
-  return {
-    cmd: opts.binary,
-    args: ['run', '--queue', QUEUE, '--redis', opts.redis, '--processors', 'conformance', '--concurrency', String(concurrency), ...opts.nativeArgs],
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  };
 }
 
 // `admin` sends the key commands (a Cluster client against a cluster); `redis.server`
@@ -245,17 +101,10 @@ async function runOnce(admin, redis, opts, kind, concurrency, n, label) {
   let infoCalls = 0;
   let zcardCalls = 0;
 
-  const { cmd, args, env } = workerCommand(kind, opts, concurrency);
-  const logPath = path.join(opts.logs, `${label.replace(/[^\w.-]+/g, '_')}.log`);
-  const logFd = openSync(logPath, 'w');
-  const spawnMs = nowMs();
-  const child = spawn(cmd, args, { env, stdio: ['ignore', logFd, logFd] });
-  closeSync(logFd);
-  currentChild = child;
-  let exited = null;
-  child.once('exit', (code, signal) => {
-    exited = { code, signal };
-  });
+  const command = workerCommand(kind, { queue: QUEUE, redis: opts.redis, binary: opts.binary, concurrency, nativeArgs: opts.nativeArgs });
+  const logPath = path.join(opts.logs, `${safeName(label)}.log`);
+  const worker = spawnLogged(command, logPath);
+  const { child, spawnMs } = worker;
 
   const boundMs = Math.max(30000, (n / 250) * 1000);
   let first = null; // { count, cpu, atMs }
@@ -276,7 +125,8 @@ async function runOnce(admin, redis, opts, kind, concurrency, n, label) {
       end = { cpu: processCpu(child.pid) };
       break;
     }
-    if (exited) {
+    if (worker.exited) {
+      const { exited } = worker;
       failure = `worker exited early (code ${exited.code}, signal ${exited.signal}) after ${completed}/${n} jobs`;
       break;
     }
@@ -291,15 +141,8 @@ async function runOnce(admin, redis, opts, kind, concurrency, n, label) {
   const othersCpu1 = redis.others ? await othersCpuS(redis.others) : null;
   const rssKiB = peakRssKiB(child.pid);
   await stopChild(child);
-  currentChild = null;
   if (failure) {
-    let tail = '';
-    try {
-      tail = readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
-    } catch {
-      // no log
-    }
-    throw new Error(`${label}: ${failure}\n--- worker log (${logPath}) ---\n${tail}`);
+    throw new Error(`${label}: ${failure}\n--- worker log (${logPath}) ---\n${logTail(logPath)}`);
   }
 
   // Engine timestamps, from the jobs themselves (ms since the epoch).
@@ -428,8 +271,7 @@ function measureFloor(opts, when) {
     args = ['--host', u.hostname.replace(/^\[(.*)\]$/, '$1'), '--port', u.port || '6379', '--json'];
   }
   return new Promise((resolve) => {
-    currentChild = execFile(opts.floorProbe, args, { timeout: 120000 }, (err, stdout, stderr) => {
-      currentChild = null;
+    track(execFile(opts.floorProbe, args, { timeout: 120000 }, (err, stdout, stderr) => {
       try {
         if (err) throw new Error((stderr || err.message).trim());
         resolve(JSON.parse(stdout));
@@ -437,7 +279,7 @@ function measureFloor(opts, when) {
         console.error(`bench: round-trip floor probe (${when} the runs) failed: ${e.message}`);
         resolve({ error: e.message });
       }
-    });
+    }));
   });
 }
 
@@ -486,11 +328,6 @@ const METRICS = [
   ['redisNetInBytesPerJob', 'bytes to Redis/job', 0],
   ['redisNetOutBytesPerJob', 'bytes from Redis/job', 0],
 ];
-
-function fmt(v, digits) {
-  if (v == null || !Number.isFinite(v)) return '-';
-  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
 
 function summarize(runs, concurrency) {
   const pick = (kind) => runs.filter((r) => r.kind === kind && r.concurrency === concurrency);
@@ -606,7 +443,7 @@ async function main() {
   if (os.loadavg()[0] > 0.5) {
     console.log(`bench: note: load average ${os.loadavg()[0].toFixed(2)} before starting (other work, or an earlier run, shared the CPUs lately): expect noisier figures`);
   }
-  console.log(`bench: native ${[process.env.BENCH_BINARY_SOURCE || opts.binary, ...opts.nativeArgs].join(' ')}; Node bullmq ${JSON.parse(readFileSync(path.join(here, 'node_modules/bullmq/package.json'), 'utf8')).version}`);
+  console.log(`bench: native ${[process.env.BENCH_BINARY_SOURCE || opts.binary, ...opts.nativeArgs].join(' ')}; Node bullmq ${bullmqVersion()}`);
   if (located) {
     console.log(
       `bench: cluster: queue ${QUEUE} (prefix ${PREFIX}, key slot ${located.slot}) is served by ${located.serverAddress}, ` +
@@ -689,18 +526,7 @@ async function main() {
               },
             }
           : {}),
-        environment: {
-          node: process.version,
-          bullmq: JSON.parse(readFileSync(path.join(here, 'node_modules/bullmq/package.json'), 'utf8')).version,
-          redis: redisInfo.redis_version,
-          cpus: os.cpus().length,
-          cpuModel: os.cpus()[0]?.model,
-          kernel: os.release(),
-          loadavgAtStart: os.loadavg(),
-          gitRevision: process.env.BENCH_GIT_REVISION || null,
-          binarySource: process.env.BENCH_BINARY_SOURCE || opts.binary,
-          binarySha256: process.env.BENCH_BINARY_SHA256 || null,
-        },
+        environment: environment(redisInfo.redis_version, os.loadavg(), opts.binary),
         summaries,
         roundTripFloor,
         runs,
@@ -718,12 +544,6 @@ async function main() {
 
 main().catch((err) => {
   console.error(`bench: ${err.stack || err}`);
-  if (currentChild && currentChild.exitCode === null) {
-    try {
-      process.kill(currentChild.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  killTracked();
   process.exit(1);
 });

@@ -1,0 +1,312 @@
+// Idle latency (scripts/bench.sh --scenario latency): how long a job added to an
+// idle queue waits before a worker makes it active, for the Node.js Worker and for
+// bullmq-worker in the same run on the same Redis.
+//
+// Each worker consumes its own queue (lat-node, lat-native) and both stay running for
+// the whole run. Jobs are added one at a time, alternately to the two queues (pairs in
+// alternating order: node native, native node, ...), so load changes on the machine
+// hit both sides alike. Before each add the harness waits (bounded) until both workers
+// are blocked in BZPOPMIN on their queue's marker (CLIENT LIST), i.e. idle; after the
+// job completes it waits a random 20–60 ms gap, so samples do not phase-lock with
+// timers in either worker.
+//
+// The measure (the target's): Redis's own clock, read from MONITOR, from the LPUSH of
+// the job onto the wait list (inside the add script) to the RPOPLPUSH that takes it from
+// there to active (inside the worker's moveToActive script): the time the job sat in
+// Redis, available, before the worker claimed it. MONITOR stamps every command with the
+// server's time in µs as it runs, the commands of scripts included, so neither the
+// harness's scheduling nor its network reads enter the figure: it is the worker's
+// wake-up from BZPOPMIN, its reaction, the moveToActive request and Redis's work up to
+// the pop. MONITOR costs Redis a little per command, the same for both workers.
+// Two more figures, for context: end to end, the harness's clock (performance.now())
+// from just before Queue.add() to the queue's 'active' event (QueueEvents) reaching
+// the harness, which adds the producer's own work and round trip and the event
+// delivery (the same for both, so it dilutes the ratio); and processedOn − timestamp
+// from the job hash, whole milliseconds (producer's and worker's Date.now()).
+//
+// Exit status: 0 whatever the figures; 1 if the run broke (a worker died, a job failed
+// or did not become active / complete within 10 s, a worker was not idle within 10 s).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Queue, QueueEvents } from 'bullmq';
+import IORedis from 'ioredis';
+import {
+  PREFIX, blockedIn, bullmqVersion, environment, fmt, fmtRatio, installProcessHandlers, judge, killTracked, logTail,
+  machineLines, median, parseInfo, parseOptions, percentile, plainConnection, sleep, spawnLogged, stopChild,
+  targetLine, waitFor, workerCommand,
+} from '../lib.mjs';
+
+const KINDS = ['node', 'native'];
+const QUEUES = { node: 'lat-node', native: 'lat-native' };
+const WAIT_KEYS = { node: `${PREFIX}:lat-node:wait`, native: `${PREFIX}:lat-native:wait` };
+const STEP_TIMEOUT_MS = 10000;
+
+const opts = parseOptions(
+  process.argv.slice(2),
+  {
+    '--redis': 'string', '--binary': 'string', '--out': 'string', '--logs': 'string', '--native-args': 'args',
+    '--samples': 'int', '--warmup-samples': 'number', '--concurrency': 'int', '--gap-min-ms': 'number', '--gap-max-ms': 'number',
+  },
+  { samples: 200, warmupSamples: 10, concurrency: 1, gapMinMs: 20, gapMaxMs: 60, nativeArgs: [] },
+);
+if (!opts.redis || !opts.binary || !opts.out || !opts.logs) throw new Error('--redis, --binary, --out and --logs are required');
+if (!(opts.gapMinMs >= 0 && opts.gapMaxMs >= opts.gapMinMs)) throw new Error('need 0 <= --gap-min-ms <= --gap-max-ms');
+installProcessHandlers();
+
+// One job on `kind`'s queue: wait until both workers are idle, add, wait for 'active'
+// and 'completed'. `waiters[kind]` is the promise hooks the QueueEvents listeners resolve.
+async function sample(ctx, kind, seq) {
+  const { admin, queues, waiters, workers, current } = ctx;
+  for (const k of KINDS) {
+    const w = workers[k];
+    if (w.exited) throw new Error(`${k} worker exited (code ${w.exited.code}, signal ${w.exited.signal})\n--- ${w.logPath} ---\n${logTail(w.logPath)}`);
+  }
+  const idle = await waitFor(async () => (await blockedIn(admin)) >= KINDS.length, STEP_TIMEOUT_MS, 1);
+  if (!idle) throw new Error(`the workers were not both blocked on their markers within ${STEP_TIMEOUT_MS / 1000} s`);
+
+  const rec = { kind, seq, pushUs: null, popUs: null };
+  current[kind] = rec;
+  let activeAt;
+  let completedAt;
+  const active = new Promise((resolve) => {
+    waiters[kind] = {
+      active: (jobId) => {
+        activeAt = performance.now();
+        rec.activeJobId = jobId;
+        resolve();
+      },
+    };
+  });
+  const completed = new Promise((resolve, reject) => {
+    waiters[kind].completed = (jobId) => {
+      completedAt = performance.now();
+      rec.completedJobId = jobId;
+      resolve();
+    };
+    waiters[kind].failed = (jobId, reason) => reject(new Error(`${kind} job ${jobId} failed: ${reason}`));
+  });
+  const bound = (p, what) => {
+    let t;
+    return Promise.race([
+      p,
+      new Promise((_, reject) => {
+        t = setTimeout(() => reject(new Error(`${kind} job ${rec.jobId ?? '?'} (sample ${seq}): not ${what} within ${STEP_TIMEOUT_MS / 1000} s`)), STEP_TIMEOUT_MS);
+      }),
+    ]).finally(() => clearTimeout(t));
+  };
+
+  const t0 = performance.now();
+  const job = await queues[kind].add('echo', { seq });
+  const addedAt = performance.now();
+  rec.jobId = job.id;
+  await bound(active, 'active');
+  await bound(completed, 'completed');
+  waiters[kind] = null;
+  if (!(await waitFor(() => rec.popUs != null, STEP_TIMEOUT_MS, 1))) {
+    throw new Error(`${kind} job ${job.id}: MONITOR did not show its LPUSH and RPOPLPUSH on ${WAIT_KEYS[kind]} within ${STEP_TIMEOUT_MS / 1000} s`);
+  }
+  current[kind] = null;
+  if (rec.pushedId !== job.id) throw new Error(`${kind}: MONITOR showed LPUSH of job ${rec.pushedId}, expected ${job.id}`);
+  rec.redisMs = (rec.popUs - rec.pushUs) / 1000; // in Redis: pushed to wait -> popped to active
+  if (rec.activeJobId !== job.id || rec.completedJobId !== job.id) {
+    throw new Error(`${kind}: events for job ${rec.activeJobId}/${rec.completedJobId}, expected ${job.id}`);
+  }
+  rec.endToEndMs = activeAt - t0; // Queue.add() called -> 'active' event seen
+  rec.addMs = addedAt - t0; // Queue.add() round trip
+  rec.activeAfterAddResolvedMs = activeAt - addedAt; // negative when the event came first
+  rec.completedAfterActiveMs = completedAt - activeAt;
+  return rec;
+}
+
+const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
+const stats = (v) => ({
+  p50Ms: percentile(v, 50), p90Ms: percentile(v, 90), p99Ms: percentile(v, 99), maxMs: percentile(v, 100),
+  minMs: percentile(v, 0), meanMs: mean(v),
+});
+
+function summarizeKind(samples) {
+  return {
+    samples: samples.length,
+    ...stats(samples.map((s) => s.redisMs)),
+    endToEnd: stats(samples.map((s) => s.endToEndMs)),
+    addRoundTripP50Ms: median(samples.map((s) => s.addMs)),
+    processedOnMinusTimestamp: stats(samples.map((s) => s.processedMinusTimestampMs)),
+  };
+}
+
+// MONITOR's "1700000000.123456" -> µs since the epoch (exact in a double).
+const monitorUs = (time) => {
+  const [sec, frac = ''] = String(time).split('.');
+  return Number(sec) * 1e6 + Number(frac.padEnd(6, '0').slice(0, 6));
+};
+
+async function main() {
+  mkdirSync(opts.out, { recursive: true });
+  mkdirSync(opts.logs, { recursive: true });
+  const admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
+  const redisInfo = parseInfo(await admin.info('server'));
+  const startedAt = new Date().toISOString();
+  const loadavgAtStart = os.loadavg();
+  console.log(`bench latency: ${opts.samples} samples per worker (+${opts.warmupSamples} uncounted warm-up), concurrency ${opts.concurrency}, ` +
+    `gaps ${opts.gapMinMs}–${opts.gapMaxMs} ms`);
+  for (const line of machineLines(redisInfo.redis_version, opts.redis)) console.log(`bench latency: ${line}`);
+  console.log(`bench latency: native ${[process.env.BENCH_BINARY_SOURCE || opts.binary, ...opts.nativeArgs].join(' ')}; Node bullmq ${bullmqVersion()}`);
+  await admin.flushall('SYNC');
+
+  // One producer connection for both queues; one QueueEvents (its own blocking XREAD) each.
+  const producer = new IORedis(opts.redis, { maxRetriesPerRequest: null });
+  const queues = {};
+  const events = {};
+  const waiters = { node: null, native: null };
+  for (const kind of KINDS) {
+    queues[kind] = new Queue(QUEUES[kind], { connection: producer, prefix: PREFIX });
+    events[kind] = new QueueEvents(QUEUES[kind], { connection: plainConnection(opts.redis), prefix: PREFIX });
+    events[kind].on('active', ({ jobId }) => waiters[kind]?.active?.(jobId));
+    events[kind].on('completed', ({ jobId }) => waiters[kind]?.completed?.(jobId));
+    events[kind].on('failed', ({ jobId, failedReason }) => waiters[kind]?.failed?.(jobId, failedReason));
+    await queues[kind].waitUntilReady();
+    await events[kind].waitUntilReady();
+  }
+  const workers = {};
+  let broken = null;
+  const samples = [];
+  // MONITOR: the LPUSH onto each wait list (add) and the first RPOPLPUSH from it after
+  // that (moveToActive) of the job in flight, on Redis's clock.
+  const current = { node: null, native: null };
+  const monitor = await admin.monitor();
+  monitor.on('monitor', (time, args) => {
+    const cmd = String(args[0]).toLowerCase();
+    if (cmd !== 'lpush' && cmd !== 'rpoplpush') return;
+    for (const kind of KINDS) {
+      const rec = current[kind];
+      if (!rec || args[1] !== WAIT_KEYS[kind]) continue;
+      if (cmd === 'lpush' && rec.pushUs == null) {
+        rec.pushUs = monitorUs(time);
+        rec.pushedId = String(args[2]);
+      } else if (cmd === 'rpoplpush' && rec.pushUs != null && rec.popUs == null) {
+        rec.popUs = monitorUs(time);
+      }
+    }
+  });
+  try {
+    // QueueEvents reads from '$': wait until both readers are blocked in XREAD.
+    if (!(await waitFor(async () => (await blockedIn(admin, 'xread')) >= KINDS.length, STEP_TIMEOUT_MS))) {
+      throw new Error(`the QueueEvents readers were not blocked in XREAD within ${STEP_TIMEOUT_MS / 1000} s`);
+    }
+    for (const kind of KINDS) {
+      const cmd = workerCommand(kind, { queue: QUEUES[kind], redis: opts.redis, binary: opts.binary, concurrency: opts.concurrency, nativeArgs: opts.nativeArgs });
+      workers[kind] = spawnLogged(cmd, path.join(opts.logs, `latency-${kind}.log`));
+    }
+    const ctx = { admin, queues, waiters, workers, current };
+    const total = opts.warmupSamples + opts.samples;
+    for (let i = 0; i < total; i++) {
+      // Pairs in alternating order: node native, native node, ...
+      const order = i % 2 === 0 ? KINDS : [...KINDS].reverse();
+      for (const kind of order) {
+        const rec = await sample(ctx, kind, i);
+        rec.warmup = i < opts.warmupSamples;
+        rec.gapMs = opts.gapMinMs + Math.random() * (opts.gapMaxMs - opts.gapMinMs);
+        samples.push(rec);
+        await sleep(rec.gapMs); // spacing, not correctness: the next sample waits for idleness itself
+      }
+      if (i + 1 === opts.warmupSamples) console.log(`bench latency: warm-up done (${opts.warmupSamples} jobs each, not counted)`);
+    }
+    // The engine's own timestamps (whole ms): processedOn (worker's clock when it asked
+    // for the job) − timestamp (producer's clock when it created it).
+    const pipe = admin.pipeline();
+    for (const s of samples) pipe.hmget(`${PREFIX}:${QUEUES[s.kind]}:${s.jobId}`, 'timestamp', 'processedOn');
+    const rows = await pipe.exec();
+    rows.forEach(([, [ts, processedOn]], i) => {
+      samples[i].processedMinusTimestampMs = Number(processedOn) - Number(ts);
+    });
+  } catch (err) {
+    broken = err;
+    console.error(`bench latency: BROKEN: ${err.message}`);
+  }
+  await Promise.all(Object.values(workers).map((w) => stopChild(w.child)));
+  monitor.disconnect();
+
+  const summary = {};
+  const counted = samples.filter((s) => !s.warmup);
+  for (const kind of KINDS) {
+    const mine = counted.filter((s) => s.kind === kind);
+    if (mine.length) summary[kind] = summarizeKind(mine);
+  }
+  let targets = [];
+  if (summary.node && summary.native) {
+    const n = summary.node;
+    const m = summary.native;
+    const rows = [
+      ['add → active in Redis p50, ms', n.p50Ms, m.p50Ms, 3],
+      ['add → active in Redis p90, ms', n.p90Ms, m.p90Ms, 3],
+      ['add → active in Redis p99, ms', n.p99Ms, m.p99Ms, 3],
+      ['add → active in Redis max, ms', n.maxMs, m.maxMs, 3],
+      ['add → active in Redis mean, ms', n.meanMs, m.meanMs, 3],
+      ['add → active in Redis min, ms', n.minMs, m.minMs, 3],
+      ['end to end (add() → event) p50, ms', n.endToEnd.p50Ms, m.endToEnd.p50Ms, 3],
+      ['end to end (add() → event) p99, ms', n.endToEnd.p99Ms, m.endToEnd.p99Ms, 3],
+      ['Queue.add() round trip p50, ms', n.addRoundTripP50Ms, m.addRoundTripP50Ms, 3],
+      ['processedOn − timestamp p50, ms (1 ms steps)', n.processedOnMinusTimestamp.p50Ms, m.processedOnMinusTimestamp.p50Ms, 0],
+      ['processedOn − timestamp p99, ms (1 ms steps)', n.processedOnMinusTimestamp.p99Ms, m.processedOnMinusTimestamp.p99Ms, 0],
+    ];
+    const w0 = 46;
+    const w = 11;
+    const lines = ['', `== idle latency: ${m.samples} jobs per worker, one at a time, concurrency ${opts.concurrency}`];
+    lines.push(`${'metric'.padEnd(w0)}${'node'.padStart(w)}${'native'.padStart(w)}${'native/node'.padStart(w + 1)}`);
+    for (const [label, a, b, digits] of rows) {
+      lines.push(`${label.padEnd(w0)}${fmt(a, digits).padStart(w)}${fmt(b, digits).padStart(w)}${fmtRatio(a ? b / a : null).padStart(w + 1)}`);
+    }
+    targets = [judge({ name: "add → active p99 (in Redis) ≤ 1/2 of Node's", value: m.p99Ms / n.p99Ms, target: 0.5, op: '<=', unit: 'x' })];
+    lines.push('targets (native):');
+    for (const t of targets) lines.push(targetLine(t));
+    lines.push(
+      'notes: add → active in Redis = MONITOR timestamps (Redis clock, µs) from the LPUSH onto the wait list in the add ' +
+        "script to the worker's RPOPLPUSH from it in moveToActive; end to end = harness clock from just before Queue.add() " +
+        "to the queue's 'active' event (QueueEvents) reaching the harness, which adds the producer's and the event's " +
+        `delivery, the same for both. p99 of ${m.samples} samples is its ${Math.ceil(0.99 * m.samples)}th smallest value; ` +
+        'on a shared machine it moves from run to run.',
+    );
+    console.log(lines.join('\n'));
+  }
+
+  const resultsPath = path.join(opts.out, 'bench-latency.json');
+  writeFileSync(
+    resultsPath,
+    `${JSON.stringify(
+      {
+        scenario: 'latency',
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        config: {
+          samples: opts.samples, warmupSamples: opts.warmupSamples, concurrency: opts.concurrency, gapMinMs: opts.gapMinMs,
+          gapMaxMs: opts.gapMaxMs, queues: QUEUES, binary: opts.binary, nativeArgs: opts.nativeArgs,
+          measure: 'MONITOR (Redis clock, µs): LPUSH of the job onto the wait list -> RPOPLPUSH of it to active',
+          endToEnd: "performance.now() from just before Queue.add() to the 'active' event reaching the harness (QueueEvents)",
+        },
+        environment: environment(redisInfo.redis_version, loadavgAtStart, opts.binary),
+        summary,
+        targets,
+        samples,
+        broken: broken ? String(broken.message) : null,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  console.log(`bench latency: results written to ${resultsPath}; worker logs in ${opts.logs}`);
+  for (const kind of KINDS) {
+    await events[kind].close();
+    await queues[kind].close();
+  }
+  await producer.quit();
+  await admin.quit();
+  process.exit(broken ? 1 : 0);
+}
+
+main().catch((err) => {
+  console.error(`bench latency: ${err.stack || err}`);
+  killTracked();
+  process.exit(1);
+});
