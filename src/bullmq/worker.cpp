@@ -672,18 +672,31 @@ void Worker::log_finish_error(const Job& job, ScriptCode code, const char* comma
                   {"attempt", job.attempt()}});
 }
 
+// Three situations, three events: the processor is still running (it is
+// cancelled: job.lock_lost), the processor has returned and its outcome is
+// being recorded (Redis will refuse it: job.lock_lost_finishing), or the job
+// is no longer held here at all (nothing to do: lock.lost_after_release).
 void Worker::on_lock_lost(const std::string& job_id) {
   ++stats_.locks_lost;
   auto it = active_.find(job_id);
-  std::string name = it != active_.end() ? it->second->job.name : "";
-  int attempt = it != active_.end() ? it->second->job.attempt() : 0;
-  if (it != active_.end()) {
-    it->second->lock_lost = true;
-    it->second->cancel();
+  if (it == active_.end()) {
+    logger().debug("lock.lost_after_release",
+                   "a lock reported lost belongs to a job this worker no longer holds",
+                   {{"queue", options_.queue}, {"job_id", job_id}});
+    return;
   }
-  logger().error(
-      "job.lock_lost", "lost the lock of a running job; its result will not be written",
-      {{"queue", options_.queue}, {"job_id", job_id}, {"job_name", name}, {"attempt", attempt}});
+  RunningJob& running = *it->second;
+  running.lock_lost = true;
+  if (running.processing) {
+    running.cancel();
+    log_job(LogLevel::kError, "job.lock_lost",
+            "lost the lock of a running job; it is cancelled and its result will not be written",
+            running);
+  } else {
+    log_job(LogLevel::kError, "job.lock_lost_finishing",
+            "lost the lock of a job whose outcome is being recorded; it will not be written",
+            running);
+  }
 }
 
 void Worker::shutdown(std::function<void()> on_stopped) {

@@ -108,7 +108,7 @@ const FIGURE_LABELS = [
   ['jobs_started_twice', 'jobs started twice (an attempt claimed again)'],
   ['jobs_recovered_after_stall', 'jobs recovered after a stall'],
   ['stalled_events', 'stalled events'],
-  ['lock_lost_lines', 'job.lock_lost log lines'],
+  ['lock_lost_lines', 'job.lock_lost(_finishing) log lines'],
   ['frozen_jobs', 'jobs held by the frozen worker'],
   ['frozen_jobs_taken_over', '  taken over by the others'],
   ['frozen_jobs_noticed', '  lock loss logged by it after SIGCONT'],

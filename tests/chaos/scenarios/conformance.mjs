@@ -304,9 +304,9 @@ export async function runConformance({ mode, binary, outDir, seed, log, cleanup 
   const frozenJobs = chaos.freezes.flatMap((f) => f.jobs.map((id) => ({ id, log: f.log })));
   const frozenNotTakenOver = frozenJobs.filter(({ id }) => !((events.perJob.get(id)?.stalled ?? 0) > 0)).map((x) => x.id);
   const frozenNoticed = frozenJobs.filter(({ id, log }) => lines.lines_raw.some((l) => l.file === log
-    && l.line.job_id === id && (l.line.event === 'job.lock_lost' || l.line.event === 'job.outcome_rejected'))).length;
+    && l.line.job_id === id && ['job.lock_lost', 'job.lock_lost_finishing', 'job.outcome_rejected'].includes(l.line.event))).length;
   const recoveredOnce = added.filter((id) => (events.perJob.get(id)?.stalled ?? 0) > 0);
-  const lockLost = lines.byEvent['job.lock_lost'] ?? 0;
+  const lockLost = (lines.byEvent['job.lock_lost'] ?? 0) + (lines.byEvent['job.lock_lost_finishing'] ?? 0);
   const wallMs = t();
 
   const figures = {

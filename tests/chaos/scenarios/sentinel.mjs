@@ -466,7 +466,7 @@ export async function runSentinel({ mode, binary, outDir, seed, log, cleanup }) 
     jobs_started_twice: startedTwice.size,
     jobs_recovered_after_stall: recoveredOnce.length,
     stalled_events: events.totals.stalled ?? 0,
-    lock_lost_lines: lines.byEvent['job.lock_lost'] ?? 0,
+    lock_lost_lines: (lines.byEvent['job.lock_lost'] ?? 0) + (lines.byEvent['job.lock_lost_finishing'] ?? 0),
     sentinel_kills: chaos.sentinelKills.length,
     worker_kills: chaos.kills.length,
     worker_processes: fleet.logFiles.length,

@@ -162,14 +162,17 @@ export class WorkerProcess {
     return this.process.pid;
   }
 
+  // `name`: an event name, or an array of names (any of them).
   events(name) {
-    return this.lines.filter((l) => l.event === name);
+    const names = [name].flat();
+    return this.lines.filter((l) => names.includes(l.event));
   }
 
   waitForLog(event, predicate = () => true, timeout = 10000) {
-    return waitFor(() => this.lines.find((l) => l.event === event && predicate(l)), {
+    const names = [event].flat();
+    return waitFor(() => this.lines.find((l) => names.includes(l.event) && predicate(l)), {
       timeout,
-      what: `log event ${event}`,
+      what: `log event ${names.join(' or ')}`,
     });
   }
 
