@@ -207,6 +207,11 @@ std::optional<FinishPlan> plan_after_refused_completion(const Job& job, ScriptCo
       unrecoverable, rules);
 }
 
+bool recorded_by_earlier_send(bool resent, ScriptCode code) {
+  return resent && (code == ScriptCode::kJobMissing || code == ScriptCode::kLockMissing ||
+                    code == ScriptCode::kNotActive);
+}
+
 std::vector<std::string> failure_fields(const Job& job, const std::string& message,
                                         const std::string& stack) {
   rapidjson::Document stored;

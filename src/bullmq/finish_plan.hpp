@@ -111,6 +111,12 @@ FinishPlan plan_finish(const Job& job, const Outcome& outcome, const FinishRules
 std::optional<FinishPlan> plan_after_refused_completion(const Job& job, ScriptCode code,
                                                         const FinishRules& rules);
 
+// A finishing script sent again after the connection dropped (its reply was
+// lost) that finds the job gone, its lock gone or the job no longer active
+// sees what the first send did: the outcome was most likely recorded then.
+// Any other refusal, or any refusal of a first send, means it was not.
+bool recorded_by_earlier_send(bool resent, ScriptCode code);
+
 // The failedReason / stacktrace fields of a failed attempt: the job's stored
 // stack list plus `stack`, trimmed to the job's stackTraceLimit.
 std::vector<std::string> failure_fields(const Job& job, const std::string& message,

@@ -508,14 +508,7 @@ void Worker::confirm_outcome(const RunningJob& running, const FinishPlan& plan,
                              const FinishResult& result, bool logged_ahead) {
   const Job& job = running.job;
   if (result.code != ScriptCode::kOk) {
-    const bool moved_already = result.code == ScriptCode::kJobMissing ||
-                               result.code == ScriptCode::kLockMissing ||
-                               result.code == ScriptCode::kNotActive;
-    if (running.finish_resent && moved_already) {
-      // Job gone, lock gone or not active on a resend is what the first send
-      // leaves behind when Redis ran it but the reply was lost with the
-      // connection: the outcome was most likely recorded, so do not report
-      // it as lost.
+    if (recorded_by_earlier_send(running.finish_resent, result.code)) {
       log_job(LogLevel::kWarn, "job.finish_unconfirmed",
               "the outcome was sent before the connection dropped and was most likely recorded "
               "then; the resend found the job already moved: " +

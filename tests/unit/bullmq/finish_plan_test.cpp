@@ -223,3 +223,12 @@ TEST_CASE("a completion refused for pending or failed children becomes a failed 
   CHECK_FALSE(plan_after_refused_completion(job, ScriptCode::kLockMismatch, rules()));
   CHECK_FALSE(plan_after_refused_completion(job, ScriptCode::kOk, rules()));
 }
+
+TEST_CASE("a resent outcome that finds the job already moved was recorded by the first send") {
+  CHECK(recorded_by_earlier_send(true, ScriptCode::kJobMissing));
+  CHECK(recorded_by_earlier_send(true, ScriptCode::kLockMissing));
+  CHECK(recorded_by_earlier_send(true, ScriptCode::kNotActive));
+  CHECK_FALSE(recorded_by_earlier_send(true, ScriptCode::kLockMismatch));  // another owner
+  CHECK_FALSE(recorded_by_earlier_send(true, ScriptCode::kPendingDependencies));
+  CHECK_FALSE(recorded_by_earlier_send(false, ScriptCode::kLockMissing));  // first send: lost
+}
