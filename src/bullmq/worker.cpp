@@ -100,161 +100,7 @@ ClaimOptions Worker::claim_options(const std::string& token) const {
   return ClaimOptions{token, options_.lock_duration_ms, options_.limiter, options_.name};
 }
 
-awaitable<void> Worker::sleep_ms(std::int64_t ms) {
-  asio::steady_timer timer(io_);
-  timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
-  boost::system::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-}
-
-std::string Worker::redis_connection_problem() const {
-  for (const RedisConnection* c : {&commands_, &blocking_}) {
-    if (c->ready() || c->last_error().empty()) continue;
-    const std::string where = c->endpoint();  // empty before a route named a server
-    return where.empty() ? c->last_error() : where + ": " + c->last_error();
-  }
-  return {};
-}
-
-void Worker::note_redis_error(const std::exception& e) {
-  const auto* server = dynamic_cast<const ServerError*>(&e);
-  if (!server) return;
-  const RedisErrorKind kind = error_kind_of_code(server->code());
-  if (!blocks_claiming(kind)) return;
-  std::string reason = e.what();
-  if (kind == RedisErrorKind::kMoved || kind == RedisErrorKind::kAsk)
-    reason += " (a Redis Cluster node answered; a redis+cluster:// URL makes the worker follow it)";
-  if (redis_refusal_.empty()) {
-    redis_refusal_since_ms_ = now_ms();
-    logger().error("worker.redis_refuses", "Redis refuses what the worker needs to claim jobs",
-                   {{"queue", options_.queue}, {"error", reason}});
-  }
-  redis_refusal_ = std::move(reason);
-}
-
-void Worker::note_redis_success() {
-  if (redis_refusal_.empty()) return;
-  logger().info("worker.redis_accepts", "Redis accepts the worker's commands again",
-                {{"queue", options_.queue},
-                 {"refused_ms", static_cast<long long>(now_ms() - redis_refusal_since_ms_)}});
-  redis_refusal_.clear();
-  redis_refusal_since_ms_ = 0;
-}
-
-void Worker::notify_slot() {
-  slot_signal_.cancel();
-}
-
-awaitable<void> Worker::check_version() {
-  try {
-    Reply r = co_await commands_.command(strings("HGET", scripts_.keys().meta(), "version"));
-    if (!r.is_string()) co_return;  // no producer has registered yet: maybe_recheck_version()
-    if (version_known_) co_return;  // another check got there first: warn once
-    version_known_ = true;
-    auto colon = r.str.rfind(':');
-    std::string producer = colon == std::string::npos ? r.str : r.str.substr(colon + 1);
-    if (major_of(producer) != major_of(kBullmqVersion)) {
-      logger().warn(
-          "queue.version_mismatch",
-          "the queue's producer runs another BullMQ major version than this worker's scripts",
-          {{"queue", options_.queue},
-           {"producer_version", r.str},
-           {"worker_scripts", kBullmqVersion}});
-    }
-  } catch (const std::exception& e) {
-    logger().debug("queue.version_unknown", "could not read the queue's meta version",
-                   {{"queue", options_.queue}, {"error", e.what()}});
-  }
-}
-
-// A worker often starts before any producer has written the queue's meta
-// version; the check at start then finds nothing. Until a version has been
-// read, look again when jobs are claimed (the first claim, then at most every
-// few seconds, so that queues without a meta version cost no extra round trip
-// per job).
-void Worker::maybe_recheck_version() {
-  if (version_known_) return;
-  const std::int64_t now = now_ms();
-  if (version_checked_ms_ != 0 && now - version_checked_ms_ < 5000) return;
-  version_checked_ms_ = now;
-  spawn(io_, check_version(), "queue version check");
-}
-
-awaitable<QueueDepth> Worker::read_depth() {
-  const QueueKeys& k = scripts_.keys();
-  std::vector<Reply> replies;
-  replies.push_back(co_await commands_.command(strings("LLEN", k.wait())));
-  replies.push_back(co_await commands_.command(strings("ZCARD", k.prioritized())));
-  replies.push_back(co_await commands_.command(strings("ZCARD", k.delayed())));
-  replies.push_back(co_await commands_.command(strings("LLEN", k.active())));
-  replies.push_back(co_await commands_.command(strings("ZCARD", k.waiting_children())));
-  replies.push_back(co_await commands_.command(strings("ZCARD", k.completed())));
-  replies.push_back(co_await commands_.command(strings("ZCARD", k.failed())));
-  replies.push_back(co_await commands_.command(strings("HEXISTS", k.meta(), "paused")));
-  for (const auto& r : replies) {
-    if (!r.is_integer())
-      throw ServerError("queue depth of " + options_.queue + ": " + r.describe());
-  }
-  Reply concurrency = co_await commands_.command(strings("HGET", k.meta(), "concurrency"));
-  QueueDepth d;
-  d.wait = replies[0].integer;
-  d.prioritized = replies[1].integer;
-  d.delayed = replies[2].integer;
-  d.active = replies[3].integer;
-  d.waiting_children = replies[4].integer;
-  d.completed = replies[5].integer;
-  d.failed = replies[6].integer;
-  d.paused = replies[7].integer == 1;
-  if (concurrency.is_string())
-    d.global_concurrency = std::strtoll(concurrency.str.c_str(), nullptr, 10);
-  co_return std::move(d);
-}
-
-void Worker::apply_claim_hints(const ClaimResult& result) {
-  const std::int64_t now = now_ms();
-  limit_until_ms_ = result.rate_limit_ms > 0 ? now + result.rate_limit_ms : 0;
-  block_until_ms_ = result.next_delayed_ms;
-  drained_ = !result.job;
-}
-
-awaitable<void> Worker::wait_for_marker() {
-  double timeout_s;
-  const std::int64_t now = now_ms();
-  if (block_until_ms_ > 0) {
-    const std::int64_t d = block_until_ms_ - now;
-    if (d <= 0) co_return;  // already due: claim now
-    timeout_s = d < 1 ? 0.001 : std::min(static_cast<double>(d) / 1000.0, 10.0);
-  } else {
-    timeout_s = std::max(options_.drain_delay_s, 0.001);
-  }
-  block_until_ms_ = 0;
-  char timeout_text[32];
-  std::snprintf(timeout_text, sizeof timeout_text, "%.3f", timeout_s);
-
-  // The connection's deadline allows for the blocking time: a link that
-  // silently died is noticed --redis-timeout after BZPOPMIN should be back.
-  Reply r = co_await blocking_.blocking_command(
-      strings("BZPOPMIN", scripts_.keys().marker(), std::string(timeout_text)),
-      static_cast<std::int64_t>(timeout_s * 1000));
-  if (r.is_array() && r.elements.size() >= 3) {
-    block_until_ms_ = static_cast<std::int64_t>(std::strtod(r.elements[2].str.c_str(), nullptr));
-  } else if (r.is_error()) {
-    const RedisErrorReply error = classify_error_reply(r.str);
-    throw ServerError("BZPOPMIN on queue " + options_.queue + ": " + r.str,
-                      retryable_error(error.kind), error.code);
-  }
-}
-
-awaitable<ClaimResult> Worker::fetch() {
-  if (drained_) {
-    co_await wait_for_marker();
-    if (closing_) co_return ClaimResult{};
-    if (block_until_ms_ > 0 && block_until_ms_ - now_ms() >= 1) co_return ClaimResult{};
-  }
-  ClaimResult result = co_await scripts_.move_to_active(claim_options(next_token()), now_ms());
-  apply_claim_hints(result);
-  co_return std::move(result);
-}
+// ---- Claiming: wait on the marker, claim with moveToActive, start a slot.
 
 awaitable<void> Worker::main_loop() {
   unsigned errors = 0;
@@ -318,6 +164,55 @@ awaitable<void> Worker::main_loop() {
   main_loop_done_ = true;
   maybe_finish_shutdown();
 }
+
+awaitable<ClaimResult> Worker::fetch() {
+  if (drained_) {
+    co_await wait_for_marker();
+    if (closing_) co_return ClaimResult{};
+    if (block_until_ms_ > 0 && block_until_ms_ - now_ms() >= 1) co_return ClaimResult{};
+  }
+  ClaimResult result = co_await scripts_.move_to_active(claim_options(next_token()), now_ms());
+  apply_claim_hints(result);
+  co_return std::move(result);
+}
+
+awaitable<void> Worker::wait_for_marker() {
+  double timeout_s;
+  const std::int64_t now = now_ms();
+  if (block_until_ms_ > 0) {
+    const std::int64_t d = block_until_ms_ - now;
+    if (d <= 0) co_return;  // already due: claim now
+    timeout_s = d < 1 ? 0.001 : std::min(static_cast<double>(d) / 1000.0, 10.0);
+  } else {
+    timeout_s = std::max(options_.drain_delay_s, 0.001);
+  }
+  block_until_ms_ = 0;
+  char timeout_text[32];
+  std::snprintf(timeout_text, sizeof timeout_text, "%.3f", timeout_s);
+
+  // The connection's deadline allows for the blocking time: a link that
+  // silently died is noticed --redis-timeout after BZPOPMIN should be back.
+  Reply r = co_await blocking_.blocking_command(
+      strings("BZPOPMIN", scripts_.keys().marker(), std::string(timeout_text)),
+      static_cast<std::int64_t>(timeout_s * 1000));
+  if (r.is_array() && r.elements.size() >= 3) {
+    block_until_ms_ = static_cast<std::int64_t>(std::strtod(r.elements[2].str.c_str(), nullptr));
+  } else if (r.is_error()) {
+    const RedisErrorReply error = classify_error_reply(r.str);
+    throw ServerError("BZPOPMIN on queue " + options_.queue + ": " + r.str,
+                      retryable_error(error.kind), error.code);
+  }
+}
+
+void Worker::apply_claim_hints(const ClaimResult& result) {
+  const std::int64_t now = now_ms();
+  limit_until_ms_ = result.rate_limit_ms > 0 ? now + result.rate_limit_ms : 0;
+  block_until_ms_ = result.next_delayed_ms;
+  drained_ = !result.job;
+}
+
+// ---- One slot: run the job, record its outcome, go on with the next job
+// the finishing script claimed.
 
 awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) {
   std::unique_ptr<Job> next = std::move(first);
@@ -402,43 +297,55 @@ Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running, Proces
   return classify_run(job, [&] { return processor->process(job, context); });
 }
 
-void Worker::log_job(LogLevel level, std::string_view event, std::string_view message,
-                     const RunningJob& running, std::initializer_list<LogField> fields) const {
-  Logger& log = logger();
-  if (!log.enabled(level)) return;
+awaitable<FinishResult> Worker::finish(RunningJob& running, const Outcome& outcome) {
   const Job& job = running.job;
-  log.log(level, event, message,
-          {{"queue", options_.queue},
-           {"job_id", job.id},
-           {"job_name", job.name},
-           {"attempt", job.attempt()},
-           LogField::unless_empty("trace_id", running.trace_id()),
-           LogField::unless_empty("span_id", running.span_id())},
-          fields);
-}
-
-ScriptCall Worker::finish_call(const RunningJob& running, const FinishPlan& plan,
-                               bool fetch_next) const {
-  const ClaimOptions claim = claim_options(running.token);
-  using Action = FinishPlan::Action;
+  auto& name_stats = *running.name_stats;
+  name_stats.observe(static_cast<double>(now_ms() - running.started_ms) / 1000.0);
+  FinishPlan plan = plan_finish(job, outcome, finish_rules_);
   switch (plan.action) {
-    case Action::kComplete:
-    case Action::kFail:
-      return scripts_.move_to_finished_call(running.job, claim, plan.action == Action::kComplete,
-                                            plan.value, plan.keep_jobs, plan.fields, fetch_next,
-                                            options_.metrics_max_data_points, now_ms());
-    case Action::kRetryLater:
-    case Action::kDefer:
-      return scripts_.move_to_delayed_call(running.job, claim, plan.delay_ms,
-                                           /*skip_attempt=*/plan.action == Action::kDefer,
-                                           plan.fields, fetch_next, now_ms());
-    case Action::kRetryNow:
-      return scripts_.retry_job_call(running.job, running.token, plan.fields, now_ms());
-    case Action::kNothing:
-    case Action::kBackToWait:
+    case FinishPlan::Action::kBackToWait:
+      ++name_stats.moved_by_processor;
+      co_await hand_back_rate_limited(running);
+      co_return FinishResult{};
+    case FinishPlan::Action::kNothing: {
+      ++name_stats.moved_by_processor;
+      log_job(LogLevel::kInfo, "job.moved",
+              "processor moved the job (delayed, back to wait or waiting for children)", running);
+      if (running.span) {
+        JobSpanEnd end;
+        end.kind = JobSpanEnd::Kind::kMoved;
+        end.finished_on_ms = now_ms();
+        running.span->end(end);
+      }
+      co_return FinishResult{};
+    }
+    case FinishPlan::Action::kDefer:
+      // Close the gate before the deferral is sent, so that it claims no next job.
+      if (gate_ && plan.dependency != kRedisDependency)
+        gate_->report_down(plan.dependency, plan.value);
+      break;
+    default:
       break;
   }
-  throw std::logic_error(std::string("finish_call: no finishing script for ") + plan.script());
+  // A job whose lock is known lost will not be recorded: its line waits for
+  // Redis's answer. Every other outcome is logged before it is sent.
+  const bool logged_ahead = !running.lock_lost;
+  if (logged_ahead) log_outcome(running, plan);
+  FinishResult result = co_await send_finish(running, plan);
+  if (plan.action == FinishPlan::Action::kComplete) {
+    if (auto failure = plan_after_refused_completion(job, result.code, finish_rules_)) {
+      log_job(LogLevel::kWarn, "job.outcome_rejected",
+              "Redis refused the completion; recording the attempt as failed: " +
+                  describe(result.code, job.id, "moveToFinished"),
+              running);
+      plan = std::move(*failure);
+      if (logged_ahead) log_outcome(running, plan);
+      result = co_await send_finish(running, plan);
+    }
+  }
+  confirm_outcome(running, plan, result, logged_ahead);
+  if (running.span) end_span(running, plan, result);
+  co_return std::move(result);
 }
 
 // Sends a finishing script; while Redis is unreachable, tries again with
@@ -467,6 +374,30 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, const FinishPla
     running.finish_resent = true;
     co_await sleep_ms(retry_backoff(attempt).count());
   }
+}
+
+ScriptCall Worker::finish_call(const RunningJob& running, const FinishPlan& plan,
+                               bool fetch_next) const {
+  const ClaimOptions claim = claim_options(running.token);
+  using Action = FinishPlan::Action;
+  switch (plan.action) {
+    case Action::kComplete:
+    case Action::kFail:
+      return scripts_.move_to_finished_call(running.job, claim, plan.action == Action::kComplete,
+                                            plan.value, plan.keep_jobs, plan.fields, fetch_next,
+                                            options_.metrics_max_data_points, now_ms());
+    case Action::kRetryLater:
+    case Action::kDefer:
+      return scripts_.move_to_delayed_call(running.job, claim, plan.delay_ms,
+                                           /*skip_attempt=*/plan.action == Action::kDefer,
+                                           plan.fields, fetch_next, now_ms());
+    case Action::kRetryNow:
+      return scripts_.retry_job_call(running.job, running.token, plan.fields, now_ms());
+    case Action::kNothing:
+    case Action::kBackToWait:
+      break;
+  }
+  throw std::logic_error(std::string("finish_call: no finishing script for ") + plan.script());
 }
 
 void Worker::log_outcome(const RunningJob& running, const FinishPlan& plan) {
@@ -541,84 +472,6 @@ void Worker::confirm_outcome(const RunningJob& running, const FinishPlan& plan,
   }
 }
 
-awaitable<FinishResult> Worker::finish(RunningJob& running, const Outcome& outcome) {
-  const Job& job = running.job;
-  auto& name_stats = *running.name_stats;
-  name_stats.observe(static_cast<double>(now_ms() - running.started_ms) / 1000.0);
-  FinishPlan plan = plan_finish(job, outcome, finish_rules_);
-  switch (plan.action) {
-    case FinishPlan::Action::kBackToWait:
-      ++name_stats.moved_by_processor;
-      co_await hand_back_rate_limited(running);
-      co_return FinishResult{};
-    case FinishPlan::Action::kNothing: {
-      ++name_stats.moved_by_processor;
-      log_job(LogLevel::kInfo, "job.moved",
-              "processor moved the job (delayed, back to wait or waiting for children)", running);
-      if (running.span) {
-        JobSpanEnd end;
-        end.kind = JobSpanEnd::Kind::kMoved;
-        end.finished_on_ms = now_ms();
-        running.span->end(end);
-      }
-      co_return FinishResult{};
-    }
-    case FinishPlan::Action::kDefer:
-      // Close the gate before the deferral is sent, so that it claims no next job.
-      if (gate_ && plan.dependency != kRedisDependency)
-        gate_->report_down(plan.dependency, plan.value);
-      break;
-    default:
-      break;
-  }
-  // A job whose lock is known lost will not be recorded: its line waits for
-  // Redis's answer. Every other outcome is logged before it is sent.
-  const bool logged_ahead = !running.lock_lost;
-  if (logged_ahead) log_outcome(running, plan);
-  FinishResult result = co_await send_finish(running, plan);
-  if (plan.action == FinishPlan::Action::kComplete) {
-    if (auto failure = plan_after_refused_completion(job, result.code, finish_rules_)) {
-      log_job(LogLevel::kWarn, "job.outcome_rejected",
-              "Redis refused the completion; recording the attempt as failed: " +
-                  describe(result.code, job.id, "moveToFinished"),
-              running);
-      plan = std::move(*failure);
-      if (logged_ahead) log_outcome(running, plan);
-      result = co_await send_finish(running, plan);
-    }
-  }
-  confirm_outcome(running, plan, result, logged_ahead);
-  if (running.span) end_span(running, plan, result);
-  co_return std::move(result);
-}
-
-// Node's worker on a RateLimitError: the job goes back to wait without
-// spending an attempt, and the worker claims nothing until the queue's rate
-// limit expires (capped by maximumRateLimitDelay in the main loop).
-awaitable<void> Worker::hand_back_rate_limited(RunningJob& running) {
-  const Job& job = running.job;
-  locks_.untrack(job.id);
-  try {
-    std::int64_t ttl = co_await scripts_.move_job_from_active_to_wait(job.id, running.token);
-    note_redis_success();
-    if (ttl < 0) {
-      log_finish_error(job, script_code(ttl), "moveJobFromActiveToWait");
-      co_return;
-    }
-    limit_until_ms_ = ttl > 0 ? now_ms() + ttl : 0;
-    log_job(LogLevel::kInfo, "job.rate_limited",
-            "processor rate-limited the queue; the job is back in wait without spending an "
-            "attempt",
-            running, {{"rate_limit_ms", static_cast<long long>(ttl)}});
-  } catch (const std::exception& e) {
-    note_redis_error(e);
-    ++stats_.finish_errors;
-    log_job(LogLevel::kError, "job.hand_back_failed",
-            "could not move the rate-limited job back to wait; stalled-job recovery will", running,
-            {{"error", e.what()}});
-  }
-}
-
 void Worker::end_span(RunningJob& running, const FinishPlan& plan, const FinishResult& result) {
   using Kind = JobSpanEnd::Kind;
   JobSpanEnd end;
@@ -655,6 +508,33 @@ void Worker::end_span(RunningJob& running, const FinishPlan& plan, const FinishR
   running.span->end(end);
 }
 
+// Node's worker on a RateLimitError: the job goes back to wait without
+// spending an attempt, and the worker claims nothing until the queue's rate
+// limit expires (capped by maximumRateLimitDelay in the main loop).
+awaitable<void> Worker::hand_back_rate_limited(RunningJob& running) {
+  const Job& job = running.job;
+  locks_.untrack(job.id);
+  try {
+    std::int64_t ttl = co_await scripts_.move_job_from_active_to_wait(job.id, running.token);
+    note_redis_success();
+    if (ttl < 0) {
+      log_finish_error(job, script_code(ttl), "moveJobFromActiveToWait");
+      co_return;
+    }
+    limit_until_ms_ = ttl > 0 ? now_ms() + ttl : 0;
+    log_job(LogLevel::kInfo, "job.rate_limited",
+            "processor rate-limited the queue; the job is back in wait without spending an "
+            "attempt",
+            running, {{"rate_limit_ms", static_cast<long long>(ttl)}});
+  } catch (const std::exception& e) {
+    note_redis_error(e);
+    ++stats_.finish_errors;
+    log_job(LogLevel::kError, "job.hand_back_failed",
+            "could not move the rate-limited job back to wait; stalled-job recovery will", running,
+            {{"error", e.what()}});
+  }
+}
+
 void Worker::log_finish_error(const Job& job, ScriptCode code, const char* command) {
   ++stats_.finish_errors;
   logger().error("job.outcome_rejected",
@@ -664,6 +544,23 @@ void Worker::log_finish_error(const Job& job, ScriptCode code, const char* comma
                   {"job_name", job.name},
                   {"attempt", job.attempt()}});
 }
+
+void Worker::log_job(LogLevel level, std::string_view event, std::string_view message,
+                     const RunningJob& running, std::initializer_list<LogField> fields) const {
+  Logger& log = logger();
+  if (!log.enabled(level)) return;
+  const Job& job = running.job;
+  log.log(level, event, message,
+          {{"queue", options_.queue},
+           {"job_id", job.id},
+           {"job_name", job.name},
+           {"attempt", job.attempt()},
+           LogField::unless_empty("trace_id", running.trace_id()),
+           LogField::unless_empty("span_id", running.span_id())},
+          fields);
+}
+
+// ---- Locks.
 
 // Three situations, three events: the processor is still running (it is
 // cancelled: job.lock_lost), the processor has returned and its outcome is
@@ -691,6 +588,8 @@ void Worker::on_lock_lost(const std::string& job_id) {
             running);
   }
 }
+
+// ---- Shutdown.
 
 void Worker::shutdown(std::function<void()> on_stopped) {
   if (closing_) return;
@@ -786,6 +685,118 @@ void Worker::maybe_finish_shutdown() {
   commands_.stop();
   logger().info("worker.closed", "worker closed", {{"queue", options_.queue}});
   if (on_stopped_) asio::post(io_, std::move(on_stopped_));
+}
+
+// ---- The queue's version, its depth, and the health of the Redis link.
+
+awaitable<void> Worker::check_version() {
+  try {
+    Reply r = co_await commands_.command(strings("HGET", scripts_.keys().meta(), "version"));
+    if (!r.is_string()) co_return;  // no producer has registered yet: maybe_recheck_version()
+    if (version_known_) co_return;  // another check got there first: warn once
+    version_known_ = true;
+    auto colon = r.str.rfind(':');
+    std::string producer = colon == std::string::npos ? r.str : r.str.substr(colon + 1);
+    if (major_of(producer) != major_of(kBullmqVersion)) {
+      logger().warn(
+          "queue.version_mismatch",
+          "the queue's producer runs another BullMQ major version than this worker's scripts",
+          {{"queue", options_.queue},
+           {"producer_version", r.str},
+           {"worker_scripts", kBullmqVersion}});
+    }
+  } catch (const std::exception& e) {
+    logger().debug("queue.version_unknown", "could not read the queue's meta version",
+                   {{"queue", options_.queue}, {"error", e.what()}});
+  }
+}
+
+// A worker often starts before any producer has written the queue's meta
+// version; the check at start then finds nothing. Until a version has been
+// read, look again when jobs are claimed (the first claim, then at most every
+// few seconds, so that queues without a meta version cost no extra round trip
+// per job).
+void Worker::maybe_recheck_version() {
+  if (version_known_) return;
+  const std::int64_t now = now_ms();
+  if (version_checked_ms_ != 0 && now - version_checked_ms_ < 5000) return;
+  version_checked_ms_ = now;
+  spawn(io_, check_version(), "queue version check");
+}
+
+awaitable<QueueDepth> Worker::read_depth() {
+  const QueueKeys& k = scripts_.keys();
+  std::vector<Reply> replies;
+  replies.push_back(co_await commands_.command(strings("LLEN", k.wait())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.prioritized())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.delayed())));
+  replies.push_back(co_await commands_.command(strings("LLEN", k.active())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.waiting_children())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.completed())));
+  replies.push_back(co_await commands_.command(strings("ZCARD", k.failed())));
+  replies.push_back(co_await commands_.command(strings("HEXISTS", k.meta(), "paused")));
+  for (const auto& r : replies) {
+    if (!r.is_integer())
+      throw ServerError("queue depth of " + options_.queue + ": " + r.describe());
+  }
+  Reply concurrency = co_await commands_.command(strings("HGET", k.meta(), "concurrency"));
+  QueueDepth d;
+  d.wait = replies[0].integer;
+  d.prioritized = replies[1].integer;
+  d.delayed = replies[2].integer;
+  d.active = replies[3].integer;
+  d.waiting_children = replies[4].integer;
+  d.completed = replies[5].integer;
+  d.failed = replies[6].integer;
+  d.paused = replies[7].integer == 1;
+  if (concurrency.is_string())
+    d.global_concurrency = std::strtoll(concurrency.str.c_str(), nullptr, 10);
+  co_return std::move(d);
+}
+
+std::string Worker::redis_connection_problem() const {
+  for (const RedisConnection* c : {&commands_, &blocking_}) {
+    if (c->ready() || c->last_error().empty()) continue;
+    const std::string where = c->endpoint();  // empty before a route named a server
+    return where.empty() ? c->last_error() : where + ": " + c->last_error();
+  }
+  return {};
+}
+
+void Worker::note_redis_error(const std::exception& e) {
+  const auto* server = dynamic_cast<const ServerError*>(&e);
+  if (!server) return;
+  const RedisErrorKind kind = error_kind_of_code(server->code());
+  if (!blocks_claiming(kind)) return;
+  std::string reason = e.what();
+  if (kind == RedisErrorKind::kMoved || kind == RedisErrorKind::kAsk)
+    reason += " (a Redis Cluster node answered; a redis+cluster:// URL makes the worker follow it)";
+  if (redis_refusal_.empty()) {
+    redis_refusal_since_ms_ = now_ms();
+    logger().error("worker.redis_refuses", "Redis refuses what the worker needs to claim jobs",
+                   {{"queue", options_.queue}, {"error", reason}});
+  }
+  redis_refusal_ = std::move(reason);
+}
+
+void Worker::note_redis_success() {
+  if (redis_refusal_.empty()) return;
+  logger().info("worker.redis_accepts", "Redis accepts the worker's commands again",
+                {{"queue", options_.queue},
+                 {"refused_ms", static_cast<long long>(now_ms() - redis_refusal_since_ms_)}});
+  redis_refusal_.clear();
+  redis_refusal_since_ms_ = 0;
+}
+
+void Worker::notify_slot() {
+  slot_signal_.cancel();
+}
+
+awaitable<void> Worker::sleep_ms(std::int64_t ms) {
+  asio::steady_timer timer(io_);
+  timer.expires_after(std::chrono::milliseconds(std::max<std::int64_t>(ms, 0)));
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
 }
 
 }  // namespace bullmq
