@@ -22,7 +22,11 @@
 #   long        a long run (default one million jobs, 100 B to 1 MiB payloads) at
 #               concurrency 100: the worker's RSS and open fds every 10 s
 #               (scenarios/long.mjs; OUT/bench-long.json)
-#   all         all four in turn, on the same redis-server
+#   cpu         jobs that burn 300 ms of CPU each, 2x and 4x as many slots as CPUs, lock
+#               duration 1 s: locks lost, stalled recoveries and jobs processed twice,
+#               Node's Worker and bullmq-worker one after the other
+#               (scenarios/cpu.mjs; OUT/bench-cpu.json)
+#   all         all five in turn, on the same redis-server
 #
 # It prints figures; it is not a test. Exit status is 0 whatever the figures
 # and non-zero only if something broke (a worker died, jobs failed, or not all
@@ -59,12 +63,13 @@ jobs_set=0 repeats_set=0 concurrency_set=0
 usage() {
   cat <<'EOF'
 Usage: scripts/bench.sh [options]
-  --scenario NAME       throughput (default), latency, workers, long, or all (each in turn)
-  --jobs N              jobs per run (default 20000; long: 1000000)
+  --scenario NAME       throughput (default), latency, workers, long, cpu, or all (each in turn)
+  --jobs N              jobs per run (default 20000; long: 1000000; cpu: 100)
   --repeats R           runs per worker and concurrency; medians are printed (default 3;
-                        throughput and workers)
+                        throughput and workers; cpu: default 1, counts summed)
   --concurrency "LIST"  concurrencies to run, space-separated (default "1 10 100"; workers:
-                        "10" per process; latency and long take the first value, default 1 and 100)
+                        "10" per process; cpu: 2x and 4x the CPUs; latency and long take the
+                        first value, default 1 and 100)
   --binary PATH         bullmq-worker binary (default build/bullmq-worker, built if missing)
   --build               bring the default binary and build/round-trip-floor up to date first
                         (flocked incremental build; the probe is built when missing anyway)
@@ -74,13 +79,14 @@ Usage: scripts/bench.sh [options]
   --no-warmup           skip the uncounted warm-up run of each worker
   --quick               smoke run: 2000 jobs, 1 repeat, concurrency "1 10", no warm-up;
                         latency 30 samples (+5 warm-up); workers 2000 jobs, 1 repeat; long
-                        20000 jobs, a sample every 1 s (--scenario all --quick: ~40 s)
+                        20000 jobs, a sample every 1 s; cpu 20 jobs (~1 min)
+                        (--scenario all --quick: ~2 min)
   --cluster [N]         run against a private Redis Cluster of N masters (default 3, no
                         replicas) instead of one redis-server; the queue is {bench}
                         (throughput only)
   --samples N           latency: measured jobs per worker (default 200)
   --processes "LIST"    workers: process counts to run (default "1 2 4")
-  --no-node             workers: skip the Node.js Workers' runs
+  --no-node             workers and cpu: skip the Node.js Workers' runs
   --sample-interval S   long: seconds between RSS/fd samples (default 10)
   -h, --help            this text
 EOF
@@ -110,9 +116,9 @@ while (($#)); do
   esac
 done
 case $scenario in
-  throughput|latency|workers|long) scenarios=("$scenario") ;;
-  all) scenarios=(throughput latency workers long) ;;
-  *) echo "bench: --scenario must be throughput, latency, workers, long or all, got '$scenario'" >&2; exit 2 ;;
+  throughput|latency|workers|long|cpu) scenarios=("$scenario") ;;
+  all) scenarios=(throughput latency workers long cpu) ;;
+  *) echo "bench: --scenario must be throughput, latency, workers, long, cpu or all, got '$scenario'" >&2; exit 2 ;;
 esac
 if ((cluster)) && [[ $scenario != throughput ]]; then
   echo "bench: --cluster runs only the throughput scenario" >&2; exit 2
@@ -131,6 +137,7 @@ jobs_for() {
   case $1 in
     throughput|workers) if ((quick)); then echo 2000; else echo 20000; fi ;;
     long) if ((quick)); then echo 20000; else echo 1000000; fi ;;
+    cpu) if ((quick)); then echo 20; else echo 100; fi ;;
   esac
 }
 concurrency_for() {
@@ -146,6 +153,7 @@ concurrency_for() {
     workers) echo 10 ;;
     latency) echo 1 ;;
     long) echo 100 ;;
+    cpu) local n; n=$(nproc); echo "$((2 * n)) $((4 * n))" ;;
   esac
 }
 
@@ -399,6 +407,12 @@ run_scenario() {
       args=("${common[@]}" --jobs "$(jobs_for long)" --concurrency "$(concurrency_for long)"
             --sample-interval "$sample_interval")
       run_driver "$bench_dir/scenarios/long.mjs" "${args[@]}" ;;
+    cpu)
+      # One repeat unless --repeats says otherwise: a run takes N × 300 ms for Node.
+      args=("${common[@]}" --jobs "$(jobs_for cpu)" --concurrency "$(concurrency_for cpu)")
+      if ((repeats_set)); then args+=(--repeats "$repeats"); fi
+      ((no_node)) && args+=(--no-node)
+      run_driver "$bench_dir/scenarios/cpu.mjs" "${args[@]}" ;;
   esac
 }
 

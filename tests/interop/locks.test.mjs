@@ -1,8 +1,10 @@
 // Locks and stalled jobs: a SIGKILLed worker's job is recovered by another
 // worker (or failed with maxStalledCount 0); lock renewal keeps long jobs
-// alive; a job whose lock is stolen is reported lost and its result dropped.
+// alive; a job whose lock is stolen is reported lost and its result dropped;
+// a CPU-bound processor (burn-cpu) stops when its lock is lost.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setupSuite, recordEvents, waitForJobState, waitForReady, Job } from './lib/fixtures.mjs';
 import { waitFor, sleep } from './lib/harness.mjs';
@@ -113,6 +115,47 @@ for (const steal of ['overwritten', 'deleted']) {
     assert.deepEqual(await next.waitUntilFinished(qe, 5000), { ok: 1 });
   });
 }
+
+// utime + stime of a process, in seconds (clock ticks of 10 ms).
+function processCpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+test('burn-cpu returns the CPU time it burned, and stops burning when its lock is lost', async () => {
+  const name = s.queueName('burn');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const seen = recordEvents(qe, ['completed', 'failed']);
+  const client = s.client();
+  // One slot: the next job can only run once burn-cpu has returned. Long stalled
+  // interval: nobody recovers the job during the test.
+  const worker = await s.readyWorker(name, ['--concurrency', '1', '--lock-duration', '1000', '--stalled-interval', '60000']);
+  const short = await queue.add('burn-cpu', { ms: 150 });
+  const { burnedMs } = await short.waitUntilFinished(qe, 10000);
+  assert.ok(burnedMs >= 150 && burnedMs < 1000, `burnedMs ${burnedMs} for 150 ms asked`);
+
+  const long = await queue.add('burn-cpu', { ms: 60000 });
+  await worker.waitForLog('job.active', (l) => l.job_id === long.id);
+  await sleep(300); // burning
+  await client.del(`bull:${name}:${long.id}:lock`);
+  await worker.waitForLog('job.lock_lost', (l) => l.job_id === long.id, 5000);
+  const next = await queue.add('echo', { ok: 1 });
+  assert.deepEqual(await next.waitUntilFinished(qe, 5000), { ok: 1 }, 'the slot was freed: the burn stopped');
+  await waitFor(() => worker.events('job.outcome_rejected').some((l) => l.job_id === long.id)
+    || worker.events('job.finish_failed').some((l) => l.job_id === long.id), { timeout: 5000, what: 'finish attempt' });
+  const after = await Job.fromId(queue, long.id);
+  assert.equal(await after.getState(), 'active', 'left for the stalled check');
+  assert.equal(after.returnvalue, null);
+  assert.equal(after.failedReason, undefined);
+  assert.equal(seen.of('failed').length, 0);
+  // No thread burns on in the background: the idle worker uses next to no CPU.
+  const cpu0 = processCpuSeconds(worker.pid);
+  await sleep(1000);
+  const idleCpu = processCpuSeconds(worker.pid) - cpu0;
+  assert.ok(idleCpu < 0.3, `the worker used ${idleCpu} s of CPU in 1 s after the lock loss`);
+});
 
 test('--max-started-attempts: a job started more often than allowed fails without running', async () => {
   const name = s.queueName('maxstarted');

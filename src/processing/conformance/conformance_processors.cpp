@@ -5,9 +5,12 @@
 #include <rapidjson/writer.h>
 
 #include <sys/stat.h>
+#include <time.h>
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -103,6 +106,55 @@ std::string sleep(const Job& job, JobContext& context) {
     throw std::runtime_error("sleep interrupted: the job was cancelled");
   }
   return object1("slept", std::to_string(ms));
+}
+
+// CPU time this thread has used, ns (CLOCK_THREAD_CPUTIME_ID: time spent
+// waiting for a CPU or sleeping does not count).
+std::int64_t thread_cpu_ns() {
+  timespec ts{};
+  if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) {
+    throw std::runtime_error("burn-cpu: clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+  }
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Makes the compiler treat `value` as used, so the work that computed it stays.
+void keep(std::uint64_t& value) {
+  __asm__ __volatile__("" : "+r"(value));
+}
+
+// Burns `data.ms` (default 300) ms of this thread's CPU time on integer
+// arithmetic, checking the clock and the context's cancellation between
+// short rounds (well under a millisecond), as a CPU-bound processor should.
+// Cancelled (lock lost, shutdown deadline): stops and fails the run. For
+// benchmarks of CPU-heavy jobs (scripts/bench.sh --scenario cpu).
+std::string burn_cpu(const Job& job, JobContext& context) {
+  auto data = parse_data(job);
+  constexpr std::int64_t kMaxMs = 3'600'000;
+  const std::int64_t ms = int_field(data, "ms", 300, job);
+  if (ms < 0 || ms > kMaxMs) {
+    throw UnrecoverableError("field 'ms' of 'burn-cpu' must be in [0, " + std::to_string(kMaxMs) +
+                             "]");
+  }
+  const std::int64_t start = thread_cpu_ns();
+  const std::int64_t goal = ms * 1'000'000;
+  std::int64_t burned = 0;
+  std::uint64_t x = 0x9e3779b97f4a7c15ULL ^ static_cast<std::uint64_t>(start);
+  while (burned < goal) {
+    if (context.cancelled()) {
+      throw std::runtime_error("burn-cpu interrupted after " + std::to_string(burned / 1'000'000) +
+                               " ms: the job was cancelled");
+    }
+    for (int i = 0; i < 10000; ++i) {  // xorshift-multiply, ~40 µs on a 2-CPU VM
+      x ^= x >> 12;
+      x ^= x << 25;
+      x ^= x >> 27;
+      x *= 0x2545f4914f6cdd1dULL;
+    }
+    keep(x);
+    burned = thread_cpu_ns() - start;
+  }
+  return object1("burnedMs", std::to_string(burned / 1'000'000));
 }
 
 std::string fail(const Job& job, JobContext&) {
@@ -359,6 +411,7 @@ void register_conformance_processors(bullmq::ProcessorRegistry& registry) {
   add("fail-unrecoverable", fail_unrecoverable, true);
   add("flaky", flaky, true);
   add("sleep", sleep, false);
+  add("burn-cpu", burn_cpu, false);  // a processing thread of its own, as CPU-bound work needs
   add("progress", progress, false);
   add("log", log, false);
   add("delay", delay, false);

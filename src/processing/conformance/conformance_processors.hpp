@@ -1,6 +1,7 @@
 // The `conformance` processor set: small processors with fixed, documented
-// behaviour (echo, sleep, fail, flaky, progress, log, delay, sum-children,
-// rate-limit, spawn-children, … and the `conformance-linear` backoff)
+// behaviour (echo, sleep, burn-cpu, fail, flaky, progress, log, delay,
+// sum-children, rate-limit, spawn-children, … and the `conformance-linear`
+// backoff)
 // so that anyone can check the worker's BullMQ protocol behaviour from the
 // outside with Node's bullmq. Stateless; registered by job name.
 #pragma once
