@@ -1,5 +1,6 @@
 #include "fixtures.hpp"
 
+#include <doctest/doctest.h>
 #include <zip.h>
 
 #include <cstdlib>
@@ -216,6 +217,23 @@ ExtractionError error_of(const std::function<void()>& action) {
     return error;
   }
   throw std::runtime_error("expected an ExtractionError, but none was thrown");
+}
+
+ExtractionResult extract(const TempDir& root, std::string_view name, std::string_view content,
+                         const ExtractionLimits& limits) {
+  root.write(name, content);
+  return processing::extract_file(root.path(), name, limits);
+}
+
+std::string extract_error(const TempDir& root, std::string_view name, std::string_view content,
+                          const ExtractionLimits& limits) {
+  root.write(name, content);
+  return error_type_of([&] { processing::extract_file(root.path(), name, limits); });
+}
+
+std::string text(const rapidjson::Value& value) {
+  REQUIRE(value.IsString());
+  return value.GetString();
 }
 
 }  // namespace processing::testing

@@ -76,4 +76,13 @@ std::string error_type_of(const std::function<void()>& action);
 // The ExtractionError thrown by `action`; fails the test when none is thrown.
 ExtractionError error_of(const std::function<void()>& action);
 
+// Writes `content` as `name` under `root` and extracts it.
+ExtractionResult extract(const TempDir& root, std::string_view name, std::string_view content,
+                         const ExtractionLimits& limits = {});
+// The same, for a file that must fail: its error_type.
+std::string extract_error(const TempDir& root, std::string_view name, std::string_view content,
+                          const ExtractionLimits& limits = {});
+// A JSON string value's text (fails the test for any other value).
+std::string text(const rapidjson::Value& value);
+
 }  // namespace processing::testing

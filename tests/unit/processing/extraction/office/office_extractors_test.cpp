@@ -10,31 +10,17 @@ using processing::ExtractionResult;
 using processing::testing::docx_bytes;
 using processing::testing::error_of;
 using processing::testing::error_type_of;
+using processing::testing::extract;
+using processing::testing::extract_error;
 using processing::testing::kDocxBody;
 using processing::testing::parse_json;
 using processing::testing::TempDir;
+using processing::testing::text;
 using processing::testing::xlsx_bytes;
 using processing::testing::XlsxSheet;
 using processing::testing::zip_bytes;
 
 namespace {
-
-ExtractionResult extract(const TempDir& root, std::string_view name, std::string_view content,
-                         const ExtractionLimits& limits = {}) {
-  root.write(name, content);
-  return processing::extract_file(root.path(), name, limits);
-}
-
-std::string extract_error(const TempDir& root, std::string_view name, std::string_view content,
-                          const ExtractionLimits& limits = {}) {
-  root.write(name, content);
-  return error_type_of([&] { processing::extract_file(root.path(), name, limits); });
-}
-
-std::string text(const rapidjson::Value& value) {
-  REQUIRE(value.IsString());
-  return value.GetString();
-}
 
 std::vector<XlsxSheet> sample_sheets() {
   return {

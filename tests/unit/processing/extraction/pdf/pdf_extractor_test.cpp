@@ -7,6 +7,7 @@ using processing::ExtractionLimits;
 using processing::ExtractionResult;
 using processing::testing::error_of;
 using processing::testing::error_type_of;
+using processing::testing::extract;
 using processing::testing::parse_json;
 using processing::testing::pdf_bytes;
 using processing::testing::TempDir;
@@ -17,12 +18,6 @@ constexpr std::string_view kInfo =
     "/Title (Quarterly Report) /Author (Jane Doe) /Subject (Numbers) /Keywords (q1 report) "
     "/Creator (hand) /Producer (unit test) /CreationDate (D:20240102030405Z) "
     "/ModDate (D:20240203040506Z)";
-
-ExtractionResult extract(const TempDir& root, std::string_view name, std::string_view content,
-                         const ExtractionLimits& limits = {}) {
-  root.write(name, content);
-  return processing::extract_file(root.path(), name, limits);
-}
 
 }  // namespace
 

@@ -9,16 +9,11 @@
 using processing::ExtractionLimits;
 using processing::ExtractionResult;
 using processing::testing::error_type_of;
+using processing::testing::extract;
 using processing::testing::parse_json;
 using processing::testing::TempDir;
 
 namespace {
-
-ExtractionResult extract(const TempDir& root, std::string_view name, std::string_view content,
-                         const ExtractionLimits& limits = {}) {
-  root.write(name, content);
-  return processing::extract_file(root.path(), name, limits);
-}
 
 std::string string_field(const rapidjson::Value& object, const char* name) {
   REQUIRE(object.HasMember(name));
