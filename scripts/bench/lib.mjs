@@ -2,7 +2,7 @@
 // and INFO parsing, /proc readings of a worker process, starting and stopping
 // workers, statistics and number formatting.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -342,4 +342,29 @@ export function parseOptions(argv, spec, defaults) {
     }
   }
   return o;
+}
+
+// Writes a scenario's results to OUT/bench-<scenario>.json, with the scenario's
+// name, when it started and ended, and the machine it ran on; returns the path.
+export function writeResults(out, scenario, { startedAt, redisVersion, loadavgAtStart, binary = null, ...rest }) {
+  const resultsPath = path.join(out, `bench-${scenario}.json`);
+  const results = {
+    scenario,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    environment: environment(redisVersion, loadavgAtStart, binary),
+    ...rest,
+  };
+  writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
+  return resultsPath;
+}
+
+// Runs a scenario's main(); an exception ends the run with status 1 after
+// stopping every worker it started.
+export function runScenario(scenario, main) {
+  main().catch((err) => {
+    console.error(`bench ${scenario}: ${err.stack || err}`);
+    killTracked();
+    process.exit(1);
+  });
 }

@@ -28,13 +28,13 @@
 // Exit status: 0 whatever the figures; 1 if a run broke (a worker died, a job failed for
 // another reason than the stall limit, the worker was not idle within 30 s, or not all jobs
 // finished within the bound).
-import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import {
-  PREFIX, benchDir, blockedIn, bullmqVersion, environment, fmt, fmtRatio, installProcessHandlers, judge, killTracked,
+  runScenario, writeResults, PREFIX, benchDir, blockedIn, bullmqVersion, fmt, fmtRatio, installProcessHandlers, judge,
   logTail, machineLines, median, nowMs, parseInfo, parseOptions, peakRssKiB, percentile, plainConnection, processCpu,
   redisCpuS as redisCpuSeconds, safeName, sleep, spawnLogged, stopChild, targetLine, waitFor,
 } from '../lib.mjs';
@@ -430,35 +430,23 @@ async function main() {
       'shared with other work the times move from run to run; the counts depend on scheduling too.',
   );
 
-  const resultsPath = path.join(opts.out, 'bench-cpu.json');
-  writeFileSync(
-    resultsPath,
-    `${JSON.stringify(
-      {
-        scenario: 'cpu',
-        startedAt,
-        finishedAt: new Date().toISOString(),
-        config: {
-          jobs: opts.jobs, repeats: opts.repeats, concurrency: opts.concurrency, ms: opts.ms, lockDuration: opts.lockDuration,
-          stalledInterval: opts.stalledInterval, maxStalledCount: 1, kinds: KINDS, binary: opts.binary, nativeArgs: opts.nativeArgs,
-        },
-        environment: environment(redisInfo.redis_version, loadavgAtStart, opts.binary),
-        summaries,
-        targets,
-        runs,
-        broken: broken ? String(broken.message) : null,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const resultsPath = writeResults(opts.out, 'cpu', {
+    redisVersion: redisInfo.redis_version,
+    loadavgAtStart: loadavgAtStart,
+    binary: opts.binary,
+    startedAt,
+    config: {
+      jobs: opts.jobs, repeats: opts.repeats, concurrency: opts.concurrency, ms: opts.ms, lockDuration: opts.lockDuration,
+      stalledInterval: opts.stalledInterval, maxStalledCount: 1, kinds: KINDS, binary: opts.binary, nativeArgs: opts.nativeArgs,
+    },
+    summaries,
+    targets,
+    runs,
+    broken: broken ? String(broken.message) : null,
+  });
   console.log(`bench cpu: results written to ${resultsPath}; worker logs in ${opts.logs}`);
   await admin.quit();
   process.exit(broken ? 1 : 0);
 }
 
-main().catch((err) => {
-  console.error(`bench cpu: ${err.stack || err}`);
-  killTracked();
-  process.exit(1);
-});
+runScenario('cpu', main);

@@ -26,14 +26,14 @@
 //
 // Exit status: 0 whatever the figures; 1 if the run broke (a worker died, a job failed
 // or did not become active / complete within 10 s, a worker was not idle within 10 s).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents } from 'bullmq';
 import IORedis from 'ioredis';
 import {
-  PREFIX, blockedIn, bullmqVersion, environment, fmt, fmtRatio, installProcessHandlers, judge, killTracked, logTail,
+  runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, fmtRatio, installProcessHandlers, judge, logTail,
   machineLines, median, parseInfo, parseOptions, percentile, plainConnection, sleep, spawnLogged, stopChild,
   targetLine, waitFor, workerCommand,
 } from '../lib.mjs';
@@ -271,30 +271,22 @@ async function main() {
     console.log(lines.join('\n'));
   }
 
-  const resultsPath = path.join(opts.out, 'bench-latency.json');
-  writeFileSync(
-    resultsPath,
-    `${JSON.stringify(
-      {
-        scenario: 'latency',
-        startedAt,
-        finishedAt: new Date().toISOString(),
-        config: {
-          samples: opts.samples, warmupSamples: opts.warmupSamples, concurrency: opts.concurrency, gapMinMs: opts.gapMinMs,
-          gapMaxMs: opts.gapMaxMs, queues: QUEUES, binary: opts.binary, nativeArgs: opts.nativeArgs,
-          measure: 'MONITOR (Redis clock, µs): LPUSH of the job onto the wait list -> RPOPLPUSH of it to active',
-          endToEnd: "performance.now() from just before Queue.add() to the 'active' event reaching the harness (QueueEvents)",
-        },
-        environment: environment(redisInfo.redis_version, loadavgAtStart, opts.binary),
-        summary,
-        targets,
-        samples,
-        broken: broken ? String(broken.message) : null,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const resultsPath = writeResults(opts.out, 'latency', {
+    redisVersion: redisInfo.redis_version,
+    loadavgAtStart: loadavgAtStart,
+    binary: opts.binary,
+    startedAt,
+    config: {
+      samples: opts.samples, warmupSamples: opts.warmupSamples, concurrency: opts.concurrency, gapMinMs: opts.gapMinMs,
+      gapMaxMs: opts.gapMaxMs, queues: QUEUES, binary: opts.binary, nativeArgs: opts.nativeArgs,
+      measure: 'MONITOR (Redis clock, µs): LPUSH of the job onto the wait list -> RPOPLPUSH of it to active',
+      endToEnd: "performance.now() from just before Queue.add() to the 'active' event reaching the harness (QueueEvents)",
+    },
+    summary,
+    targets,
+    samples,
+    broken: broken ? String(broken.message) : null,
+  });
   console.log(`bench latency: results written to ${resultsPath}; worker logs in ${opts.logs}`);
   for (const kind of KINDS) {
     await events[kind].close();
@@ -305,8 +297,4 @@ async function main() {
   process.exit(broken ? 1 : 0);
 }
 
-main().catch((err) => {
-  console.error(`bench latency: ${err.stack || err}`);
-  killTracked();
-  process.exit(1);
-});
+runScenario('latency', main);

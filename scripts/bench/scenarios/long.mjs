@@ -28,13 +28,13 @@
 //
 // Exit status: 0 whatever the figures; 1 if the run broke (the worker died, a job
 // failed, or no job completed for 60 s).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import {
-  PREFIX, blockedIn, bullmqVersion, environment, fmt, installProcessHandlers, judge, killTracked, logTail, machineLines,
+  runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, installProcessHandlers, judge, logTail, machineLines,
   median, nowMs, openFds, parseInfo, redisCpuS, parseOptions, peakRssKiB, plainConnection, processCpu, sleep, spawnLogged, statusKiB,
   stopChild, targetLine, waitFor, workerCommand,
 } from '../lib.mjs';
@@ -297,37 +297,25 @@ async function main() {
   }
   console.log(lines.join('\n'));
 
-  const resultsPath = path.join(opts.out, 'bench-long.json');
-  writeFileSync(
-    resultsPath,
-    `${JSON.stringify(
-      {
-        scenario: 'long',
-        startedAt,
-        finishedAt: new Date().toISOString(),
-        config: {
-          jobs: opts.jobs, concurrency: opts.concurrency, sampleIntervalS: opts.sampleInterval, backlog: opts.backlog, chunk: CHUNK,
-          seed: opts.seed, payloadBands: BANDS, eventsMaxLen: 1000, removeOnComplete: true, warmupFraction: WARMUP_FRACTION,
-          binary: opts.binary, nativeArgs: opts.nativeArgs,
-        },
-        environment: environment(redisInfo.redis_version, loadavgAtStart, opts.binary),
-        summary,
-        targets,
-        samples,
-        broken: broken ? String(broken.message) : null,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const resultsPath = writeResults(opts.out, 'long', {
+    redisVersion: redisInfo.redis_version,
+    loadavgAtStart: loadavgAtStart,
+    binary: opts.binary,
+    startedAt,
+    config: {
+      jobs: opts.jobs, concurrency: opts.concurrency, sampleIntervalS: opts.sampleInterval, backlog: opts.backlog, chunk: CHUNK,
+      seed: opts.seed, payloadBands: BANDS, eventsMaxLen: 1000, removeOnComplete: true, warmupFraction: WARMUP_FRACTION,
+      binary: opts.binary, nativeArgs: opts.nativeArgs,
+    },
+    summary,
+    targets,
+    samples,
+    broken: broken ? String(broken.message) : null,
+  });
   console.log(`bench long: results written to ${resultsPath}; worker log in ${worker.logPath}`);
   await queue.close();
   await admin.quit();
   process.exit(broken ? 1 : 0);
 }
 
-main().catch((err) => {
-  console.error(`bench long: ${err.stack || err}`);
-  killTracked();
-  process.exit(1);
-});
+runScenario('long', main);

@@ -15,13 +15,13 @@
 //
 // Exit status: 0 whatever the figures; 1 if a run broke (a worker died, jobs failed,
 // workers not ready within 30 s, or not all jobs completed within the bound).
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import {
-  PREFIX, blockedIn, bullmqVersion, environment, fmt, fmtRatio, installProcessHandlers, judge, killTracked, logTail,
+  runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, fmtRatio, installProcessHandlers, judge, logTail,
   machineLines, median, nowMs, parseCommandStats, parseInfo, parseOptions, peakRssKiB, plainConnection, processCpu,
   redisCpuS, safeName, sleep, spawnLogged, stopChild, targetLine, waitFor, workerCommand,
 } from '../lib.mjs';
@@ -287,32 +287,20 @@ async function main() {
       `processedBy. On a ${os.cpus().length}-CPU machine the worker processes and Redis share the CPUs.`,
   );
 
-  const resultsPath = path.join(opts.out, 'bench-workers.json');
-  writeFileSync(
-    resultsPath,
-    `${JSON.stringify(
-      {
-        scenario: 'workers',
-        startedAt,
-        finishedAt: new Date().toISOString(),
-        config: { jobs: opts.jobs, repeats: opts.repeats, processes: opts.processes, concurrency: opts.concurrency, kinds: KINDS, binary: opts.binary, nativeArgs: opts.nativeArgs },
-        environment: environment(redisInfo.redis_version, loadavgAtStart, opts.binary),
-        summaries,
-        targets,
-        runs,
-        broken: broken ? String(broken.message) : null,
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  const resultsPath = writeResults(opts.out, 'workers', {
+    redisVersion: redisInfo.redis_version,
+    loadavgAtStart: loadavgAtStart,
+    binary: opts.binary,
+    startedAt,
+    config: { jobs: opts.jobs, repeats: opts.repeats, processes: opts.processes, concurrency: opts.concurrency, kinds: KINDS, binary: opts.binary, nativeArgs: opts.nativeArgs },
+    summaries,
+    targets,
+    runs,
+    broken: broken ? String(broken.message) : null,
+  });
   console.log(`bench workers: results written to ${resultsPath}; worker logs in ${opts.logs}`);
   await admin.quit();
   process.exit(broken ? 1 : 0);
 }
 
-main().catch((err) => {
-  console.error(`bench workers: ${err.stack || err}`);
-  killTracked();
-  process.exit(1);
-});
+runScenario('workers', main);
