@@ -139,6 +139,20 @@ ExtractionResult decode_result(const rapidjson::Value& object, std::string_view 
   return result;
 }
 
+// The optional "timing" object of a success message; absent or malformed
+// leaves the figures unmeasured (they decide nothing).
+void decode_timing(const rapidjson::Value& message, ExtractionTiming& timing,
+                   std::int64_t* child_ready_steady_ns) {
+  const rapidjson::Value* object = member(message, "timing");
+  if (object == nullptr) return;
+  const rapidjson::Value* extract = member(*object, "extract_us");
+  if (extract != nullptr && extract->IsInt64()) timing.extract_us = extract->GetInt64();
+  const rapidjson::Value* ready = member(*object, "ready_ns");
+  if (child_ready_steady_ns != nullptr && ready != nullptr && ready->IsInt64()) {
+    *child_ready_steady_ns = ready->GetInt64();
+  }
+}
+
 }  // namespace
 
 std::uint64_t cpu_seconds_for(std::chrono::milliseconds time_limit) {
@@ -195,7 +209,7 @@ ExtractCommand parse_extract_command(int argc, char** argv) {
   return command;
 }
 
-std::string success_message(const ExtractionResult& result) {
+std::string success_message(const ExtractionResult& result, std::int64_t ready_steady_ns) {
   JsonWriter out;
   out.begin_object();
   out.field("ok", true);
@@ -211,6 +225,13 @@ std::string success_message(const ExtractionResult& result) {
   out.field("words", result.words);
   out.field("truncated", result.truncated);
   out.end_object();
+  if (ready_steady_ns >= 0) {
+    out.key("timing");
+    out.begin_object();
+    out.field("ready_ns", ready_steady_ns);
+    out.field("extract_us", result.timing.extract_us);
+    out.end_object();
+  }
   out.end_object();
   return out.str();
 }
@@ -226,14 +247,17 @@ std::string failure_message(const ExtractionError& error) {
   return out.str();
 }
 
-ExtractionResult decode_child_message(std::string_view message, std::string_view relative_path) {
+ExtractionResult decode_child_message(std::string_view message, std::string_view relative_path,
+                                      std::int64_t* child_ready_steady_ns) {
   rapidjson::Document document;
   document.Parse<rapidjson::kParseIterativeFlag>(message.data(), message.size());
   if (document.HasParseError() || !document.IsObject()) unreadable(relative_path, "not JSON");
   if (bool_member(document, "ok", relative_path)) {
     const rapidjson::Value* result = member(document, "result");
     if (result == nullptr) unreadable(relative_path, "no result");
-    return decode_result(*result, relative_path);
+    ExtractionResult decoded = decode_result(*result, relative_path);
+    decode_timing(document, decoded.timing, child_ready_steady_ns);
+    return decoded;
   }
   throw ExtractionError(string_member(document, "error_type", relative_path),
                         bool_member(document, "retryable", relative_path),

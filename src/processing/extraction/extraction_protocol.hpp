@@ -34,11 +34,17 @@ ExtractCommand parse_extract_command(int argc, char** argv);
 // CPU seconds granted for a time limit (rounded up, plus one second).
 std::uint64_t cpu_seconds_for(std::chrono::milliseconds time_limit);
 
-std::string success_message(const ExtractionResult& result);
+// `ready_steady_ns` (the child's steady_clock, in ns since its epoch, just
+// before it began extracting), when not negative, goes into the message with
+// result.timing.extract_us as "timing": {"ready_ns", "extract_us"}.
+std::string success_message(const ExtractionResult& result, std::int64_t ready_steady_ns = -1);
 std::string failure_message(const ExtractionError& error);
 
 // Decodes the child's message: returns the result, or throws the child's
-// ExtractionError; throws "extractor_unavailable" when it is unreadable.
-ExtractionResult decode_child_message(std::string_view message, std::string_view relative_path);
+// ExtractionError; throws "extractor_unavailable" when it is unreadable. The
+// optional "timing" fills result.timing.extract_us and *child_ready_steady_ns
+// (when given); without it they are left alone.
+ExtractionResult decode_child_message(std::string_view message, std::string_view relative_path,
+                                      std::int64_t* child_ready_steady_ns = nullptr);
 
 }  // namespace processing

@@ -5,6 +5,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <system_error>
@@ -38,7 +41,7 @@ std::string first_line(const std::string& text) {
 }
 
 ExtractionResult interpret(const ChildOutcome& outcome, std::string_view relative_path,
-                           const ExtractionLimits& limits) {
+                           const ExtractionLimits& limits, std::int64_t* child_ready_ns) {
   if (outcome.timed_out) {
     throw extraction_error(ErrorKind::timeout, relative_path,
                            "the extraction did not finish within the time limit of " +
@@ -64,7 +67,23 @@ ExtractionResult interpret(const ChildOutcome& outcome, std::string_view relativ
                                std::to_string(outcome.exit_code) + " (" +
                                first_line(outcome.error_tail) + ")");
   }
-  return decode_child_message(outcome.output, relative_path);
+  return decode_child_message(outcome.output, relative_path, child_ready_ns);
+}
+
+std::int64_t steady_ns(std::chrono::steady_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+}
+
+// The sandbox's share of one extraction: from just before the spawn to the
+// child's "ready" stamp, and what is left of the whole after the extraction.
+void time_sandbox(ExtractionTiming& timing, std::chrono::steady_clock::time_point spawned,
+                  std::int64_t child_ready_ns) {
+  const std::int64_t total_us =
+      (steady_ns(std::chrono::steady_clock::now()) - steady_ns(spawned)) / 1000;
+  if (child_ready_ns < 0 || timing.extract_us < 0) return;
+  timing.sandbox_start_us = std::max<std::int64_t>(0, (child_ready_ns - steady_ns(spawned)) / 1000);
+  timing.sandbox_finish_us =
+      std::max<std::int64_t>(0, total_us - timing.sandbox_start_us - timing.extract_us);
 }
 
 void set_limit(int resource, std::uint64_t value) {
@@ -106,6 +125,7 @@ ExtractionResult extract_file_isolated(const std::filesystem::path& worker_execu
   request.time_limit = limits.time_limit;
   request.max_output_bytes = max_output_bytes(limits);
   ChildOutcome outcome;
+  const auto spawned = std::chrono::steady_clock::now();
   try {
     outcome = run_child(request);
   } catch (const std::system_error& error) {
@@ -113,7 +133,10 @@ ExtractionResult extract_file_isolated(const std::filesystem::path& worker_execu
         ErrorKind::extractor_unavailable, relative_path,
         std::string("the extraction process could not be run (") + error.what() + ")");
   }
-  return interpret(outcome, relative_path, limits);
+  std::int64_t child_ready_ns = -1;
+  ExtractionResult result = interpret(outcome, relative_path, limits, &child_ready_ns);
+  time_sandbox(result.timing, spawned, child_ready_ns);
+  return result;
 }
 
 int run_extract_file_command(int argc, char** argv) {
@@ -126,9 +149,10 @@ int run_extract_file_command(int argc, char** argv) {
   end_with_parent();
   apply_resource_limits(command);
   try {
+    const std::int64_t ready_ns = steady_ns(std::chrono::steady_clock::now());
     const ExtractionResult result =
         extract_file(command.storage_root, command.relative_path, command.limits);
-    return print(success_message(result), 0);
+    return print(success_message(result, ready_ns), 0);
   } catch (const ExtractionError& error) {
     return print(failure_message(error), 0);
   }

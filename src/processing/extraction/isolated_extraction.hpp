@@ -18,6 +18,8 @@ namespace processing {
 // "timeout" when limits.time_limit passes (the child is killed by its pid);
 // "corrupt" naming the signal when the child crashes; "extractor_unavailable"
 // (retryable) when it cannot be started or answers with something unreadable.
+// On success result.timing splits the time: spawn to the child's start of
+// extraction, the extraction, and the rest (see ExtractionTiming).
 ExtractionResult extract_file_isolated(const std::filesystem::path& worker_executable,
                                        const std::filesystem::path& storage_root,
                                        std::string_view relative_path,
@@ -27,7 +29,9 @@ ExtractionResult extract_file_isolated(const std::filesystem::path& worker_execu
 // one JSON object on stdout:
 //   {"ok":true,"result":{"json":{...raw extraction...},"kind":...,"mime_type":...,
 //                        "sha256":...,"size_bytes":...,"pages":...,"words":...,
-//                        "truncated":...}}
+//                        "truncated":...},
+//    "timing":{"ready_ns":...,"extract_us":...}}
+//   (ready_ns: steady_clock just before extracting; extract_us: its duration)
 //   {"ok":false,"error_type":"...","retryable":false,"message":"..."}
 // Returns 0 when it printed a result or an extraction error, 2 for bad usage.
 // Flags: --root R --path P [--max-file-bytes N] [--max-text-chars N]

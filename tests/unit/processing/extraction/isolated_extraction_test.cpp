@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -61,6 +62,12 @@ TEST_CASE("isolated extraction returns what in-process extraction returns") {
     CHECK(isolated.pages == direct.pages);
     CHECK(isolated.words == direct.words);
     CHECK(isolated.truncated == direct.truncated);
+    // The time split: measured on both sides, the isolated one in three parts.
+    CHECK(direct.timing.extract_us >= 0);
+    CHECK(direct.timing.sandbox_start_us == -1);
+    CHECK(isolated.timing.sandbox_start_us >= 0);
+    CHECK(isolated.timing.extract_us >= 0);
+    CHECK(isolated.timing.sandbox_finish_us >= 0);
   }
   CHECK(no_children_left());
 }
@@ -230,6 +237,15 @@ TEST_CASE("the child's messages decode into results and errors") {
   CHECK(decoded.size_bytes == 9);
   CHECK(decoded.words == 2);
   CHECK(decoded.truncated);
+  CHECK(decoded.timing.extract_us == -1);  // a message without "timing"
+
+  result.timing.extract_us = 1234;
+  std::int64_t ready_ns = -1;
+  const ExtractionResult timed = processing::decode_child_message(
+      processing::success_message(result, 5'000'000'000), "a.txt", &ready_ns);
+  CHECK(timed.timing.extract_us == 1234);
+  CHECK(ready_ns == 5'000'000'000);
+  CHECK(timed.json == result.json);
 
   const processing::ExtractionError original("storage_unavailable", true, "Cannot extract 'x'.");
   const processing::ExtractionError error = error_of(
