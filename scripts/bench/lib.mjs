@@ -170,6 +170,33 @@ export function processCpu(pid) {
   return { ns: Math.max(Number.isFinite(sched) ? sched : 0, Number.isFinite(statNs) ? statNs : 0), schedNs: sched, statNs, threads };
 }
 
+// From /proc/PID/stat, in ns (clock ticks): the process's own utime+stime and the
+// cutime+cstime of its children that it has reaped (a worker's extraction children, a
+// postmaster's exited backends); NaN when the process is gone.
+export function statCpuNs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+    const ns = (ticks) => (ticks * 1e9) / CLK_TCK;
+    return { selfNs: ns(Number(f[11]) + Number(f[12])), childrenNs: ns(Number(f[13]) + Number(f[14])), ppid: Number(f[1]) };
+  } catch {
+    return { selfNs: NaN, childrenNs: NaN, ppid: NaN };
+  }
+}
+
+// CPU in ns of `pid`, of its reaped children and of its live children (one level: a
+// PostgreSQL postmaster and its backends and helpers).
+export function familyCpuNs(pid) {
+  const root = statCpuNs(pid);
+  let ns = root.selfNs + root.childrenNs;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === pid) continue;
+    const c = statCpuNs(Number(entry));
+    if (c.ppid === pid && Number.isFinite(c.selfNs)) ns += c.selfNs;
+  }
+  return ns;
+}
+
 // A field of /proc/PID/status in KiB (VmHWM, VmRSS, ...), NaN if unreadable.
 export function statusKiB(pid, field) {
   try {
