@@ -75,8 +75,9 @@ Usage: scripts/bench.sh [options]
                         "10" per process; latency, long and pipeline take the first value,
                         default 1, 100 and the number of CPUs)
   --binary PATH         bullmq-worker binary (default build/bullmq-worker, built if missing)
-  --build               bring the default binary and build/round-trip-floor up to date first
-                        (flocked incremental build; the probe is built when missing anyway)
+  --build               bring the default binary and the scenarios' helpers (build/round-trip-floor,
+                        build/extract-bench) up to date first (flocked incremental build; the
+                        helpers are built when missing anyway)
   --out DIR             where the JSON results (bench-results.json, bench-SCENARIO.json) and the
                         worker logs go (default: a new temp dir)
   --native-args "ARGS"  extra arguments for `bullmq-worker run` (experiments, e.g. "--processor-threads 1")
@@ -84,7 +85,7 @@ Usage: scripts/bench.sh [options]
   --quick               smoke run: 2000 jobs, 1 repeat, concurrency "1 10", no warm-up;
                         latency 30 samples (+5 warm-up); workers 2000 jobs, 1 repeat; long
                         20000 jobs, a sample every 1 s; pipeline 300 documents, 1 repeat,
-                        5 extraction rounds (~1 min)
+                        5 extraction rounds (~30 s)
   --cluster [N]         run against a private Redis Cluster of N masters (default 3, no
                         replicas) instead of one redis-server; the queue is {bench}
                         (throughput only)

@@ -508,15 +508,26 @@ async function main() {
       sandboxUsPerDoc: s.phasesUs.sandbox_start + s.phasesUs.sandbox_finish,
       childFirstUseUs: extraction.trivial.childFirstUseUs,
       savedUsPerDoc: saveUs,
-      estimatedDocsPerSecWithPool: summary.docsPerSec ? (summary.docsPerSec * s.jobUs) / Math.max(s.jobUs - saveUs, 1) : null,
+      // Two ceilings: the slots (C documents in flight, each shorter by saveUs) and the
+      // CPUs (the extraction children's CPU per document replaced by the extraction's own
+      // time in the child less its first-use cost: wall time, so no less than its CPU).
+      slotBoundDocsPerSec: summary.docsPerSec ? (summary.docsPerSec * s.jobUs) / Math.max(s.jobUs - saveUs, 1) : null,
     };
+    if (summary.cpuMsPerDoc) {
+      const pooledExtractMs = ms(Math.max(s.phasesUs.extract - Math.max(extraction.trivial.childFirstUseUs, 0), 0));
+      proposal.cpuMsPerDocWithPool = summary.cpuMsPerDocTotal - summary.cpuMsPerDoc.extractionChildren + pooledExtractMs;
+      proposal.cpuSavedMsPerDoc = summary.cpuMsPerDocTotal - proposal.cpuMsPerDocWithPool;
+      proposal.cpuBoundDocsPerSec = (CORES * 1000) / Math.max(proposal.cpuMsPerDocWithPool, 0.001);
+    }
+    proposal.estimatedDocsPerSecWithPool = Math.min(proposal.slotBoundDocsPerSec ?? Infinity, proposal.cpuBoundDocsPerSec ?? Infinity);
     console.log(`\nsandbox: start + finish ${fmt(ms(proposal.sandboxUsPerDoc), 2)} ms per document against ${fmt(ms(s.phasesUs.extract), 2)} ms of extraction ` +
       `(${fmt(100 * s.sandboxShare, 0)} % of the two); on a trivial file the child costs ${fmt(ms(extraction.trivial.overheadUs), 2)} ms more than extracting in process.`);
     console.log(dominates
       ? `spawning dominates: a pool of pre-started extraction children (one per slot, each reading requests on stdin, ` +
         `restarted after a crash, a limit hit or K documents) would save up to ${fmt(ms(saveUs), 1)} ms per document (start, finish and ` +
-        `the child's first-use cost): at most ~${fmt(proposal.estimatedDocsPerSecWithPool, 0)} docs/s instead of ${fmt(summary.docsPerSec, 0)} ` +
-        `if the worker's slots stayed the bottleneck (an upper bound; see scripts/bench/README.md).`
+        `the child's first-use cost) and ${fmt(proposal.cpuSavedMsPerDoc, 1)} CPU ms: at most ~${fmt(proposal.estimatedDocsPerSecWithPool, 0)} docs/s ` +
+        `instead of ${fmt(summary.docsPerSec, 0)} (an upper bound, the lower of two: the slots ~${fmt(proposal.slotBoundDocsPerSec, 0)}, ` +
+        `the CPUs ~${fmt(proposal.cpuBoundDocsPerSec, 0)}; see scripts/bench/README.md).`
       : 'spawning does not dominate the extraction here; no pre-started pool is called for by this run.');
   }
   console.log('\nnotes: docs/s = N / (last finishedOn − first processedOn) of the process-file jobs; per core = ÷ the CPUs of the machine ' +
