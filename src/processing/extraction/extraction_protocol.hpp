@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,12 +22,24 @@ struct ExtractCommand {
   ExtractionLimits limits;
   std::uint64_t memory_limit_bytes = 0;  // 0 = leave RLIMIT_AS alone
   std::uint64_t cpu_limit_seconds = 0;   // 0 = leave RLIMIT_CPU alone
+  // --serve N: no --path; up to N requests, one per line on stdin (a JSON
+  // string: the relative path), one message per line on stdout. 0 = once.
+  std::uint64_t serve_documents = 0;
 };
 
 // argv[1...] for the child: "extract-file", "--root", R, "--path", P, limits.
 std::vector<std::string> extract_command_arguments(const std::filesystem::path& storage_root,
                                                    std::string_view relative_path,
                                                    const ExtractionLimits& limits);
+
+// argv[1...] for a serving child: "extract-file", "--root", R, "--serve", N, limits.
+std::vector<std::string> extract_server_arguments(const std::filesystem::path& storage_root,
+                                                  const ExtractionLimits& limits,
+                                                  std::uint64_t documents);
+
+// One request line of a serving child (without its newline), and back.
+std::string serve_request(std::string_view relative_path);
+std::optional<std::string> parse_serve_request(std::string_view line);
 
 // Parses argv (argv[1] == "extract-file"); throws "invalid_input" on bad usage.
 ExtractCommand parse_extract_command(int argc, char** argv);

@@ -258,3 +258,92 @@ TEST_CASE("the child's messages decode into results and errors") {
           processing::decode_child_message(R"({"ok":true,"result":{}})", "x");
         }) == "extractor_unavailable");
 }
+
+TEST_CASE("serve requests round-trip any path, newlines included") {
+  for (const std::string path : {"a.txt", "dir/with \"quotes\"/b.pdf", "line\nbreak.txt"}) {
+    const std::string line = processing::serve_request(path);
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK(processing::parse_serve_request(line) == path);
+  }
+  CHECK(!processing::parse_serve_request("not json"));
+  CHECK(!processing::parse_serve_request("{\"path\":\"a\"}"));
+}
+
+TEST_CASE("an extractor pool's children serve several documents each, as in-process extraction") {
+  TempDir root;
+  root.write("a.txt", "Hello pooled world\n");
+  root.write("doc.pdf", pdf_bytes({"Pooled PDF text"}, "/Title (Pool)"));
+  {
+    processing::ExtractorPool pool(kChild, 3);
+    for (const char* name : {"a.txt", "doc.pdf", "a.txt", "doc.pdf", "a.txt"}) {
+      CAPTURE(name);
+      const ExtractionResult direct = processing::extract_file(root.path(), name, {});
+      const ExtractionResult pooled = pool.extract(root.path(), name, {});
+      CHECK(pooled.json == direct.json);
+      CHECK(pooled.kind == direct.kind);
+      CHECK(pooled.words == direct.words);
+      CHECK(pooled.timing.sandbox_start_us >= 0);
+      CHECK(pooled.timing.extract_us >= 0);
+      CHECK(pooled.timing.sandbox_finish_us >= 0);
+    }
+    CHECK(pool.started() == 2);  // 3 documents, then a new child for the next 2
+  }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a document's own error leaves the pooled child serving") {
+  TempDir root;
+  root.write("a.txt", "still here\n");
+  {
+    processing::ExtractorPool pool(kChild, 10);
+    CHECK(error_of([&] { pool.extract(root.path(), "missing.txt", {}); }).error_type() ==
+          "missing_file");
+    CHECK(error_of([&] { pool.extract(root.path(), "../escape.txt", {}); }).error_type() ==
+          "path_escape");
+    CHECK(pool.extract(root.path(), "a.txt", {}).words == 2);
+    CHECK(pool.started() == 1);
+  }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a pooled child that crashes, hangs or answers garbage is dropped with the error") {
+  TempDir root;
+  root.write("a.txt", "one two three\n");
+  {
+    processing::ExtractorPool pool(kChild, 10);
+    {
+      ChildMode mode("abort");
+      const processing::ExtractionError error =
+          error_of([&] { pool.extract(root.path(), "a.txt", {}); });
+      CHECK(error.error_type() == "corrupt");
+      CHECK(std::string(error.what()).find("SIGABRT") != std::string::npos);
+    }
+    {
+      ChildMode mode("hang");
+      ExtractionLimits limits;
+      limits.time_limit = std::chrono::milliseconds(300);
+      CHECK(error_of([&] { pool.extract(root.path(), "a.txt", limits); }).error_type() ==
+            "timeout");
+    }
+    {
+      ChildMode mode("garbage");
+      const processing::ExtractionError error =
+          error_of([&] { pool.extract(root.path(), "a.txt", {}); });
+      CHECK(error.error_type() == "extractor_unavailable");
+      CHECK(error.retryable());
+    }
+    CHECK(pool.extract(root.path(), "a.txt", {}).words == 3);  // a new, healthy child
+    CHECK(pool.started() == 4);
+  }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a missing helper is retryable extractor_unavailable for the pool too") {
+  TempDir root;
+  root.write("a.txt", "x\n");
+  processing::ExtractorPool pool("/nonexistent/bullmq-worker", 5);
+  const processing::ExtractionError error =
+      error_of([&] { pool.extract(root.path(), "a.txt", {}); });
+  CHECK(error.error_type() == "extractor_unavailable");
+  CHECK(error.retryable());
+}
