@@ -4,6 +4,9 @@
 //   inprocess  processing::extract_file() in this process (no process start);
 //   isolated   processing::extract_file_isolated(): the sandboxed child the worker starts
 //              for every document, with its time split (ExtractionTiming);
+//   pooled     processing::ExtractorPool: a child that stays (`extract-file --serve`), the
+//              worker's --documents-per-extractor; one pool for the whole plan, so after
+//              the warm-up round its child is running;
 //   command    any program run to completion through the same launcher the sandbox uses
 //              (processing::run_child: posix_spawn, stdout collected through a pipe), e.g.
 //              `bullmq-worker extract-file …` or poppler's `pdftotext`.
@@ -15,8 +18,9 @@
 //              {"label": "c", "mode": "command", "argv": ["/usr/bin/pdftotext", "…", "-"]}]}
 // Every round runs every item once, in order (so whatever else the machine does hits the
 // items alike); the first `warmup` rounds are not counted. Prints one JSON object: per item
-// the wall and CPU µs of every counted round, and for isolated items the split. CPU: the
-// calling thread's (CLOCK_THREAD_CPUTIME_ID) plus the reaped children's (RUSAGE_CHILDREN).
+// the wall and CPU µs of every counted round, and for isolated and pooled items the split.
+// CPU: the calling thread's (CLOCK_THREAD_CPUTIME_ID) plus the reaped children's
+// (RUSAGE_CHILDREN), so not a pooled child's (it is reaped only at the end).
 // Exit status 1 if an item fails (an extraction error, a command exiting non-zero), 2 on a
 // bad plan. A benchmark tool, not part of the product.
 #include <rapidjson/document.h>
@@ -99,10 +103,12 @@ Plan read_plan() {
     Item item;
     item.label = string_of(value, "label");
     item.mode = string_of(value, "mode");
-    if (item.mode == "inprocess" || item.mode == "isolated") {
+    if (item.mode == "inprocess" || item.mode == "isolated" || item.mode == "pooled") {
       item.path = string_of(value, "path");
       if (plan.root.empty()) bad_plan("items of mode " + item.mode + " need 'root'");
-      if (item.mode == "isolated" && plan.worker.empty()) bad_plan("isolated items need 'worker'");
+      if (item.mode != "inprocess" && plan.worker.empty()) {
+        bad_plan(item.mode + " items need 'worker'");
+      }
     } else if (item.mode == "command") {
       const auto argv = value.FindMember("argv");
       if (argv == value.MemberEnd() || !argv->value.IsArray() || argv->value.Empty()) {
@@ -113,7 +119,7 @@ Plan read_plan() {
         item.argv.emplace_back(arg.GetString());
       }
     } else {
-      bad_plan("unknown mode '" + item.mode + "' (inprocess, isolated or command)");
+      bad_plan("unknown mode '" + item.mode + "' (inprocess, isolated, pooled or command)");
     }
     plan.items.push_back(std::move(item));
   }
@@ -140,7 +146,7 @@ std::int64_t us_since(Clock::time_point start) {
 }
 
 // Runs one item once; throws on failure.
-void run_once(const Plan& plan, Item& item, bool counted) {
+void run_once(const Plan& plan, processing::ExtractorPool& pool, Item& item, bool counted) {
   const processing::ExtractionLimits limits;
   const std::int64_t cpu0 = thread_cpu_ns() + children_cpu_ns();
   const auto start = Clock::now();
@@ -149,6 +155,8 @@ void run_once(const Plan& plan, Item& item, bool counted) {
     processing::extract_file(plan.root, item.path, limits);
   } else if (item.mode == "isolated") {
     timing = processing::extract_file_isolated(plan.worker, plan.root, item.path, limits).timing;
+  } else if (item.mode == "pooled") {
+    timing = pool.extract(plan.root, item.path, limits).timing;
   } else {
     processing::ChildRequest request;
     request.executable = item.argv.front();
@@ -171,7 +179,7 @@ void run_once(const Plan& plan, Item& item, bool counted) {
   }
   item.wall_us.push_back(wall);
   item.cpu_us.push_back(cpu);
-  if (item.mode == "isolated") {
+  if (item.mode == "isolated" || item.mode == "pooled") {
     item.sandbox_start_us.push_back(timing.sandbox_start_us);
     item.extract_us.push_back(timing.extract_us);
     item.sandbox_finish_us.push_back(timing.sandbox_finish_us);
@@ -190,9 +198,10 @@ void write_array(rapidjson::Writer<rapidjson::StringBuffer>& w, const char* key,
 
 int main() {
   Plan plan = read_plan();
+  processing::ExtractorPool pool(plan.worker, 1'000'000);
   try {
     for (int round = 0; round < plan.warmup + plan.repeats; ++round) {
-      for (Item& item : plan.items) run_once(plan, item, round >= plan.warmup);
+      for (Item& item : plan.items) run_once(plan, pool, item, round >= plan.warmup);
     }
   } catch (const std::exception& error) {
     std::cerr << "extract-bench: " << error.what() << "\n";
@@ -216,7 +225,7 @@ int main() {
     write_array(w, "wall_us", item.wall_us);
     write_array(w, "cpu_us", item.cpu_us);
     write_array(w, "warmup_wall_us", item.warmup_wall_us);
-    if (item.mode == "isolated") {
+    if (item.mode == "isolated" || item.mode == "pooled") {
       write_array(w, "sandbox_start_us", item.sandbox_start_us);
       write_array(w, "extract_us", item.extract_us);
       write_array(w, "sandbox_finish_us", item.sandbox_finish_us);
