@@ -24,7 +24,8 @@
 #               (scenarios/long.mjs; OUT/bench-long.json)
 #   pipeline    the document pipeline on a seeded mixed corpus at concurrency = CPUs:
 #               documents/s per core, the time split (database, sandbox start,
-#               extraction), PDF extraction against pdftotext, the sandbox's overhead;
+#               extraction), with a new extraction child per document and with
+#               children that stay; PDF extraction against pdftotext, the sandbox's overhead;
 #               starts its own PostgreSQL too (scenarios/pipeline.mjs; OUT/bench-pipeline.json)
 #   all         all five in turn, on the same redis-server
 #
@@ -36,7 +37,7 @@
 #                         [--binary PATH] [--out DIR] [--build] [--native-args "ARGS"]
 #                         [--no-warmup] [--quick] [--cluster [N]]
 #                         [--samples N] [--processes "1 2 4"] [--no-node] [--sample-interval S]
-#                         [--documents N] [--seed S]
+#                         [--documents N] [--seed S] [--pool-documents N]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -53,6 +54,7 @@ sample_interval=""
 no_node=0
 documents=""
 seed=1
+pool_documents=100
 binary=""
 out=""
 force_build=0
@@ -95,6 +97,8 @@ Usage: scripts/bench.sh [options]
   --sample-interval S   long: seconds between RSS/fd samples (default 10)
   --documents N         pipeline: documents in the corpus (default 2000)
   --seed S              pipeline: the corpus generator's seed, a positive integer (default 1)
+  --pool-documents N    pipeline: the runs with extraction children that stay use
+                        --documents-per-extractor N (default 100; 0: no such runs)
   -h, --help            this text
 EOF
 }
@@ -108,6 +112,7 @@ while (($#)); do
     --sample-interval) sample_interval=${2:?--sample-interval needs a value}; shift 2 ;;
     --documents) documents=${2:?--documents needs a value}; shift 2 ;;
     --seed) seed=${2:?--seed needs a value}; shift 2 ;;
+    --pool-documents) pool_documents=${2:?--pool-documents needs a value}; shift 2 ;;
     --jobs) jobs=${2:?--jobs needs a value}; jobs_set=1; shift 2 ;;
     --repeats) repeats=${2:?--repeats needs a value}; repeats_set=1; shift 2 ;;
     --concurrency) concurrency=${2:?--concurrency needs a value}; concurrency_set=1; shift 2 ;;
@@ -174,6 +179,7 @@ concurrency_for() {
   { echo "bench: --processes must list positive integers, got '$processes'" >&2; exit 2; }
 [[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "bench: --repeats must be a positive integer, got '$repeats'" >&2; exit 2; }
 [[ $documents =~ ^[1-9][0-9]*$ ]] || { echo "bench: --documents must be a positive integer, got '$documents'" >&2; exit 2; }
+[[ $pool_documents =~ ^[0-9]+$ ]] || { echo "bench: --pool-documents must be a whole number, got '$pool_documents'" >&2; exit 2; }
 [[ $seed =~ ^[1-9][0-9]*$ ]] || { echo "bench: --seed must be a positive integer, got '$seed'" >&2; exit 2; }
 [[ -z $concurrency || $concurrency =~ ^[[:space:]]*[1-9][0-9]*([[:space:],]+[1-9][0-9]*)*[[:space:]]*$ ]] ||
   { echo "bench: --concurrency must list positive integers, got '$concurrency'" >&2; exit 2; }
@@ -489,6 +495,7 @@ run_scenario() {
             --postmaster-pid "$pg_pid" --documents "$documents" --seed "$seed" --repeats "$repeats"
             --concurrency "$(concurrency_for pipeline)" --pdftotext "$(command -v pdftotext)")
       ((quick)) && args+=(--extract-repeats 5)
+      if ((pool_documents > 0)); then args+=(--pool-documents "$pool_documents"); else args+=(--no-pool); fi
       run_driver "$bench_dir/scenarios/pipeline.mjs" "${args[@]}" ;;
   esac
 }

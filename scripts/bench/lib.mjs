@@ -184,17 +184,22 @@ export function statCpuNs(pid) {
   }
 }
 
-// CPU in ns of `pid`, of its reaped children and of its live children (one level: a
-// PostgreSQL postmaster and its backends and helpers).
-export function familyCpuNs(pid) {
-  const root = statCpuNs(pid);
-  let ns = root.selfNs + root.childrenNs;
+// CPU in ns of the live children of `pid` (one level), from /proc/*/stat.
+export function liveChildrenCpuNs(pid) {
+  let ns = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === pid) continue;
     const c = statCpuNs(Number(entry));
     if (c.ppid === pid && Number.isFinite(c.selfNs)) ns += c.selfNs;
   }
   return ns;
+}
+
+// CPU in ns of `pid`, of its reaped children and of its live children (one level: a
+// PostgreSQL postmaster and its backends and helpers).
+export function familyCpuNs(pid) {
+  const root = statCpuNs(pid);
+  return root.selfNs + root.childrenNs + liveChildrenCpuNs(pid);
 }
 
 // A field of /proc/PID/status in KiB (VmHWM, VmRSS, ...), NaN if unreadable.

@@ -1,7 +1,10 @@
 // The document pipeline (scripts/bench.sh --scenario pipeline): documents per second per
 // core on a fixed mixed corpus, end to end, with the time of each document split into
 // database, sandbox start, extraction and sandbox finish; PDF extraction against poppler's
-// own pdftotext on the same files; and the sandbox's per-document overhead.
+// own pdftotext on the same files; and the sandbox's per-document overhead. Two worker
+// configurations, alternated per repeat: `spawn`, a new extraction child per document (the
+// default), and `pool`, children kept for --pool-documents documents
+// (--documents-per-extractor); --no-pool runs only the first.
 //
 // End to end, per repeat: FLUSHALL and empty tables; pause the queue; the backend's own
 // producer (scripts/producer.mjs, --flow) copies the corpus into storage, creates the
@@ -16,10 +19,11 @@
 //
 // Extraction, with build/extract-bench (bench/extract_bench.cpp; every figure from the
 // same launcher the sandbox uses, the items of a round run one after another, rounds
-// repeated, medians): on a one-line text file, in process, in the sandboxed child, and the
-// bare process starts (/bin/true, `bullmq-worker --version`); on PDFs of the corpus (picked
-// by page count) plus a minimal and a 200-page one: our extractor in process, our
-// `bullmq-worker extract-file` child, and `pdftotext -layout FILE -`.
+// repeated, medians): on a one-line text file, in process, in the sandboxed child, in a
+// pooled child, and the bare process starts (/bin/true, `bullmq-worker --version`); on PDFs
+// of the corpus (picked by page count) plus a minimal and a 200-page one: our extractor in
+// process, in a pooled child, our `bullmq-worker extract-file` child, and
+// `pdftotext -layout FILE -`.
 //
 // Exit status: 0 whatever the figures; 1 if a run broke (the worker died, a document
 // ended otherwise than the corpus says, the rows in PostgreSQL disagree, a tool failed,
@@ -34,7 +38,7 @@ import { loadPackage } from '../../lib/node-packages.mjs';
 import { parseOptions as producerOptions, produce } from '../../producer.mjs';
 import { writeCorpus, writeFixedFiles } from '../corpus.mjs';
 import {
-  PREFIX, blockedIn, environment, familyCpuNs, fmt, installProcessHandlers, judge, killTracked, logTail, machineLines,
+  PREFIX, blockedIn, environment, familyCpuNs, fmt, installProcessHandlers, judge, killTracked, liveChildrenCpuNs, logTail, machineLines,
   median, nowMs, parseInfo, parseOptions, peakRssKiB, processCpu, redisCpuS, sleep, spawnLogged, statCpuNs, stopChild,
   targetLine, waitFor,
 } from '../lib.mjs';
@@ -50,9 +54,10 @@ const opts = parseOptions(
     '--redis': 'string', '--binary': 'string', '--extract-bench': 'string', '--database-url': 'string',
     '--postmaster-pid': 'int', '--out': 'string', '--logs': 'string', '--native-args': 'args', '--documents': 'int',
     '--repeats': 'int', '--concurrency': 'list', '--seed': 'int', '--pdf-files': 'int', '--extract-repeats': 'int',
-    '--pdftotext': 'string',
+    '--pdftotext': 'string', '--pool-documents': 'int', '--no-pool': 'flag',
   },
-  { documents: 2000, repeats: 3, concurrency: [os.cpus().length], seed: 1, pdfFiles: 6, extractRepeats: 15, pdftotext: 'pdftotext', nativeArgs: [] },
+  { documents: 2000, repeats: 3, concurrency: [os.cpus().length], seed: 1, pdfFiles: 6, extractRepeats: 15, pdftotext: 'pdftotext',
+    poolDocuments: 100, noPool: false, nativeArgs: [] },
 );
 for (const k of ['redis', 'binary', 'extractBench', 'databaseUrl', 'postmasterPid', 'out', 'logs']) {
   if (!opts[k]) throw new Error('--redis, --binary, --extract-bench, --database-url, --postmaster-pid, --out and --logs are required');
@@ -65,6 +70,15 @@ if (!opts.pdftotext.includes('/')) {
   opts.pdftotext = found;
 }
 const CORES = os.cpus().length;
+// The worker's two ways to run extraction children, alternated per repeat: a new child
+// per document (the default), and children that stay (--documents-per-extractor).
+const CONFIGS = [
+  { name: 'spawn', title: 'a new extraction child per document (the default)', args: [] },
+  ...(opts.noPool ? [] : [{
+    name: 'pool', title: `extraction children kept for ${opts.poolDocuments} documents (--documents-per-extractor ${opts.poolDocuments})`,
+    args: ['--documents-per-extractor', String(opts.poolDocuments)],
+  }]),
+];
 const CONCURRENCY = opts.concurrency[0];
 const pg = loadPackage('pg');
 
@@ -107,18 +121,18 @@ async function resetState(admin, db, storage) {
   for (const entry of readdirSync(storage)) if (entry.startsWith('run-')) rmSync(path.join(storage, entry), { recursive: true, force: true });
 }
 
-async function runOnce({ admin, db, corpusDir, corpus, storage, repeat }) {
+async function runOnce({ admin, db, corpusDir, corpus, storage, repeat, config }) {
   const n = corpus.length;
   const expectFailed = corpus.filter((d) => d.kind === 'corrupt').length;
-  const label = `pipeline-r${repeat}`;
+  const label = `pipeline-r${repeat}-${config.name}`;
   await resetState(admin, db, storage);
   const queue = new Queue(QUEUE, { connection: { host: new URL(opts.redis).hostname, port: Number(new URL(opts.redis).port), maxRetriesPerRequest: null }, prefix: PREFIX });
   await queue.pause();
-  const runId = `run-${repeat}`;
+  const runId = `run-${repeat}-${config.name}`;
   const t0 = nowMs();
   const produced = await produce(producerOptions([
     '--dir', corpusDir, '--redis', opts.redis, '--database-url', opts.databaseUrl, '--storage', storage,
-    '--queue', QUEUE, '--flow', '--run-id', runId, '--batch-id', `batch-${repeat}`,
+    '--queue', QUEUE, '--flow', '--run-id', runId, '--batch-id', `batch-${repeat}-${config.name}`,
   ]));
   const produceMs = nowMs() - t0;
   if (produced.files !== n) throw new Error(`${label}: the producer enqueued ${produced.files} files, the corpus has ${n}`);
@@ -127,7 +141,7 @@ async function runOnce({ admin, db, corpusDir, corpus, storage, repeat }) {
   const worker = spawnLogged({
     cmd: opts.binary,
     args: ['run', '--queue', QUEUE, '--redis', opts.redis, '--processors', 'files', '--database-url', opts.databaseUrl,
-      '--storage-base-path', storage, '--concurrency', String(CONCURRENCY), '--name', label, ...opts.nativeArgs],
+      '--storage-base-path', storage, '--concurrency', String(CONCURRENCY), '--name', label, ...config.args, ...opts.nativeArgs],
     env: { ...process.env, LOG_LEVEL: 'warn' },
   }, logPath);
   let failure = null;
@@ -142,9 +156,10 @@ async function runOnce({ admin, db, corpusDir, corpus, storage, repeat }) {
   let doneMs;
   const keyCompleted = `${PREFIX}:${QUEUE}:completed`;
   const keyFailed = `${PREFIX}:${QUEUE}:failed`;
+  // The extraction children: those reaped (one per document) and those alive (pooled).
   const snapshot = async () => ({
-    worker: processCpu(worker.child.pid).ns + statCpuNs(worker.child.pid).childrenNs,
-    workerChildren: statCpuNs(worker.child.pid).childrenNs,
+    worker: processCpu(worker.child.pid).ns,
+    workerChildren: statCpuNs(worker.child.pid).childrenNs + liveChildrenCpuNs(worker.child.pid),
     postgres: familyCpuNs(opts.postmasterPid),
     redis: redisCpuS(parseInfo(await admin.info('cpu'))) * 1e9,
   });
@@ -224,6 +239,7 @@ async function runOnce({ admin, db, corpusDir, corpus, storage, repeat }) {
   const docsPerSec = (n * 1000) / spanMs;
   const cpuMsPerDoc = (k) => (cpu1[k] - cpu0[k]) / 1e6 / n;
   return {
+    config: config.name,
     repeat,
     documents: n,
     concurrency: CONCURRENCY,
@@ -232,7 +248,7 @@ async function runOnce({ admin, db, corpusDir, corpus, storage, repeat }) {
     spanMs,
     produceMs,
     cpuMsPerDoc: {
-      worker: cpuMsPerDoc('worker') - cpuMsPerDoc('workerChildren'),
+      worker: cpuMsPerDoc('worker'),
       extractionChildren: cpuMsPerDoc('workerChildren'),
       postgres: cpuMsPerDoc('postgres'),
       redis: cpuMsPerDoc('redis'),
@@ -295,12 +311,14 @@ async function measureExtraction({ storage, fixed, pdfs }) {
   // The sandbox on a trivial file.
   items.push({ label: 'trivial:inprocess', mode: 'inprocess', path: fixed.trivial });
   items.push({ label: 'trivial:isolated', mode: 'isolated', path: fixed.trivial });
+  items.push({ label: 'trivial:pooled', mode: 'pooled', path: fixed.trivial });
   items.push({ label: 'trivial:extract-file', mode: 'command', argv: ours(fixed.trivial) });
   items.push({ label: 'spawn:true', mode: 'command', argv: ['/bin/true'] });
   items.push({ label: 'spawn:version', mode: 'command', argv: [opts.binary, '--version'] });
   // PDFs: ours in process, ours as a process, pdftotext as a process.
   for (const f of pdfs) {
     items.push({ label: `pdf:${f.label}:inprocess`, mode: 'inprocess', path: f.path });
+    items.push({ label: `pdf:${f.label}:pooled`, mode: 'pooled', path: f.path });
     items.push({ label: `pdf:${f.label}:extract-file`, mode: 'command', argv: ours(f.path) });
     items.push({ label: `pdf:${f.label}:pdftotext`, mode: 'command', argv: [opts.pdftotext, '-layout', '-enc', 'UTF-8', path.join(storage, f.path), '-'] });
   }
@@ -310,6 +328,10 @@ async function measureExtraction({ storage, fixed, pdfs }) {
   const trivial = {
     inprocessUs: med('trivial:inprocess'),
     isolatedUs: med('trivial:isolated'),
+    pooledUs: med('trivial:pooled'),
+    pooledStartUs: med('trivial:pooled', 'sandbox_start_us'),
+    pooledExtractUs: med('trivial:pooled', 'extract_us'),
+    pooledFinishUs: med('trivial:pooled', 'sandbox_finish_us'),
     extractFileUs: med('trivial:extract-file'),
     sandboxStartUs: med('trivial:isolated', 'sandbox_start_us'),
     extractInChildUs: med('trivial:isolated', 'extract_us'),
@@ -326,6 +348,7 @@ async function measureExtraction({ storage, fixed, pdfs }) {
   const pdfRows = pdfs.map((f) => ({
     ...f,
     inprocessUs: med(`pdf:${f.label}:inprocess`),
+    pooledUs: med(`pdf:${f.label}:pooled`),
     extractFileUs: med(`pdf:${f.label}:extract-file`),
     pdftotextUs: med(`pdf:${f.label}:pdftotext`),
     inprocessCpuUs: med(`pdf:${f.label}:inprocess`, 'cpu_us'),
@@ -337,19 +360,20 @@ async function measureExtraction({ storage, fixed, pdfs }) {
 
 // ---------------------------------------------------------------- output
 function printRuns(runs) {
-  console.log(`\n== end to end: ${opts.documents} documents, concurrency ${CONCURRENCY} on ${CORES} CPUs, ${runs.length} repeat(s)`);
-  console.log(`${'repeat'.padEnd(8)}${'docs/s'.padStart(9)}${'/core'.padStart(9)}${'span s'.padStart(9)}` +
+  console.log(`\n== end to end: ${opts.documents} documents, concurrency ${CONCURRENCY} on ${CORES} CPUs, ${opts.repeats} repeat(s) of each: ` +
+    CONFIGS.map((c) => `${c.name} = ${c.title}`).join('; '));
+  console.log(`${'repeat'.padEnd(13)}${'docs/s'.padStart(9)}${'/core'.padStart(9)}${'span s'.padStart(9)}` +
     `${'CPU ms/doc: worker'.padStart(20)}${'children'.padStart(10)}${'postgres'.padStart(10)}${'redis'.padStart(8)}${'total'.padStart(8)}${'RSS MiB'.padStart(9)}${'aggregate ms'.padStart(14)}`);
   for (const r of runs) {
     const c = r.cpuMsPerDoc;
-    console.log(`${String(r.repeat).padEnd(8)}${fmt(r.docsPerSec, 1).padStart(9)}${fmt(r.docsPerSecPerCore, 1).padStart(9)}${fmt(r.spanMs / 1000, 2).padStart(9)}` +
+    console.log(`${`${r.repeat} ${r.config}`.padEnd(13)}${fmt(r.docsPerSec, 1).padStart(9)}${fmt(r.docsPerSecPerCore, 1).padStart(9)}${fmt(r.spanMs / 1000, 2).padStart(9)}` +
       `${fmt(c.worker, 2).padStart(20)}${fmt(c.extractionChildren, 2).padStart(10)}${fmt(c.postgres, 2).padStart(10)}${fmt(c.redis, 2).padStart(8)}` +
       `${fmt(c.worker + c.extractionChildren + c.postgres + c.redis, 2).padStart(8)}${fmt(r.peakRssMiB, 1).padStart(9)}${fmt(r.aggregate.ms, 0).padStart(14)}`);
   }
 }
 
-function printSplit(s, byKind) {
-  console.log(`\n== time per completed document (mean over ${s.documents} documents of all repeats; the job's time in the worker ${fmt(ms(s.jobUs), 2)} ms)`);
+function printSplit(s, byKind, config) {
+  console.log(`\n== ${config.name}: time per completed document (mean over ${s.documents} documents of all repeats; the job's time in the worker ${fmt(ms(s.jobUs), 2)} ms)`);
   for (const [key, label] of PHASES) {
     const us = s.phasesUs[key];
     console.log(`  ${label.padEnd(54)} ${fmt(ms(us), 2).padStart(8)} ms  ${fmt((100 * us) / s.jobUs, 0).padStart(3)} %`);
@@ -368,15 +392,16 @@ function printExtraction(ex) {
   console.log(`\n== the sandbox on a one-line text file (medians of ${opts.extractRepeats} rounds, wall ms)`);
   console.log(`  in process (extract_file, warm)                         ${fmt(ms(t.inprocessUs), 3).padStart(8)}`);
   console.log(`  isolated (extract_file_isolated: the worker's path)     ${fmt(ms(t.isolatedUs), 3).padStart(8)}   = start ${fmt(ms(t.sandboxStartUs), 3)} + extract ${fmt(ms(t.extractInChildUs), 3)} + finish ${fmt(ms(t.sandboxFinishUs), 3)}`);
+  console.log(`  pooled (ExtractorPool: a child that stays)              ${fmt(ms(t.pooledUs), 3).padStart(8)}   = start ${fmt(ms(t.pooledStartUs), 3)} + extract ${fmt(ms(t.pooledExtractUs), 3)} + finish ${fmt(ms(t.pooledFinishUs), 3)}`);
   console.log(`  overhead per document (isolated − in process)           ${fmt(ms(t.overheadUs), 3).padStart(8)}   (${fmtX(t.isolatedUs / t.inprocessUs)} the in-process time; CPU ${fmt(ms(t.isolatedCpuUs), 2)} vs ${fmt(ms(t.inprocessCpuUs), 3)} ms)`);
   console.log(`  of the child's extraction, first use (child − in process: libmagic's database…)  ${fmt(ms(t.childFirstUseUs), 3)}`);
   console.log(`  for scale: spawn /bin/true ${fmt(ms(t.spawnTrueUs), 3)}; bullmq-worker --version ${fmt(ms(t.spawnVersionUs), 3)} (exec + the binary's libraries, no plugin)`);
 
   const rows = ex.pdfRows;
   console.log(`\n== PDF extraction against pdftotext -layout (poppler-utils), the same files, medians of ${opts.extractRepeats} rounds, wall ms`);
-  console.log(`  ${'file'.padEnd(22)}${'pages'.padStart(6)}${'KiB'.padStart(7)}${'ours in-proc'.padStart(14)}${'ours process'.padStart(14)}${'pdftotext'.padStart(11)}${'proc ÷ pdftotext'.padStart(18)}${'CPU ÷'.padStart(8)}`);
+  console.log(`  ${'file'.padEnd(22)}${'pages'.padStart(6)}${'KiB'.padStart(7)}${'ours in-proc'.padStart(14)}${'ours pooled'.padStart(13)}${'ours process'.padStart(14)}${'pdftotext'.padStart(11)}${'proc ÷ pdftotext'.padStart(18)}${'CPU ÷'.padStart(8)}`);
   for (const r of rows) {
-    console.log(`  ${r.label.padEnd(22)}${String(r.pages ?? '-').padStart(6)}${fmt(r.bytes / 1024, 1).padStart(7)}${fmt(ms(r.inprocessUs), 2).padStart(14)}${fmt(ms(r.extractFileUs), 2).padStart(14)}` +
+    console.log(`  ${r.label.padEnd(22)}${String(r.pages ?? '-').padStart(6)}${fmt(r.bytes / 1024, 1).padStart(7)}${fmt(ms(r.inprocessUs), 2).padStart(14)}${fmt(ms(r.pooledUs), 2).padStart(13)}${fmt(ms(r.extractFileUs), 2).padStart(14)}` +
       `${fmt(ms(r.pdftotextUs), 2).padStart(11)}${fmtX(r.extractFileUs / r.pdftotextUs).padStart(18)}${fmtX(r.extractFileCpuUs / r.pdftotextCpuUs).padStart(8)}`);
   }
 }
@@ -392,6 +417,7 @@ function pdfComparisons(ex) {
     files: rows.length,
     processBoth: { ours: s('extractFileUs'), pdftotext: s('pdftotextUs'), oursCpu: s('extractFileCpuUs'), pdftotextCpu: s('pdftotextCpuUs') },
     inprocessVsProcess: { ours: s('inprocessUs'), pdftotext: s('pdftotextUs') },
+    pooledVsProcess: { ours: s('pooledUs'), pdftotext: s('pdftotextUs') },
     contentOnly: {
       ours: s('inprocessUs') - rows.length * minimal.inprocessUs,
       pdftotext: s('pdftotextUs') - rows.length * minimal.pdftotextUs,
@@ -433,14 +459,18 @@ async function main() {
     run(opts.binary, ['migrate', '--database-url', opts.databaseUrl]);
     await db.connect();
     for (let r = 1; r <= opts.repeats; r++) {
-      const res = await runOnce({ admin, db, corpusDir, corpus, storage, repeat: r });
-      runs.push(res);
-      console.log(`  repeat ${r}: ${fmt(res.docsPerSec, 1)} docs/s (${fmt(res.docsPerSecPerCore, 1)} per core) over ${fmt(res.spanMs / 1000, 2)} s; ` +
-        `aggregate-batch ${fmt(res.aggregate.ms, 0)} ms; producer ${fmt(res.produceMs / 1000, 1)} s (not counted)`);
+      // Which configuration goes first alternates, so neither always meets a warmer machine.
+      for (const config of r % 2 ? CONFIGS : [...CONFIGS].reverse()) {
+        const res = await runOnce({ admin, db, corpusDir, corpus, storage, repeat: r, config });
+        runs.push(res);
+        console.log(`  repeat ${r} ${config.name.padEnd(5)}: ${fmt(res.docsPerSec, 1)} docs/s (${fmt(res.docsPerSecPerCore, 1)} per core) over ${fmt(res.spanMs / 1000, 2)} s; ` +
+          `aggregate-batch ${fmt(res.aggregate.ms, 0)} ms; producer ${fmt(res.produceMs / 1000, 1)} s (not counted)`);
+      }
     }
     // Extraction measurements, on the last run's copy of the corpus and the fixed files.
+    const lastRunId = `run-${opts.repeats}-${(opts.repeats % 2 ? CONFIGS : [...CONFIGS].reverse()).at(-1).name}`;
     const pdfs = [
-      ...pickPdfs(corpus, `run-${opts.repeats}`, opts.pdfFiles),
+      ...pickPdfs(corpus, lastRunId, opts.pdfFiles),
       { label: 'large.pdf', path: `fixed/${fixed.largePdf}`, pages: fixed.largePages, bytes: fixed.largeBytes, fixed: true },
       { label: 'minimal.pdf', path: `fixed/${fixed.minimalPdf}`, pages: 1, bytes: fixed.minimalBytes, fixed: true },
     ];
@@ -451,26 +481,42 @@ async function main() {
   }
 
   // ------------------------------------------------------------ figures and targets
-  const allDocs = runs.flatMap((r) => r.docs);
-  const s = split(allDocs);
-  const byKind = {};
-  for (const kind of [...new Set(allDocs.map((d) => d.kind))].sort()) {
-    const k = split(allDocs.filter((d) => d.kind === kind));
-    if (k) byKind[kind] = k;
-  }
-  const targets = [];
-  const summary = {};
-  if (runs.length) {
-    printRuns(runs);
-    summary.docsPerSec = median(runs.map((r) => r.docsPerSec));
-    summary.docsPerSecPerCore = median(runs.map((r) => r.docsPerSecPerCore));
-    summary.cpuMsPerDoc = Object.fromEntries(Object.keys(runs[0].cpuMsPerDoc).map((k) => [k, median(runs.map((r) => r.cpuMsPerDoc[k]))]));
+  const byConfig = {};
+  for (const config of CONFIGS) {
+    const rs = runs.filter((r) => r.config === config.name);
+    if (!rs.length) continue;
+    const docs = rs.flatMap((r) => r.docs);
+    const summary = {
+      runs: rs.length,
+      docsPerSec: median(rs.map((r) => r.docsPerSec)),
+      docsPerSecPerCore: median(rs.map((r) => r.docsPerSecPerCore)),
+      docsPerSecMin: Math.min(...rs.map((r) => r.docsPerSec)),
+      docsPerSecMax: Math.max(...rs.map((r) => r.docsPerSec)),
+      cpuMsPerDoc: Object.fromEntries(Object.keys(rs[0].cpuMsPerDoc).map((k) => [k, median(rs.map((r) => r.cpuMsPerDoc[k]))])),
+    };
     summary.cpuMsPerDocTotal = sum(Object.values(summary.cpuMsPerDoc));
     summary.docsPerCpuSecond = 1000 / summary.cpuMsPerDocTotal;
-    console.log(`  medians: ${fmt(summary.docsPerSec, 1)} docs/s = ${fmt(summary.docsPerSecPerCore, 1)} per core (÷ ${CORES} CPUs); ` +
-      `${fmt(summary.cpuMsPerDocTotal, 2)} CPU ms per document over worker, children, PostgreSQL and Redis = ${fmt(summary.docsPerCpuSecond, 1)} docs per CPU-second`);
+    const byKind = {};
+    for (const kind of [...new Set(docs.map((d) => d.kind))].sort()) {
+      const k = split(docs.filter((d) => d.kind === kind));
+      if (k) byKind[kind] = k;
+    }
+    byConfig[config.name] = { config, summary, split: split(docs), byKind };
   }
-  if (s) printSplit(s, byKind);
+  const targets = [];
+  const spawn = byConfig.spawn;
+  const pool = byConfig.pool;
+  if (runs.length) {
+    printRuns(runs);
+    for (const { config, summary } of Object.values(byConfig)) {
+      console.log(`  ${config.name} medians: ${fmt(summary.docsPerSec, 1)} docs/s = ${fmt(summary.docsPerSecPerCore, 1)} per core (÷ ${CORES} CPUs); ` +
+        `${fmt(summary.cpuMsPerDocTotal, 2)} CPU ms per document over worker, children, PostgreSQL and Redis = ${fmt(summary.docsPerCpuSecond, 1)} docs per CPU-second`);
+    }
+    if (spawn && pool) {
+      console.log(`  pool ÷ spawn: docs/s ${fmtX(pool.summary.docsPerSec / spawn.summary.docsPerSec)}, CPU per document ${fmtX(pool.summary.cpuMsPerDocTotal / spawn.summary.cpuMsPerDocTotal)}`);
+    }
+  }
+  for (const { config, split: s, byKind } of Object.values(byConfig)) if (s) printSplit(s, byKind, config);
   let pdf = null;
   if (extraction) {
     printExtraction(extraction);
@@ -478,8 +524,8 @@ async function main() {
   }
 
   console.log('\ntargets:');
-  if (runs.length) {
-    console.log(`  [----] ${'documents/s per core (no target in issue 12)'.padEnd(50)} measured ${fmt(summary.docsPerSecPerCore, 1).padStart(10)}   ` +
+  for (const { config, summary } of Object.values(byConfig)) {
+    console.log(`  [----] ${`${config.name}: documents/s per core (no target in issue 12)`.padEnd(50)} measured ${fmt(summary.docsPerSecPerCore, 1).padStart(10)}   ` +
       `(${fmt(summary.docsPerSec, 1)} docs/s on ${CORES} CPUs)`);
   }
   if (pdf) {
@@ -487,19 +533,22 @@ async function main() {
     targets.push(judge({ name: 'PDF: ours ÷ pdftotext, process start on both sides', value: p.ours / p.pdftotext, target: PDF_TARGET, op: '<=', unit: 'x' }));
     targets.push(judge({ name: 'PDF: ours ÷ pdftotext, content only (fixed cost off)', value: pdf.contentOnly.ours / pdf.contentOnly.pdftotext, target: PDF_TARGET, op: '<=', unit: 'x' }));
     targets.push(judge({ name: 'PDF: ours in process ÷ pdftotext process', value: pdf.inprocessVsProcess.ours / pdf.inprocessVsProcess.pdftotext, target: PDF_TARGET, op: '<=', unit: 'x' }));
+    targets.push(judge({ name: 'PDF: ours pooled (a child that stays) ÷ pdftotext', value: pdf.pooledVsProcess.ours / pdf.pooledVsProcess.pdftotext, target: PDF_TARGET, op: '<=', unit: 'x' }));
   }
-  if (s) {
-    targets.push(judge({ name: 'sandbox ÷ (sandbox + extraction) per document', value: s.sandboxShare, target: SANDBOX_SHARE_LIMIT, op: '<=', unit: 'x' }));
+  for (const { config, split: s } of Object.values(byConfig)) {
+    if (s) targets.push(judge({ name: `${config.name}: sandbox ÷ (sandbox + extraction) per doc`, value: s.sandboxShare, target: SANDBOX_SHARE_LIMIT, op: '<=', unit: 'x' }));
   }
   for (const t of targets) console.log(targetLine(t));
   if (pdf) {
     const c = pdf.contentOnly;
     console.log(`  (PDF sums over ${pdf.files} files, medians: process start on both ${fmt(ms(pdf.processBoth.ours), 1)} vs ${fmt(ms(pdf.processBoth.pdftotext), 1)} ms, ` +
       `CPU ${fmtX(pdf.processBoth.oursCpu / pdf.processBoth.pdftotextCpu)}; content only: each side's time on minimal.pdf (ours ${fmt(ms(c.oursFixedUs), 2)} ms in process, ` +
-      `pdftotext ${fmt(ms(c.pdftotextFixedUs), 2)} ms with its start) taken off per file)`);
+      `pdftotext ${fmt(ms(c.pdftotextFixedUs), 2)} ms with its start) taken off per file; pooled: our child already running, pdftotext started each time)`);
   }
   let proposal = null;
+  const s = spawn?.split;
   if (s && extraction) {
+    const summary = spawn.summary;
     const dominates = s.sandboxShare > SANDBOX_SHARE_LIMIT;
     // A pool would save the sandbox's start and finish and the child's first-use cost.
     const saveUs = s.phasesUs.sandbox_start + s.phasesUs.sandbox_finish + Math.max(extraction.trivial.childFirstUseUs, 0);
@@ -511,24 +560,27 @@ async function main() {
       // Two ceilings: the slots (C documents in flight, each shorter by saveUs) and the
       // CPUs (the extraction children's CPU per document replaced by the extraction's own
       // time in the child less its first-use cost: wall time, so no less than its CPU).
-      slotBoundDocsPerSec: summary.docsPerSec ? (summary.docsPerSec * s.jobUs) / Math.max(s.jobUs - saveUs, 1) : null,
+      slotBoundDocsPerSec: (summary.docsPerSec * s.jobUs) / Math.max(s.jobUs - saveUs, 1),
     };
-    if (summary.cpuMsPerDoc) {
-      const pooledExtractMs = ms(Math.max(s.phasesUs.extract - Math.max(extraction.trivial.childFirstUseUs, 0), 0));
-      proposal.cpuMsPerDocWithPool = summary.cpuMsPerDocTotal - summary.cpuMsPerDoc.extractionChildren + pooledExtractMs;
-      proposal.cpuSavedMsPerDoc = summary.cpuMsPerDocTotal - proposal.cpuMsPerDocWithPool;
-      proposal.cpuBoundDocsPerSec = (CORES * 1000) / Math.max(proposal.cpuMsPerDocWithPool, 0.001);
+    const pooledExtractMs = ms(Math.max(s.phasesUs.extract - Math.max(extraction.trivial.childFirstUseUs, 0), 0));
+    proposal.cpuMsPerDocWithPool = summary.cpuMsPerDocTotal - summary.cpuMsPerDoc.extractionChildren + pooledExtractMs;
+    proposal.cpuSavedMsPerDoc = summary.cpuMsPerDocTotal - proposal.cpuMsPerDocWithPool;
+    proposal.cpuBoundDocsPerSec = (CORES * 1000) / Math.max(proposal.cpuMsPerDocWithPool, 0.001);
+    proposal.estimatedDocsPerSecWithPool = Math.min(proposal.slotBoundDocsPerSec, proposal.cpuBoundDocsPerSec);
+    if (pool) {
+      proposal.measuredWithPool = { docsPerSec: pool.summary.docsPerSec, cpuMsPerDoc: pool.summary.cpuMsPerDocTotal, sandboxShare: pool.split?.sandboxShare };
     }
-    proposal.estimatedDocsPerSecWithPool = Math.min(proposal.slotBoundDocsPerSec ?? Infinity, proposal.cpuBoundDocsPerSec ?? Infinity);
-    console.log(`\nsandbox: start + finish ${fmt(ms(proposal.sandboxUsPerDoc), 2)} ms per document against ${fmt(ms(s.phasesUs.extract), 2)} ms of extraction ` +
-      `(${fmt(100 * s.sandboxShare, 0)} % of the two); on a trivial file the child costs ${fmt(ms(extraction.trivial.overheadUs), 2)} ms more than extracting in process.`);
+    console.log(`\nsandbox (spawn): start + finish ${fmt(ms(proposal.sandboxUsPerDoc), 2)} ms per document against ${fmt(ms(s.phasesUs.extract), 2)} ms of extraction ` +
+      `(${fmt(100 * s.sandboxShare, 0)} % of the two); on a trivial file the child costs ${fmt(ms(extraction.trivial.overheadUs), 2)} ms more than extracting in process, ` +
+      `a pooled child ${fmt(ms(extraction.trivial.pooledUs - extraction.trivial.inprocessUs), 2)} ms.`);
     console.log(dominates
-      ? `spawning dominates: a pool of pre-started extraction children (one per slot, each reading requests on stdin, ` +
-        `restarted after a crash, a limit hit or K documents) would save up to ${fmt(ms(saveUs), 1)} ms per document (start, finish and ` +
-        `the child's first-use cost) and ${fmt(proposal.cpuSavedMsPerDoc, 1)} CPU ms: at most ~${fmt(proposal.estimatedDocsPerSecWithPool, 0)} docs/s ` +
-        `instead of ${fmt(summary.docsPerSec, 0)} (an upper bound, the lower of two: the slots ~${fmt(proposal.slotBoundDocsPerSec, 0)}, ` +
-        `the CPUs ~${fmt(proposal.cpuBoundDocsPerSec, 0)}; see scripts/bench/README.md).`
-      : 'spawning does not dominate the extraction here; no pre-started pool is called for by this run.');
+      ? `spawning dominates. Estimate for children that stay: up to ${fmt(ms(saveUs), 1)} ms and ${fmt(proposal.cpuSavedMsPerDoc, 1)} CPU ms saved per document, ` +
+        `at most ~${fmt(proposal.estimatedDocsPerSecWithPool, 0)} docs/s (the lower of the slots' ~${fmt(proposal.slotBoundDocsPerSec, 0)} and the CPUs' ` +
+        `~${fmt(proposal.cpuBoundDocsPerSec, 0)}).` +
+        (pool ? ` Measured with --documents-per-extractor ${opts.poolDocuments}: ${fmt(pool.summary.docsPerSec, 0)} docs/s against ${fmt(summary.docsPerSec, 0)} ` +
+          `(${fmtX(pool.summary.docsPerSec / summary.docsPerSec)}), ${fmt(pool.summary.cpuMsPerDocTotal, 1)} CPU ms per document against ${fmt(summary.cpuMsPerDocTotal, 1)}.`
+          : ' (--no-pool: the pool was not measured.)')
+      : 'spawning does not dominate the extraction here.');
   }
   console.log('\nnotes: docs/s = N / (last finishedOn − first processedOn) of the process-file jobs; per core = ÷ the CPUs of the machine ' +
     '(worker, its children, PostgreSQL and Redis share them); the split is the processor\'s own timing_us of each completed job ' +
@@ -539,12 +591,10 @@ async function main() {
     scenario: 'pipeline',
     startedAt,
     finishedAt: new Date().toISOString(),
-    config: { documents: opts.documents, seed: opts.seed, repeats: opts.repeats, concurrency: CONCURRENCY, cores: CORES, extractRepeats: opts.extractRepeats, pdfFiles: opts.pdfFiles, binary: opts.binary, nativeArgs: opts.nativeArgs, pdftotext: pdftotextVersion },
+    config: { documents: opts.documents, seed: opts.seed, repeats: opts.repeats, concurrency: CONCURRENCY, configs: CONFIGS.map((c) => c.name), poolDocuments: opts.poolDocuments, cores: CORES, extractRepeats: opts.extractRepeats, pdfFiles: opts.pdfFiles, binary: opts.binary, nativeArgs: opts.nativeArgs, pdftotext: pdftotextVersion },
     environment: environment(redisInfo.redis_version, loadavgAtStart, opts.binary),
     corpus: { documents: corpus.length, bytes: sum(corpus.map((d) => d.bytes)), files: corpus },
-    summary,
-    split: s,
-    splitByKind: byKind,
+    byConfig: Object.fromEntries(Object.entries(byConfig).map(([name, c]) => [name, { title: c.config.title, args: c.config.args, summary: c.summary, split: c.split, splitByKind: c.byKind }])),
     extraction: extraction ? { trivial: extraction.trivial, pdf: extraction.pdfRows, comparisons: pdf, raw: extraction.raw } : null,
     sandboxProposal: proposal,
     targets,
