@@ -26,7 +26,12 @@
 #               duration 1 s: locks lost, stalled recoveries and jobs processed twice,
 #               Node's Worker and bullmq-worker one after the other
 #               (scenarios/cpu.mjs; OUT/bench-cpu.json)
-#   all         all five in turn, on the same redis-server
+#   pipeline    the document pipeline on a seeded mixed corpus at concurrency = CPUs:
+#               documents/s per core, the time split (database, sandbox start,
+#               extraction), with a new extraction child per document and with
+#               children that stay; PDF extraction against pdftotext, the sandbox's overhead;
+#               starts its own PostgreSQL too (scenarios/pipeline.mjs; OUT/bench-pipeline.json)
+#   all         all six in turn, on the same redis-server
 #
 # It prints figures; it is not a test. Exit status is 0 whatever the figures
 # and non-zero only if something broke (a worker died, jobs failed, or not all
@@ -36,6 +41,7 @@
 #                         [--binary PATH] [--out DIR] [--build] [--native-args "ARGS"]
 #                         [--no-warmup] [--quick] [--cluster [N]]
 #                         [--samples N] [--processes "1 2 4"] [--no-node] [--sample-interval S]
+#                         [--documents N] [--seed S] [--pool-documents N]
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -50,6 +56,9 @@ samples=""
 processes="1 2 4"
 sample_interval=""
 no_node=0
+documents=""
+seed=1
+pool_documents=100
 binary=""
 out=""
 force_build=0
@@ -63,24 +72,26 @@ jobs_set=0 repeats_set=0 concurrency_set=0
 usage() {
   cat <<'EOF'
 Usage: scripts/bench.sh [options]
-  --scenario NAME       throughput (default), latency, workers, long, cpu, or all (each in turn)
+  --scenario NAME       throughput (default), latency, workers, long, cpu, pipeline, or all
+                        (each in turn)
   --jobs N              jobs per run (default 20000; long: 1000000; cpu: 100)
   --repeats R           runs per worker and concurrency; medians are printed (default 3;
-                        throughput and workers; cpu: default 1, counts summed)
+                        throughput, workers and pipeline; cpu: default 1, counts summed)
   --concurrency "LIST"  concurrencies to run, space-separated (default "1 10 100"; workers:
-                        "10" per process; cpu: 2x and 4x the CPUs; latency and long take the
-                        first value, default 1 and 100)
+                        "10" per process; cpu: 2x and 4x the CPUs; latency, long and pipeline
+                        take the first value, default 1, 100 and the number of CPUs)
   --binary PATH         bullmq-worker binary (default build/bullmq-worker, built if missing)
-  --build               bring the default binary and build/round-trip-floor up to date first
-                        (flocked incremental build; the probe is built when missing anyway)
+  --build               bring the default binary and the scenarios' helpers (build/round-trip-floor,
+                        build/extract-bench) up to date first (flocked incremental build; the
+                        helpers are built when missing anyway)
   --out DIR             where the JSON results (bench-results.json, bench-SCENARIO.json) and the
                         worker logs go (default: a new temp dir)
   --native-args "ARGS"  extra arguments for `bullmq-worker run` (experiments, e.g. "--processor-threads 1")
   --no-warmup           skip the uncounted warm-up run of each worker
   --quick               smoke run: 2000 jobs, 1 repeat, concurrency "1 10", no warm-up;
                         latency 30 samples (+5 warm-up); workers 2000 jobs, 1 repeat; long
-                        20000 jobs, a sample every 1 s; cpu 20 jobs (~1 min)
-                        (--scenario all --quick: ~2 min)
+                        20000 jobs, a sample every 1 s; cpu 20 jobs (~1 min); pipeline 300
+                        documents, 1 repeat, 5 extraction rounds (~30 s)
   --cluster [N]         run against a private Redis Cluster of N masters (default 3, no
                         replicas) instead of one redis-server; the queue is {bench}
                         (throughput only)
@@ -88,6 +99,10 @@ Usage: scripts/bench.sh [options]
   --processes "LIST"    workers: process counts to run (default "1 2 4")
   --no-node             workers and cpu: skip the Node.js Workers' runs
   --sample-interval S   long: seconds between RSS/fd samples (default 10)
+  --documents N         pipeline: documents in the corpus (default 2000)
+  --seed S              pipeline: the corpus generator's seed, a positive integer (default 1)
+  --pool-documents N    pipeline: the runs with extraction children that stay use
+                        --documents-per-extractor N (default 100; 0: no such runs)
   -h, --help            this text
 EOF
 }
@@ -99,6 +114,9 @@ while (($#)); do
     --processes) processes=${2:?--processes needs a value}; shift 2 ;;
     --no-node) no_node=1; shift ;;
     --sample-interval) sample_interval=${2:?--sample-interval needs a value}; shift 2 ;;
+    --documents) documents=${2:?--documents needs a value}; shift 2 ;;
+    --seed) seed=${2:?--seed needs a value}; shift 2 ;;
+    --pool-documents) pool_documents=${2:?--pool-documents needs a value}; shift 2 ;;
     --jobs) jobs=${2:?--jobs needs a value}; jobs_set=1; shift 2 ;;
     --repeats) repeats=${2:?--repeats needs a value}; repeats_set=1; shift 2 ;;
     --concurrency) concurrency=${2:?--concurrency needs a value}; concurrency_set=1; shift 2 ;;
@@ -116,9 +134,9 @@ while (($#)); do
   esac
 done
 case $scenario in
-  throughput|latency|workers|long|cpu) scenarios=("$scenario") ;;
-  all) scenarios=(throughput latency workers long cpu) ;;
-  *) echo "bench: --scenario must be throughput, latency, workers, long, cpu or all, got '$scenario'" >&2; exit 2 ;;
+  throughput|latency|workers|long|cpu|pipeline) scenarios=("$scenario") ;;
+  all) scenarios=(throughput latency workers long cpu pipeline) ;;
+  *) echo "bench: --scenario must be throughput, latency, workers, long, cpu, pipeline or all, got '$scenario'" >&2; exit 2 ;;
 esac
 if ((cluster)) && [[ $scenario != throughput ]]; then
   echo "bench: --cluster runs only the throughput scenario" >&2; exit 2
@@ -130,6 +148,7 @@ if ((quick)); then
   [[ -n $sample_interval ]] || sample_interval=1
 fi
 [[ -n $samples ]] || samples=200
+if [[ -z $documents ]]; then if ((quick)); then documents=300; else documents=2000; fi; fi
 [[ -n $sample_interval ]] || sample_interval=10
 # Per-scenario sizes: --jobs and --concurrency, when given, apply to each scenario run.
 jobs_for() {
@@ -143,7 +162,7 @@ jobs_for() {
 concurrency_for() {
   if ((concurrency_set)); then
     case $1 in
-      latency|long) read -r -a first <<<"${concurrency//,/ }"; echo "${first[0]}" ;;
+      latency|long|pipeline) read -r -a first <<<"${concurrency//,/ }"; echo "${first[0]}" ;;
       *) echo "$concurrency" ;;
     esac
     return
@@ -154,6 +173,7 @@ concurrency_for() {
     latency) echo 1 ;;
     long) echo 100 ;;
     cpu) local n; n=$(nproc); echo "$((2 * n)) $((4 * n))" ;;
+    pipeline) nproc ;;
   esac
 }
 
@@ -164,6 +184,9 @@ concurrency_for() {
 [[ $processes =~ ^[[:space:]]*[1-9][0-9]*([[:space:],]+[1-9][0-9]*)*[[:space:]]*$ ]] ||
   { echo "bench: --processes must list positive integers, got '$processes'" >&2; exit 2; }
 [[ $repeats =~ ^[1-9][0-9]*$ ]] || { echo "bench: --repeats must be a positive integer, got '$repeats'" >&2; exit 2; }
+[[ $documents =~ ^[1-9][0-9]*$ ]] || { echo "bench: --documents must be a positive integer, got '$documents'" >&2; exit 2; }
+[[ $pool_documents =~ ^[0-9]+$ ]] || { echo "bench: --pool-documents must be a whole number, got '$pool_documents'" >&2; exit 2; }
+[[ $seed =~ ^[1-9][0-9]*$ ]] || { echo "bench: --seed must be a positive integer, got '$seed'" >&2; exit 2; }
 [[ -z $concurrency || $concurrency =~ ^[[:space:]]*[1-9][0-9]*([[:space:],]+[1-9][0-9]*)*[[:space:]]*$ ]] ||
   { echo "bench: --concurrency must list positive integers, got '$concurrency'" >&2; exit 2; }
 [[ $cluster_masters =~ ^[1-9][0-9]*$ ]] && ((cluster_masters <= 64)) ||
@@ -172,6 +195,15 @@ concurrency_for() {
 for tool in node npm redis-server redis-cli; do
   command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
 done
+# The pipeline scenario also runs its own PostgreSQL and poppler's pdftotext.
+pg_bin=${PG_BIN_DIR:-/usr/lib/postgresql/15/bin}
+need_pipeline=0
+[[ " ${scenarios[*]} " == *" pipeline "* ]] && need_pipeline=1
+if ((need_pipeline)); then
+  for tool in pdftotext "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/createdb"; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
+  done
+fi
 
 cd "$root"
 
@@ -199,15 +231,24 @@ floor_probe="$root/build/round-trip-floor"
 need_probe=0
 [[ " ${scenarios[*]} " == *" throughput "* ]] && need_probe=1
 if ((need_probe)) && { [[ ! -x $floor_probe ]] || ((force_build)); }; then targets+=(round-trip-floor); fi
+# The pipeline scenario's extraction timer (bench/extract_bench.cpp).
+extract_bench="$root/build/extract-bench"
+if ((need_pipeline)) && { [[ ! -x $extract_bench ]] || ((force_build)); }; then targets+=(extract-bench); fi
 ((${#targets[@]} == 0)) || build_targets "${targets[@]}"
 ((need_probe == 0)) || [[ -x $floor_probe ]] || { echo "bench: $floor_probe is not an executable" >&2; exit 1; }
 [[ -x $binary ]] || { echo "bench: $binary is not an executable" >&2; exit 1; }
+((need_pipeline == 0)) || [[ -x $extract_bench ]] || { echo "bench: $extract_bench is not an executable" >&2; exit 1; }
 binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
 
 # The pinned Node.js bullmq.
 if [[ ! -d $bench_dir/node_modules ]]; then
   echo "bench: npm ci in scripts/bench"
   (cd "$bench_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# The pipeline scenario plays the backend with scripts/producer.mjs (its packages: pg, bullmq).
+if ((need_pipeline)) && [[ ! -d $here/node/node_modules ]]; then
+  echo "bench: npm ci in scripts/node"
+  npm ci --prefix "$here/node" --no-audit --no-fund --loglevel=error
 fi
 
 work=$(mktemp -d /tmp/bullmq-bench-work.XXXXXX)
@@ -218,6 +259,25 @@ out=$(cd "$out" && pwd)
 redis_pid=""
 cluster_pids=()
 driver_pid=""
+pg_dir=""
+pg_pid=""
+as_postgres() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
+# Stops the PostgreSQL this script started: pg_ctl stop (fast), bounded; then its
+# postmaster's pid; then its folder goes.
+stop_postgres() {
+  [[ -n $pg_dir ]] || return 0
+  if [[ -n $pg_pid ]] && kill -0 "$pg_pid" 2>/dev/null; then
+    as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast -w -t 20 stop >/dev/null 2>&1 || true
+    local i
+    for ((i = 0; i < 100; i++)); do kill -0 "$pg_pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pg_pid" 2>/dev/null; then
+      kill -QUIT "$pg_pid" 2>/dev/null || true
+      sleep 0.5
+    fi
+  fi
+  rm -rf "$pg_dir"
+  pg_dir="" pg_pid=""
+}
 cleanup() {
   local rc=$?
   if [[ -n $driver_pid ]] && kill -0 "$driver_pid" 2>/dev/null; then
@@ -235,6 +295,7 @@ cleanup() {
   for pid in "${cluster_pids[@]}"; do
     wait "$pid" 2>/dev/null || true
   done
+  stop_postgres
   rm -rf "$work"
   exit "$rc"
 }
@@ -368,6 +429,34 @@ cp "$binary" "$work/bullmq-worker"
 ((need_probe == 0)) || cp "$floor_probe" "$work/round-trip-floor"
 binary_sha=$(sha256sum "$work/bullmq-worker" | cut -d' ' -f1)
 echo "bench: binary $binary (sha256 ${binary_sha:0:16}…), run from a copy in $work"
+if ((need_pipeline)); then
+  # The files plugin goes next to the copy (where the worker looks first), and so
+  # does the extraction timer.
+  plugin=""
+  for candidate in "$(dirname "$binary")/bullmq-worker-files.so" "$(dirname "$binary")/../lib/bullmq-worker/bullmq-worker-files.so"; do
+    if [[ -f $candidate ]]; then plugin=$candidate; break; fi
+  done
+  [[ -n $plugin ]] || { echo "bench: no bullmq-worker-files.so next to $binary (the pipeline scenario needs the files plugin)" >&2; exit 1; }
+  cp "$plugin" "$work/bullmq-worker-files.so"
+  cp "$extract_bench" "$work/extract-bench"
+
+  # A private PostgreSQL 15 on a free loopback port, its data and socket in a new
+  # folder under /tmp (the postgres user must reach it), PostgreSQL's default
+  # settings (fsync on), stopped by stop_postgres on exit.
+  pg_dir=$(mktemp -d /tmp/bullmq-bench-pg.XXXXXX)
+  ((EUID != 0)) || chown postgres:postgres "$pg_dir"
+  pg_port=$(node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+  as_postgres "$pg_bin/initdb" -D "$pg_dir/data" -U postgres -A trust -E UTF8 --locale=C --no-sync >"$pg_dir/initdb.log" 2>&1 ||
+    { echo "bench: initdb failed" >&2; cat "$pg_dir/initdb.log" >&2; exit 1; }
+  as_postgres "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -t 30 \
+    -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1" start >/dev/null ||
+    { echo "bench: PostgreSQL did not start" >&2; tail -n 20 "$pg_dir/postgres.log" >&2; exit 1; }
+  pg_pid=$(head -n 1 "$pg_dir/data/postmaster.pid")
+  "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres bench ||
+    { echo "bench: createdb failed" >&2; exit 1; }
+  database_url="postgresql://postgres@127.0.0.1:$pg_port/bench"
+  echo "bench: PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') (pid $pg_pid) at $database_url"
+fi
 
 common=(--redis "$redis_url" --binary "$work/bullmq-worker" --out "$out" --logs "$out/logs")
 [[ -z $native_args ]] || common+=(--native-args "$native_args")
@@ -413,6 +502,13 @@ run_scenario() {
       if ((repeats_set)); then args+=(--repeats "$repeats"); fi
       ((no_node)) && args+=(--no-node)
       run_driver "$bench_dir/scenarios/cpu.mjs" "${args[@]}" ;;
+    pipeline)
+      args=("${common[@]}" --extract-bench "$work/extract-bench" --database-url "$database_url"
+            --postmaster-pid "$pg_pid" --documents "$documents" --seed "$seed" --repeats "$repeats"
+            --concurrency "$(concurrency_for pipeline)" --pdftotext "$(command -v pdftotext)")
+      ((quick)) && args+=(--extract-repeats 5)
+      if ((pool_documents > 0)); then args+=(--pool-documents "$pool_documents"); else args+=(--no-pool); fi
+      run_driver "$bench_dir/scenarios/pipeline.mjs" "${args[@]}" ;;
   esac
 }
 

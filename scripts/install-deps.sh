@@ -41,6 +41,7 @@ if ((!build_only)); then
     python3   # the command-processor tests run a Python handler (tests only)
     iproute2  # ss: the demo names the process holding a port it wanted
     chromium  # headless browser for the Bull Board test (driven by playwright-core)
+    poppler-utils  # pdftotext: the yardstick of scripts/bench.sh --scenario pipeline
   )
 fi
 if ((list)); then printf '%s\n' "${packages[@]}"; exit 0; fi

@@ -91,6 +91,18 @@ export async function waitFor(check, timeoutMs, everyMs = 10) {
 }
 
 // ---------------------------------------------------------------- statistics
+// mulberry32: a small seeded PRNG, uniform in [0, 1).
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export function median(values) {
   const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
   if (!v.length) return null;
@@ -156,6 +168,38 @@ export function processCpu(pid) {
   const statNs = (ticks * 1e9) / CLK_TCK;
   // schedstat misses exited threads; stat is tick-rounded. Take the larger.
   return { ns: Math.max(Number.isFinite(sched) ? sched : 0, Number.isFinite(statNs) ? statNs : 0), schedNs: sched, statNs, threads };
+}
+
+// From /proc/PID/stat, in ns (clock ticks): the process's own utime+stime and the
+// cutime+cstime of its children that it has reaped (a worker's extraction children, a
+// postmaster's exited backends); NaN when the process is gone.
+export function statCpuNs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+    const ns = (ticks) => (ticks * 1e9) / CLK_TCK;
+    return { selfNs: ns(Number(f[11]) + Number(f[12])), childrenNs: ns(Number(f[13]) + Number(f[14])), ppid: Number(f[1]) };
+  } catch {
+    return { selfNs: NaN, childrenNs: NaN, ppid: NaN };
+  }
+}
+
+// CPU in ns of the live children of `pid` (one level), from /proc/*/stat.
+export function liveChildrenCpuNs(pid) {
+  let ns = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === pid) continue;
+    const c = statCpuNs(Number(entry));
+    if (c.ppid === pid && Number.isFinite(c.selfNs)) ns += c.selfNs;
+  }
+  return ns;
+}
+
+// CPU in ns of `pid`, of its reaped children and of its live children (one level: a
+// PostgreSQL postmaster and its backends and helpers).
+export function familyCpuNs(pid) {
+  const root = statCpuNs(pid);
+  return root.selfNs + root.childrenNs + liveChildrenCpuNs(pid);
 }
 
 // A field of /proc/PID/status in KiB (VmHWM, VmRSS, ...), NaN if unreadable.

@@ -4,7 +4,9 @@
 // folders. Each entry says what the worker should make of it.
 import { buildZip } from './zip.mjs';
 
-// A PDF with one text line per page; byte offsets of the objects computed.
+// A PDF, one entry per page: a string is one 18 pt line, an array of strings
+// is that many 11 pt lines (the benchmark's larger documents); byte offsets of
+// the objects computed.
 export function buildPdf(pageTexts, { title = 'E2E fixture', author = 'bullmq-worker tests' } = {}) {
   const esc = (s) => s.replace(/([\\()])/g, '\\$1');
   const objects = [];
@@ -15,7 +17,9 @@ export function buildPdf(pageTexts, { title = 'E2E fixture', author = 'bullmq-wo
   const kids = pageTexts.map((_, i) => `${3 + 2 * i} 0 R`).join(' ');
   objects.push(`<< /Type /Pages /Kids [${kids}] /Count ${n} >>`);
   pageTexts.forEach((text, i) => {
-    const content = `BT /F1 18 Tf 72 720 Td (${esc(text)}) Tj ET\n`;
+    const content = Array.isArray(text)
+      ? `BT /F1 11 Tf 14 TL 72 740 Td ${text.map((line) => `(${esc(line)}) '`).join(' ')} ET\n`
+      : `BT /F1 18 Tf 72 720 Td (${esc(text)}) Tj ET\n`;
     objects.push(
       `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 ${fontObj} 0 R >> >> /Contents ${4 + 2 * i} 0 R >>`,
     );

@@ -239,6 +239,11 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
                  "PostgreSQL connections (default: concurrency)")
       ->envname("DATABASE_POOL_SIZE")
       ->check(CLI::Range(0, 1000));
+  run.add_option("--documents-per-extractor", cfg.documents_per_extractor,
+                 "Documents one extraction child takes before a new one starts (default 1: a "
+                 "new child per document; more: children that stay, sharing a process)")
+      ->envname("BULLMQ_DOCUMENTS_PER_EXTRACTOR")
+      ->check(CLI::Range(1, 100000));
   run.add_option("--http-port", cfg.http_port, "Port for /livez, /readyz and /metrics (0: off)")
       ->envname("BULLMQ_HTTP_PORT")
       ->check(CLI::Range(0, 65535));

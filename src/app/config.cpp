@@ -231,6 +231,8 @@ std::string describe_config(const RunConfig& c) {
   w.Int64(c.batch_processing_timeout_s);
   w.Key("database_pool_size");
   w.Int(c.database_pool_size);
+  w.Key("documents_per_extractor");
+  w.Int(c.documents_per_extractor);
   w.Key("migrate");
   w.Bool(c.migrate);
   w.Key("otel_endpoint");

@@ -45,8 +45,9 @@ struct RunConfig {
   std::string database_url;
   std::string storage_base_path;
   std::int64_t batch_processing_timeout_s = 1800;
-  int database_pool_size = 0;  // 0 = concurrency
-  bool migrate = false;        // run migrations before starting
+  int database_pool_size = 0;       // 0 = concurrency
+  int documents_per_extractor = 1;  // 1 = a new extraction child per document
+  bool migrate = false;             // run migrations before starting
 
   // Probes and metrics.
   int http_port = 0;  // 0 = off

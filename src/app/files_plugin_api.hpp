@@ -29,4 +29,5 @@ inline constexpr const char* kFilesStorageBasePath = "storage_base_path";
 inline constexpr const char* kFilesBatchTimeoutSeconds = "batch_processing_timeout_s";
 inline constexpr const char* kFilesDatabasePoolSize = "database_pool_size";
 inline constexpr const char* kFilesWorkerExecutable = "worker_executable";
+inline constexpr const char* kFilesDocumentsPerExtractor = "documents_per_extractor";
 }  // namespace app

@@ -45,6 +45,7 @@ plugins::PluginSettings files_settings(const RunConfig& config, const std::strin
   settings.values[kFilesDatabasePoolSize] = std::to_string(
       config.database_pool_size > 0 ? config.database_pool_size : config.worker.concurrency);
   settings.values[kFilesWorkerExecutable] = executable;
+  settings.values[kFilesDocumentsPerExtractor] = std::to_string(config.documents_per_extractor);
   return settings;
 }
 

@@ -35,7 +35,7 @@ import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import {
   runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, installProcessHandlers, judge, logTail, machineLines,
-  median, nowMs, openFds, parseInfo, redisCpuS, parseOptions, peakRssKiB, plainConnection, processCpu, sleep, spawnLogged, statusKiB,
+  median, mulberry32, nowMs, openFds, parseInfo, redisCpuS, parseOptions, peakRssKiB, plainConnection, processCpu, sleep, spawnLogged, statusKiB,
   stopChild, targetLine, waitFor, workerCommand,
 } from '../lib.mjs';
 
@@ -59,18 +59,6 @@ if (!opts.redis || !opts.binary || !opts.out || !opts.logs) throw new Error('--r
 if (!(opts.sampleInterval > 0)) throw new Error('--sample-interval must be positive');
 if (opts.backlog < CHUNK) throw new Error(`--backlog must be at least ${CHUNK}`);
 installProcessHandlers();
-
-// mulberry32: a small seeded PRNG, uniform in [0, 1).
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const BANDS = [
   { share: 0.9, lo: 100, hi: KiB },

@@ -49,6 +49,8 @@ void set_up_files(bullmq_worker::PluginSetup& setup) {
   pipeline.batch_timeout =
       std::chrono::seconds(number(config, app::kFilesBatchTimeoutSeconds, 1800));
   pipeline.worker_executable = required(config, app::kFilesWorkerExecutable);
+  pipeline.documents_per_extractor =
+      static_cast<std::size_t>(number(config, app::kFilesDocumentsPerExtractor, 1));
   processing::register_pipeline_processors(setup, pool, pipeline);
 }
 

@@ -1,5 +1,6 @@
 #include "processing/extraction/extraction.hpp"
 
+#include <chrono>
 #include <new>
 
 #include "processing/extraction/archive/zip_extractor.hpp"
@@ -120,7 +121,12 @@ ExtractionResult extract_unguarded(const std::filesystem::path& storage_root,
 ExtractionResult extract_file(const std::filesystem::path& storage_root,
                               std::string_view relative_path, const ExtractionLimits& limits) {
   try {
-    return extract_unguarded(storage_root, relative_path, limits);
+    const auto started = std::chrono::steady_clock::now();
+    ExtractionResult result = extract_unguarded(storage_root, relative_path, limits);
+    result.timing.extract_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                   std::chrono::steady_clock::now() - started)
+                                   .count();
+    return result;
   } catch (const ExtractionError&) {
     throw;
   } catch (const std::bad_alloc&) {

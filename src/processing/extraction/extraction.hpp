@@ -53,6 +53,17 @@ class ExtractionError : public common::ClassifiedError {
   std::string error_type_;
 };
 
+// Where the time of one extraction went, in µs; -1 = not measured. extract_file()
+// sets extract_us (its own run); extract_file_isolated() sets all three, from the
+// child's report and its own clock (steady_clock: CLOCK_MONOTONIC, one clock for
+// every process on the machine). For the benchmark (scripts/bench.sh --scenario
+// pipeline); nothing decides on them.
+struct ExtractionTiming {
+  std::int64_t sandbox_start_us = -1;   // spawning the child until it begins extracting
+  std::int64_t extract_us = -1;         // extract_file's own run (in the child when isolated)
+  std::int64_t sandbox_finish_us = -1;  // the rest: result written and read, exit, reap, decode
+};
+
 struct ExtractionResult {
   std::string json;       // the full raw_extraction object (JSON text)
   std::string kind;       // "text", "pdf", "docx", "xlsx", "zip", "other"
@@ -62,6 +73,7 @@ struct ExtractionResult {
   std::int64_t pages = 0;  // PDF pages, 0 otherwise
   std::int64_t words = 0;  // words of extracted text
   bool truncated = false;  // text was cut at max_text_chars
+  ExtractionTiming timing;
 };
 
 // Throws ExtractionError on every failure; never crashes on hostile input.

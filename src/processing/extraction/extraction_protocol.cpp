@@ -7,6 +7,7 @@
 #include <charconv>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "processing/extraction/extraction_errors.hpp"
@@ -80,6 +81,8 @@ const std::map<std::string, FlagSetter, std::less<>>& flag_setters() {
        }},
       {"--cpu-limit-seconds",
        [](ExtractCommand& c, auto f, auto v) { c.cpu_limit_seconds = parse_unsigned(f, v); }},
+      {"--serve",
+       [](ExtractCommand& c, auto f, auto v) { c.serve_documents = parse_unsigned(f, v); }},
   };
   return setters;
 }
@@ -139,6 +142,20 @@ ExtractionResult decode_result(const rapidjson::Value& object, std::string_view 
   return result;
 }
 
+// The optional "timing" object of a success message; absent or malformed
+// leaves the figures unmeasured (they decide nothing).
+void decode_timing(const rapidjson::Value& message, ExtractionTiming& timing,
+                   std::int64_t* child_ready_steady_ns) {
+  const rapidjson::Value* object = member(message, "timing");
+  if (object == nullptr) return;
+  const rapidjson::Value* extract = member(*object, "extract_us");
+  if (extract != nullptr && extract->IsInt64()) timing.extract_us = extract->GetInt64();
+  const rapidjson::Value* ready = member(*object, "ready_ns");
+  if (child_ready_steady_ns != nullptr && ready != nullptr && ready->IsInt64()) {
+    *child_ready_steady_ns = ready->GetInt64();
+  }
+}
+
 }  // namespace
 
 std::uint64_t cpu_seconds_for(std::chrono::milliseconds time_limit) {
@@ -146,33 +163,55 @@ std::uint64_t cpu_seconds_for(std::chrono::milliseconds time_limit) {
   return static_cast<std::uint64_t>((milliseconds + 999) / 1000) + 1;
 }
 
+namespace {
+
+std::vector<std::string> limit_arguments(const ExtractionLimits& limits) {
+  const auto time_limit_ms = limits.time_limit.count() < 0 ? 0 : limits.time_limit.count();
+  return {"--max-file-bytes",         std::to_string(limits.max_file_bytes),
+          "--max-text-chars",         std::to_string(limits.max_text_chars),
+          "--max-archive-entries",    std::to_string(limits.max_archive_entries),
+          "--max-uncompressed-bytes", std::to_string(limits.max_uncompressed_bytes),
+          "--max-compression-ratio",  number_text(limits.max_compression_ratio),
+          "--max-preview-rows",       std::to_string(limits.max_preview_rows),
+          "--time-limit-ms",          std::to_string(time_limit_ms),
+          "--memory-limit-bytes",     std::to_string(limits.max_memory_bytes),
+          "--cpu-limit-seconds",      std::to_string(cpu_seconds_for(limits.time_limit))};
+}
+
+}  // namespace
+
 std::vector<std::string> extract_command_arguments(const std::filesystem::path& storage_root,
                                                    std::string_view relative_path,
                                                    const ExtractionLimits& limits) {
-  const auto time_limit_ms = limits.time_limit.count() < 0 ? 0 : limits.time_limit.count();
-  return {std::string(kExtractFileCommand),
-          "--root",
-          storage_root.string(),
-          "--path",
-          std::string(relative_path),
-          "--max-file-bytes",
-          std::to_string(limits.max_file_bytes),
-          "--max-text-chars",
-          std::to_string(limits.max_text_chars),
-          "--max-archive-entries",
-          std::to_string(limits.max_archive_entries),
-          "--max-uncompressed-bytes",
-          std::to_string(limits.max_uncompressed_bytes),
-          "--max-compression-ratio",
-          number_text(limits.max_compression_ratio),
-          "--max-preview-rows",
-          std::to_string(limits.max_preview_rows),
-          "--time-limit-ms",
-          std::to_string(time_limit_ms),
-          "--memory-limit-bytes",
-          std::to_string(limits.max_memory_bytes),
-          "--cpu-limit-seconds",
-          std::to_string(cpu_seconds_for(limits.time_limit))};
+  std::vector<std::string> arguments = {std::string(kExtractFileCommand), "--root",
+                                        storage_root.string(), "--path",
+                                        std::string(relative_path)};
+  for (std::string& argument : limit_arguments(limits)) arguments.push_back(std::move(argument));
+  return arguments;
+}
+
+std::vector<std::string> extract_server_arguments(const std::filesystem::path& storage_root,
+                                                  const ExtractionLimits& limits,
+                                                  std::uint64_t documents) {
+  std::vector<std::string> arguments = {std::string(kExtractFileCommand), "--root",
+                                        storage_root.string(), "--serve",
+                                        std::to_string(documents)};
+  for (std::string& argument : limit_arguments(limits)) arguments.push_back(std::move(argument));
+  return arguments;
+}
+
+std::string serve_request(std::string_view relative_path) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.String(relative_path.data(), static_cast<rapidjson::SizeType>(relative_path.size()));
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::optional<std::string> parse_serve_request(std::string_view line) {
+  rapidjson::Document document;
+  document.Parse(line.data(), line.size());
+  if (document.HasParseError() || !document.IsString()) return std::nullopt;
+  return std::string(document.GetString(), document.GetStringLength());
 }
 
 ExtractCommand parse_extract_command(int argc, char** argv) {
@@ -191,11 +230,13 @@ ExtractCommand parse_extract_command(int argc, char** argv) {
     has_root = has_root || flag == "--root";
     has_path = has_path || flag == "--path";
   }
-  if (!has_root || !has_path) bad_usage(command.relative_path, "--root and --path are required");
+  if (!has_root || (!has_path && command.serve_documents == 0)) {
+    bad_usage(command.relative_path, "--root and --path (or --serve N) are required");
+  }
   return command;
 }
 
-std::string success_message(const ExtractionResult& result) {
+std::string success_message(const ExtractionResult& result, std::int64_t ready_steady_ns) {
   JsonWriter out;
   out.begin_object();
   out.field("ok", true);
@@ -211,6 +252,13 @@ std::string success_message(const ExtractionResult& result) {
   out.field("words", result.words);
   out.field("truncated", result.truncated);
   out.end_object();
+  if (ready_steady_ns >= 0) {
+    out.key("timing");
+    out.begin_object();
+    out.field("ready_ns", ready_steady_ns);
+    out.field("extract_us", result.timing.extract_us);
+    out.end_object();
+  }
   out.end_object();
   return out.str();
 }
@@ -226,14 +274,17 @@ std::string failure_message(const ExtractionError& error) {
   return out.str();
 }
 
-ExtractionResult decode_child_message(std::string_view message, std::string_view relative_path) {
+ExtractionResult decode_child_message(std::string_view message, std::string_view relative_path,
+                                      std::int64_t* child_ready_steady_ns) {
   rapidjson::Document document;
   document.Parse<rapidjson::kParseIterativeFlag>(message.data(), message.size());
   if (document.HasParseError() || !document.IsObject()) unreadable(relative_path, "not JSON");
   if (bool_member(document, "ok", relative_path)) {
     const rapidjson::Value* result = member(document, "result");
     if (result == nullptr) unreadable(relative_path, "no result");
-    return decode_result(*result, relative_path);
+    ExtractionResult decoded = decode_result(*result, relative_path);
+    decode_timing(document, decoded.timing, child_ready_steady_ns);
+    return decoded;
   }
   throw ExtractionError(string_member(document, "error_type", relative_path),
                         bool_member(document, "retryable", relative_path),

@@ -24,6 +24,10 @@ using Clock = std::chrono::steady_clock;
       doc_id.empty() ? std::string("?") : std::string(doc_id), "invalid_job_data", message));
 }
 
+std::int64_t elapsed_us(Clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - since).count();
+}
+
 int elapsed_ms(Clock::time_point since) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
@@ -80,7 +84,31 @@ struct Summary {
   std::optional<std::int64_t> size_bytes;
   std::optional<std::int64_t> duration_ms;
   std::optional<std::string> note;
+  // Where the run's time went, µs (-1: not measured): the claim's and the
+  // save's transactions, the extraction's split (ExtractionTiming), and the
+  // whole process() call. For the benchmark; nothing reads it back.
+  struct Timing {
+    std::int64_t claim = -1;
+    ExtractionTiming extraction;
+    std::int64_t save = -1;
+    std::int64_t total = -1;
+  };
+  std::optional<Timing> timing;
 };
+
+void write_timing(pj::Writer& w, const Summary::Timing& t) {
+  w.StartObject();
+  for (const auto& [key, value] :
+       {std::pair{"claim", t.claim}, std::pair{"sandbox_start", t.extraction.sandbox_start_us},
+        std::pair{"extract", t.extraction.extract_us},
+        std::pair{"sandbox_finish", t.extraction.sandbox_finish_us}, std::pair{"save", t.save},
+        std::pair{"total", t.total}}) {
+    if (value < 0) continue;
+    w.Key(key);
+    w.Int64(value);
+  }
+  w.EndObject();
+}
 
 std::string to_json(const Summary& s) {
   rapidjson::StringBuffer buffer;
@@ -105,6 +133,10 @@ std::string to_json(const Summary& s) {
   if (s.note) {
     w.Key("note");
     pj::write_string(w, *s.note);
+  }
+  if (s.timing) {
+    w.Key("timing_us");
+    write_timing(w, *s.timing);
   }
   w.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
@@ -175,12 +207,15 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
   const std::string& doc_id = data.doc_id;
   const std::string owner = job.queue + ":" + job.id;
   const double stale_seconds = static_cast<double>(config_.stale_processing_limit.count());
+  const auto process_started = Clock::now();
+  Summary::Timing timing;
 
   context.update_progress("10");
   context.log("resolving doc_id " + doc_id);
 
   // 1. Find (or create) the row and claim it.
   ClaimOutcome outcome;
+  const auto claim_started = Clock::now();
   try {
     outcome = pool_->transact([&](pqxx::work& tx) {
       db::FileExtractionsRepository files(tx);
@@ -225,6 +260,7 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
   } catch (const db::DatabaseUnavailable& e) {
     throw_database_unavailable(process_file_error(doc_id, "database_unavailable", e.what()));
   }
+  timing.claim = elapsed_us(claim_started);
 
   if (!outcome.note.empty()) context.log(outcome.note);
   if (outcome.already_completed) {
@@ -294,6 +330,7 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
               " bytes)");
   const std::string raw = raw_extraction_json(result);
   bool saved = false;
+  const auto save_started = Clock::now();
   try {
     saved = pool_->transact([&](pqxx::work& tx) {
       return db::FileExtractionsRepository(tx).complete(outcome.claim, raw, duration_ms);
@@ -305,6 +342,7 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
     throw_database_unavailable(process_file_error(doc_id, "database_unavailable",
                                                   std::string("saving the result: ") + e.what()));
   }
+  timing.save = elapsed_us(save_started);
   if (!saved) {
     // Another job took the row over while this one extracted.
     std::optional<db::FileExtraction> current;
@@ -336,6 +374,9 @@ std::string FileProcessor::process(const bullmq_worker::Job& job,
   s.size_bytes = static_cast<std::int64_t>(result.size_bytes);
   s.duration_ms = duration_ms;
   if (!outcome.note.empty()) s.note = outcome.note;
+  timing.extraction = result.timing;
+  timing.total = elapsed_us(process_started);
+  s.timing = timing;
   return to_json(s);
 }
 

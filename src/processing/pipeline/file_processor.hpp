@@ -16,7 +16,9 @@
 // recorded as failed); std::runtime_error for other retryable errors. Every error message is a
 // process_file_error() (process_file_error.hpp), which the aggregator recognises. Returns
 // {"doc_id","status","type","pages","words","sha256","size_bytes", "duration_ms"} (+ "note" when
-// the file was already done). The processor shares the connection pool; it is thread-safe.
+// the file was already done; + "timing_us" {claim, sandbox_start, extract, sandbox_finish, save,
+// total} when it was extracted now, the measured ones only). The processor shares the connection
+// pool; it is thread-safe.
 #pragma once
 
 #include <memory>

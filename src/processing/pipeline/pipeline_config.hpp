@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <string_view>
@@ -31,6 +32,9 @@ struct PipelineConfig {
   ExtractionLimits limits;
   // The bullmq-worker binary, for the isolated extractor (the app wires it).
   std::filesystem::path worker_executable;
+  // Documents one extraction child takes: 1 = a new child per document; more
+  // = children that stay (ExtractorPool), started once per that many.
+  std::size_t documents_per_extractor = 1;
   // aggregate-batch re-checks unfinished batches after first_delay, doubling
   // each round up to max_delay (move_to_delayed: no attempt is spent).
   std::chrono::milliseconds aggregate_first_delay{1000};

@@ -4,6 +4,7 @@
 // keep shared ownership of the pool and their own copy of the configuration.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 
@@ -14,11 +15,15 @@
 namespace processing {
 
 // The production extractor: processing::extract_file_isolated run through
-// `worker_executable` (the bullmq-worker binary, `extract-file` subcommand).
-// Throws std::invalid_argument when the path is empty.
-ExtractFunction isolated_extractor(std::filesystem::path worker_executable);
+// `worker_executable` (the bullmq-worker binary, `extract-file` subcommand);
+// with documents_per_child > 1, an ExtractorPool of children that stay for
+// that many documents each. Throws std::invalid_argument when the path is
+// empty.
+ExtractFunction isolated_extractor(std::filesystem::path worker_executable,
+                                   std::size_t documents_per_child = 1);
 
-// `extract` defaults to isolated_extractor(config.worker_executable); tests
+// `extract` defaults to isolated_extractor(config.worker_executable,
+// config.documents_per_extractor); tests
 // pass a fake. Throws std::invalid_argument when the pool is missing, or when
 // no extractor is given and config.worker_executable is empty.
 void register_pipeline_processors(bullmq_worker::PluginSetup& setup,

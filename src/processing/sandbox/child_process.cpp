@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <system_error>
 #include <utility>
 
@@ -66,9 +68,14 @@ class SpawnAttributes {
   posix_spawnattr_t attributes_;
 };
 
-// stdin from /dev/null, stdout and stderr into the pipes, nothing else open.
-void prepare_descriptors(SpawnActions& actions, const Pipe& output, const Pipe& errors) {
-  posix_spawn_file_actions_addopen(actions.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+// stdin from `input` (or /dev/null when it is -1), stdout and stderr into the
+// pipes, nothing else open.
+void prepare_descriptors(SpawnActions& actions, const Pipe& output, const Pipe& errors, int input) {
+  if (input >= 0) {
+    posix_spawn_file_actions_adddup2(actions.get(), input, STDIN_FILENO);
+  } else {
+    posix_spawn_file_actions_addopen(actions.get(), STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_adddup2(actions.get(), output.write_end.get(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(actions.get(), errors.write_end.get(), STDERR_FILENO);
   posix_spawn_file_actions_addclosefrom_np(actions.get(), STDERR_FILENO + 1);
@@ -89,9 +96,9 @@ void prepare_signals(SpawnAttributes& attributes) {
   posix_spawnattr_setflags(attributes.get(), POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 }
 
-pid_t spawn(const ChildRequest& request, const Pipe& output, const Pipe& errors) {
+pid_t spawn(const ChildRequest& request, const Pipe& output, const Pipe& errors, int input = -1) {
   SpawnActions actions;
-  prepare_descriptors(actions, output, errors);
+  prepare_descriptors(actions, output, errors, input);
   SpawnAttributes attributes;
   prepare_signals(attributes);
   std::vector<std::string> argv_storage;
@@ -129,6 +136,8 @@ class ChildHandle {
   ChildHandle& operator=(const ChildHandle&) = delete;
 
   int pidfd() const { return pidfd_.get(); }
+  pid_t pid() const { return pid_; }
+  bool reaped() const { return reaped_; }
   void kill() const { ::kill(pid_, SIGKILL); }
   int wait() {
     int status = 0;
@@ -213,6 +222,110 @@ void record_status(int status, ChildOutcome& outcome) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------- LineChild
+
+struct LineChild::State {
+  Fd input;  // our end of the child's stdin (a socket: send() without SIGPIPE)
+  Pipe output;
+  Pipe errors;
+  std::unique_ptr<ChildHandle> child;
+  std::string pending;  // stdout read past the last answer line
+  std::string error_tail;
+  bool output_open = true;
+  bool errors_open = true;
+};
+
+LineChild::LineChild(const ChildRequest& request)
+    : state_(std::make_unique<State>()), max_line_bytes_(request.max_output_bytes) {
+  int sockets[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) {
+    throw_errno(errno, "socketpair");
+  }
+  Fd ours(sockets[0]);
+  Fd theirs(sockets[1]);
+  state_->output = open_pipe();
+  state_->errors = open_pipe();
+  state_->child =
+      std::make_unique<ChildHandle>(spawn(request, state_->output, state_->errors, theirs.get()));
+  state_->input = std::move(ours);
+  state_->output.write_end.reset();
+  state_->errors.write_end.reset();
+}
+
+LineChild::~LineChild() = default;  // ChildHandle kills and reaps unless reaped
+
+pid_t LineChild::pid() const {
+  return state_->child ? state_->child->pid() : -1;
+}
+
+LineAnswer LineChild::exchange(std::string_view line, Clock::time_point deadline) {
+  LineAnswer answer;
+  State& s = *state_;
+  if (s.child->reaped()) return answer;  // finished earlier: nothing to ask (ended is empty)
+  std::string message(line);
+  message.push_back('\n');
+  // Requests are short; a child that stopped reading is a dead child.
+  std::size_t sent = 0;
+  while (sent < message.size()) {
+    const ssize_t n =
+        ::send(s.input.get(), message.data() + sent, message.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    sent += static_cast<std::size_t>(n);
+  }
+  bool exited = false;
+  for (;;) {
+    if (const std::size_t end = s.pending.find('\n'); end != std::string::npos) {
+      answer.line = s.pending.substr(0, end);
+      s.pending.erase(0, end + 1);
+      return answer;
+    }
+    if (s.pending.size() > max_line_bytes_) {
+      answer.output_overflow = true;
+      break;
+    }
+    if (!s.output_open) break;  // the child closed its stdout: it ended without an answer
+    if (Clock::now() >= deadline) {
+      answer.timed_out = true;
+      break;
+    }
+    std::array<pollfd, 3> fds{{{s.output_open ? s.output.read_end.get() : -1, POLLIN, 0},
+                               {s.errors_open ? s.errors.read_end.get() : -1, POLLIN, 0},
+                               {exited ? -1 : s.child->pidfd(), POLLIN, 0}}};
+    const int ready = ::poll(fds.data(), fds.size(), milliseconds_until(deadline));
+    if (ready < 0 && errno != EINTR) throw_errno(errno, "poll");
+    if (ready <= 0) continue;
+    if (fds[0].revents != 0) s.output_open = drain(fds[0].fd, s.pending);
+    if (fds[1].revents != 0) s.errors_open = drain(fds[1].fd, s.error_tail);
+    if (fds[2].revents != 0) exited = true;
+    if (s.error_tail.size() > kErrorTailBytes) {
+      s.error_tail.erase(0, s.error_tail.size() - kErrorTailBytes);
+    }
+  }
+  // No answer: the child is finished either way.
+  if (answer.timed_out || answer.output_overflow) s.child->kill();
+  answer.ended.output = std::move(s.pending);
+  answer.ended.error_tail = s.error_tail;
+  answer.ended.timed_out = answer.timed_out;
+  answer.ended.output_overflow = answer.output_overflow;
+  record_status(s.child->wait(), answer.ended);
+  return answer;
+}
+
+bool LineChild::finished() const {
+  return state_->child->reaped();
+}
+
+bool LineChild::alive() {
+  ChildHandle& child = *state_->child;
+  if (child.reaped()) return false;
+  if (child.pidfd() < 0) return true;
+  pollfd fd{child.pidfd(), POLLIN, 0};
+  if (::poll(&fd, 1, 0) <= 0) return true;
+  child.wait();
+  return false;
+}
 
 std::string signal_name(int signal) {
   const char* abbreviation = sigabbrev_np(signal);

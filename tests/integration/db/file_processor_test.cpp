@@ -55,6 +55,15 @@ TEST_CASE("process-file extracts, records completed and returns a summary") {
   CHECK(std::string(result["sha256"].GetString()) == std::string(64, 'a'));
   CHECK(ctx.progress == std::vector<std::string>{"10", "30", "90", "100"});
   CHECK(ctx.logged("extracting report.pdf"));
+  // The time split: the transactions and the whole run; the fake extractor
+  // measures nothing, so no extraction figures.
+  REQUIRE(result.HasMember("timing_us"));
+  const auto& timing = result["timing_us"];
+  CHECK(timing["claim"].GetInt64() >= 0);
+  CHECK(timing["save"].GetInt64() >= 0);
+  CHECK(timing["total"].GetInt64() >= timing["claim"].GetInt64() + timing["save"].GetInt64());
+  CHECK(!timing.HasMember("sandbox_start"));
+  CHECK(!timing.HasMember("extract"));
 
   const auto row = db.file("b1-0");
   CHECK(row.status == "completed");

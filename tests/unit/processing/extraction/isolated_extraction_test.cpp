@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -61,6 +62,12 @@ TEST_CASE("isolated extraction returns what in-process extraction returns") {
     CHECK(isolated.pages == direct.pages);
     CHECK(isolated.words == direct.words);
     CHECK(isolated.truncated == direct.truncated);
+    // The time split: measured on both sides, the isolated one in three parts.
+    CHECK(direct.timing.extract_us >= 0);
+    CHECK(direct.timing.sandbox_start_us == -1);
+    CHECK(isolated.timing.sandbox_start_us >= 0);
+    CHECK(isolated.timing.extract_us >= 0);
+    CHECK(isolated.timing.sandbox_finish_us >= 0);
   }
   CHECK(no_children_left());
 }
@@ -230,6 +237,15 @@ TEST_CASE("the child's messages decode into results and errors") {
   CHECK(decoded.size_bytes == 9);
   CHECK(decoded.words == 2);
   CHECK(decoded.truncated);
+  CHECK(decoded.timing.extract_us == -1);  // a message without "timing"
+
+  result.timing.extract_us = 1234;
+  std::int64_t ready_ns = -1;
+  const ExtractionResult timed = processing::decode_child_message(
+      processing::success_message(result, 5'000'000'000), "a.txt", &ready_ns);
+  CHECK(timed.timing.extract_us == 1234);
+  CHECK(ready_ns == 5'000'000'000);
+  CHECK(timed.json == result.json);
 
   const processing::ExtractionError original("storage_unavailable", true, "Cannot extract 'x'.");
   const processing::ExtractionError error = error_of(
@@ -241,4 +257,93 @@ TEST_CASE("the child's messages decode into results and errors") {
   CHECK(processing::testing::error_type_of([] {
           processing::decode_child_message(R"({"ok":true,"result":{}})", "x");
         }) == "extractor_unavailable");
+}
+
+TEST_CASE("serve requests round-trip any path, newlines included") {
+  for (const std::string path : {"a.txt", "dir/with \"quotes\"/b.pdf", "line\nbreak.txt"}) {
+    const std::string line = processing::serve_request(path);
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK(processing::parse_serve_request(line) == path);
+  }
+  CHECK(!processing::parse_serve_request("not json"));
+  CHECK(!processing::parse_serve_request("{\"path\":\"a\"}"));
+}
+
+TEST_CASE("an extractor pool's children serve several documents each, as in-process extraction") {
+  TempDir root;
+  root.write("a.txt", "Hello pooled world\n");
+  root.write("doc.pdf", pdf_bytes({"Pooled PDF text"}, "/Title (Pool)"));
+  {
+    processing::ExtractorPool pool(kChild, 3);
+    for (const char* name : {"a.txt", "doc.pdf", "a.txt", "doc.pdf", "a.txt"}) {
+      CAPTURE(name);
+      const ExtractionResult direct = processing::extract_file(root.path(), name, {});
+      const ExtractionResult pooled = pool.extract(root.path(), name, {});
+      CHECK(pooled.json == direct.json);
+      CHECK(pooled.kind == direct.kind);
+      CHECK(pooled.words == direct.words);
+      CHECK(pooled.timing.sandbox_start_us >= 0);
+      CHECK(pooled.timing.extract_us >= 0);
+      CHECK(pooled.timing.sandbox_finish_us >= 0);
+    }
+    CHECK(pool.started() == 2);  // 3 documents, then a new child for the next 2
+  }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a document's own error leaves the pooled child serving") {
+  TempDir root;
+  root.write("a.txt", "still here\n");
+  {
+    processing::ExtractorPool pool(kChild, 10);
+    CHECK(error_of([&] { pool.extract(root.path(), "missing.txt", {}); }).error_type() ==
+          "missing_file");
+    CHECK(error_of([&] { pool.extract(root.path(), "../escape.txt", {}); }).error_type() ==
+          "path_escape");
+    CHECK(pool.extract(root.path(), "a.txt", {}).words == 2);
+    CHECK(pool.started() == 1);
+  }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a pooled child that crashes, hangs or answers garbage is dropped with the error") {
+  TempDir root;
+  root.write("a.txt", "one two three\n");
+  {
+    processing::ExtractorPool pool(kChild, 10);
+    {
+      ChildMode mode("abort");
+      const processing::ExtractionError error =
+          error_of([&] { pool.extract(root.path(), "a.txt", {}); });
+      CHECK(error.error_type() == "corrupt");
+      CHECK(std::string(error.what()).find("SIGABRT") != std::string::npos);
+    }
+    {
+      ChildMode mode("hang");
+      ExtractionLimits limits;
+      limits.time_limit = std::chrono::milliseconds(300);
+      CHECK(error_of([&] { pool.extract(root.path(), "a.txt", limits); }).error_type() ==
+            "timeout");
+    }
+    {
+      ChildMode mode("garbage");
+      const processing::ExtractionError error =
+          error_of([&] { pool.extract(root.path(), "a.txt", {}); });
+      CHECK(error.error_type() == "extractor_unavailable");
+      CHECK(error.retryable());
+    }
+    CHECK(pool.extract(root.path(), "a.txt", {}).words == 3);  // a new, healthy child
+    CHECK(pool.started() == 4);
+  }
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a missing helper is retryable extractor_unavailable for the pool too") {
+  TempDir root;
+  root.write("a.txt", "x\n");
+  processing::ExtractorPool pool("/nonexistent/bullmq-worker", 5);
+  const processing::ExtractionError error =
+      error_of([&] { pool.extract(root.path(), "a.txt", {}); });
+  CHECK(error.error_type() == "extractor_unavailable");
+  CHECK(error.retryable());
 }
