@@ -166,12 +166,12 @@ const char* FinishPlan::script() const {
   return "";
 }
 
-FinishPlan plan_finish(const Job& job, const Outcome& outcome, const FinishRules& rules) {
+FinishPlan plan_finish(const Job& job, Outcome outcome, const FinishRules& rules) {
   FinishPlan plan;
   switch (outcome.kind) {
     case Outcome::Kind::kCompleted:
       plan.action = FinishPlan::Action::kComplete;
-      plan.value = outcome.value;
+      plan.value = std::move(outcome.value);
       plan.keep_jobs = effective_keep_jobs(job.opts.remove_on_complete, rules.remove_on_complete);
       return plan;
     case Outcome::Kind::kFailed:
@@ -181,12 +181,12 @@ FinishPlan plan_finish(const Job& job, const Outcome& outcome, const FinishRules
       return plan;
     case Outcome::Kind::kRateLimited:
       plan.action = FinishPlan::Action::kBackToWait;
-      plan.value = outcome.value;
+      plan.value = std::move(outcome.value);
       return plan;
     case Outcome::Kind::kDeferred:
       plan.action = FinishPlan::Action::kDefer;
-      plan.value = outcome.value;
-      plan.dependency = outcome.dependency;
+      plan.value = std::move(outcome.value);
+      plan.dependency = std::move(outcome.dependency);
       plan.delay_ms = kDeferDelayMs;
       // This claim is not a start of the job either: attemptsStarted (and so
       // --max-started-attempts) stays as it was before the claim.

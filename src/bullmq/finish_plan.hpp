@@ -103,7 +103,8 @@ struct FinishPlan {
   const char* script() const;
 };
 
-FinishPlan plan_finish(const Job& job, const Outcome& outcome, const FinishRules& rules);
+// `outcome` is taken by value: its return value or message moves into the plan.
+FinishPlan plan_finish(const Job& job, Outcome outcome, const FinishRules& rules);
 
 // Redis refused to complete the job with `code`: Node records the attempt as
 // failed instead for -4 (pending dependencies) and -9 (a failed child, as

@@ -248,7 +248,7 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
 
     FinishResult finished;
     try {
-      finished = co_await finish(*running, outcome);
+      finished = co_await finish(*running, std::move(outcome));
     } catch (const std::exception& e) {
       ++stats_.finish_errors;
       log_job(LogLevel::kError, "job.finish_failed",
@@ -297,11 +297,11 @@ Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running, Proces
   return classify_run(job, [&] { return processor->process(job, context); });
 }
 
-awaitable<FinishResult> Worker::finish(RunningJob& running, const Outcome& outcome) {
+awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
   const Job& job = running.job;
   auto& name_stats = *running.name_stats;
   name_stats.observe(static_cast<double>(now_ms() - running.started_ms) / 1000.0);
-  FinishPlan plan = plan_finish(job, outcome, finish_rules_);
+  FinishPlan plan = plan_finish(job, std::move(outcome), finish_rules_);
   switch (plan.action) {
     case FinishPlan::Action::kBackToWait:
       ++name_stats.moved_by_processor;

@@ -105,7 +105,7 @@ class Worker {
   // `processor` is the one registered for the job's name, or null (unknown name).
   Outcome run_processor(const std::shared_ptr<RunningJob>& running, Processor* processor);
   // Records the outcome in Redis as plan_finish() decides.
-  awaitable<FinishResult> finish(RunningJob& running, const Outcome& outcome);
+  awaitable<FinishResult> finish(RunningJob& running, Outcome outcome);
   ScriptCall finish_call(const RunningJob& running, const FinishPlan& plan, bool fetch_next) const;
   awaitable<FinishResult> send_finish(RunningJob& running, const FinishPlan& plan);
   // Written before the outcome is sent, so that a crash can never leave an
