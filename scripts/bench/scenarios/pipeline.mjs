@@ -29,7 +29,7 @@
 // ended otherwise than the corpus says, the rows in PostgreSQL disagree, a tool failed,
 // or not everything finished within the bound).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -38,7 +38,7 @@ import { loadPackage } from '../../lib/node-packages.mjs';
 import { parseOptions as producerOptions, produce } from '../../producer.mjs';
 import { writeCorpus, writeFixedFiles } from '../corpus.mjs';
 import {
-  PREFIX, blockedIn, environment, familyCpuNs, fmt, installProcessHandlers, judge, killTracked, liveChildrenCpuNs, logTail, machineLines,
+  runScenario, writeResults, PREFIX, blockedIn, familyCpuNs, fmt, installProcessHandlers, judge, liveChildrenCpuNs, logTail, machineLines,
   median, nowMs, parseInfo, parseOptions, peakRssKiB, processCpu, redisCpuS, sleep, spawnLogged, statCpuNs, stopChild,
   targetLine, waitFor,
 } from '../lib.mjs';
@@ -586,13 +586,12 @@ async function main() {
     '(worker, its children, PostgreSQL and Redis share them); the split is the processor\'s own timing_us of each completed job ' +
     '(steady clock, µs); CPU from /proc (ticks) and Redis INFO, resume to the last document. The machine is shared: figures move ±20 % and more.');
 
-  const resultsPath = path.join(opts.out, 'bench-pipeline.json');
-  writeFileSync(resultsPath, `${JSON.stringify({
-    scenario: 'pipeline',
+  const resultsPath = writeResults(opts.out, 'pipeline', {
+    redisVersion: redisInfo.redis_version,
+    loadavgAtStart,
+    binary: opts.binary,
     startedAt,
-    finishedAt: new Date().toISOString(),
     config: { documents: opts.documents, seed: opts.seed, repeats: opts.repeats, concurrency: CONCURRENCY, configs: CONFIGS.map((c) => c.name), poolDocuments: opts.poolDocuments, cores: CORES, extractRepeats: opts.extractRepeats, pdfFiles: opts.pdfFiles, binary: opts.binary, nativeArgs: opts.nativeArgs, pdftotext: pdftotextVersion },
-    environment: environment(redisInfo.redis_version, loadavgAtStart, opts.binary),
     corpus: { documents: corpus.length, bytes: sum(corpus.map((d) => d.bytes)), files: corpus },
     byConfig: Object.fromEntries(Object.entries(byConfig).map(([name, c]) => [name, { title: c.config.title, args: c.config.args, summary: c.summary, split: c.split, splitByKind: c.byKind }])),
     extraction: extraction ? { trivial: extraction.trivial, pdf: extraction.pdfRows, comparisons: pdf, raw: extraction.raw } : null,
@@ -600,7 +599,7 @@ async function main() {
     targets,
     runs: runs.map(({ docs, ...r }) => ({ ...r, docs })),
     broken: broken ? String(broken.message) : null,
-  }, null, 2)}\n`);
+  });
   console.log(`bench pipeline: results written to ${resultsPath}; worker logs in ${opts.logs}`);
   await db.end().catch(() => {});
   await admin.quit();
@@ -608,8 +607,4 @@ async function main() {
   process.exit(broken ? 1 : 0);
 }
 
-main().catch((err) => {
-  console.error(`bench pipeline: ${err.stack || err}`);
-  killTracked();
-  process.exit(1);
-});
+runScenario('pipeline', main);
