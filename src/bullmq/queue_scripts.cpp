@@ -127,26 +127,34 @@ awaitable<FinishResult> QueueScripts::move_to_delayed(const Job& job, ClaimOptio
   co_return decode_finish(std::move(r), claim.token);
 }
 
-awaitable<std::int64_t> QueueScripts::move_job_from_active_to_wait(std::string job_id,
-                                                                   std::string token) {
+awaitable<void> QueueScripts::move_job_from_active_to_wait(std::string job_id,
+                                                           std::string token) {
   ScriptCall call(ScriptId::kMoveJobFromActiveToWait);
   call.key(keys_.active()).key(keys_.wait()).key(keys_.stalled()).key(keys_.paused());
   call.key(keys_.meta()).key(keys_.limiter()).key(keys_.prioritized()).key(keys_.marker());
   call.key(keys_.events());
   call.arg(job_id).arg(token).arg(keys_.job(job_id));
   Reply r = co_await execute(std::move(call));
-  co_return int_or_zero(r);
+  // A non-negative reply is the limiter's remaining time, of no use here.
+  const ScriptCode code = script_code(int_or_zero(r));
+  if (code != ScriptCode::kOk)
+    throw ScriptRefused(code, describe(code, job_id, "moveJobFromActiveToWait"));
 }
 
-awaitable<int> QueueScripts::move_to_waiting_children(std::string job_id, std::string token,
-                                                      std::int64_t now_ms) {
+awaitable<bool> QueueScripts::move_to_waiting_children(std::string job_id, std::string token,
+                                                       std::int64_t now_ms) {
   ScriptCall call(ScriptId::kMoveToWaitingChildren);
   call.key(keys_.active()).key(keys_.waiting_children()).key(keys_.job(job_id));
   call.key(keys_.job_dependencies(job_id)).key(keys_.job_unsuccessful(job_id));
   call.key(keys_.stalled()).key(keys_.events());
   call.arg(token).arg("").arg(now_ms).arg(job_id).arg(keys_.base());
   Reply r = co_await execute(std::move(call));
-  co_return static_cast<int>(int_or_zero(r));
+  const std::int64_t reply = int_or_zero(r);
+  if (reply == 1) co_return false;  // no pending child
+  const ScriptCode code = script_code(reply);
+  if (code != ScriptCode::kOk)
+    throw ScriptRefused(code, describe(code, job_id, "moveToWaitingChildren"));
+  co_return true;
 }
 
 awaitable<std::vector<std::string>> QueueScripts::move_stalled_jobs_to_wait(

@@ -55,12 +55,14 @@ class QueueScripts : public LockStore, public StalledStore {
                                           bool fetch_next, std::int64_t now_ms);
 
   // Gives an active job back to the front of wait (no attempt counted).
-  // Returns a negative code, or the limiter's remaining ms (>= 0).
-  awaitable<std::int64_t> move_job_from_active_to_wait(std::string job_id, std::string token);
+  // Throws ScriptRefused (lock gone or another's, job not active).
+  awaitable<void> move_job_from_active_to_wait(std::string job_id, std::string token);
 
-  // 1: nothing pending (still active); 0: moved; negative: error code.
-  awaitable<int> move_to_waiting_children(std::string job_id, std::string token,
-                                          std::int64_t now_ms);
+  // Parks an active parent in waiting-children: true when it was moved,
+  // false when no child is pending (it stays active). Throws ScriptRefused
+  // (kFailedChildren: a child failed with failParentOnFailure).
+  awaitable<bool> move_to_waiting_children(std::string job_id, std::string token,
+                                           std::int64_t now_ms);
 
   awaitable<std::vector<std::string>> move_stalled_jobs_to_wait(int max_stalled_count,
                                                                 std::int64_t stalled_interval_ms,

@@ -72,17 +72,20 @@ void Worker::Context::move_to_delayed(std::chrono::milliseconds delay) {
 }
 
 void Worker::Context::move_to_waiting_children() {
-  int rc = on_io([this]() -> awaitable<int> {
-    int r = co_await worker_.scripts_.move_to_waiting_children(job().id, running_->token, now_ms());
-    if (r == 0) worker_.locks_.untrack(job().id);
-    co_return std::move(r);
-  });
-  if (rc == 1) return;
-  if (rc == 0) throw WaitingChildrenError();
-  const ScriptCode code = script_code(rc);
-  if (code == ScriptCode::kFailedChildren)
-    throw UnrecoverableError(describe(code, job().id, "moveToWaitingChildren"));
-  throw ScriptRefused(code, describe(code, job().id, "moveToWaitingChildren"));
+  bool moved = false;
+  try {
+    moved = on_io([this]() -> awaitable<bool> {
+      const bool parked =
+          co_await worker_.scripts_.move_to_waiting_children(job().id, running_->token, now_ms());
+      if (parked) worker_.locks_.untrack(job().id);
+      co_return parked;
+    });
+  } catch (const ScriptRefused& refused) {
+    // Node's moveToWaitingChildren: a failed child (failParentOnFailure) ends the parent.
+    if (refused.code() == ScriptCode::kFailedChildren) throw UnrecoverableError(refused.what());
+    throw;
+  }
+  if (moved) throw WaitingChildrenError();
 }
 
 std::map<std::string, std::string> Worker::Context::children_values() {
@@ -95,16 +98,10 @@ std::map<std::string, std::string> Worker::Context::ignored_children_failures() 
 
 // Node's job.moveToWait(token): back to wait, no attempt spent.
 void Worker::Context::move_to_wait() {
-  std::int64_t rc = on_io([this]() -> awaitable<std::int64_t> {
-    std::int64_t r =
-        co_await worker_.scripts_.move_job_from_active_to_wait(job().id, running_->token);
-    if (r >= 0) worker_.locks_.untrack(job().id);
-    co_return r;
+  on_io([this]() -> awaitable<void> {
+    co_await worker_.scripts_.move_job_from_active_to_wait(job().id, running_->token);
+    worker_.locks_.untrack(job().id);
   });
-  if (rc < 0) {
-    const ScriptCode code = script_code(rc);
-    throw ScriptRefused(code, describe(code, job().id, "moveJobFromActiveToWait"));
-  }
   throw WaitingError();
 }
 
