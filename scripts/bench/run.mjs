@@ -404,7 +404,7 @@ function summarize(runs, concurrency, floor) {
     });
   } else {
     targets.push({ name: 'jobs/s ≥ 0.95 × Redis-bound limit', value: native.redisBoundFraction, target: 0.95, op: '>=', unit: 'x' });
-    targets.push({ name: 'worker CPU/job ≤ 1/8 of Node', value: ratio('workerCpuUsPerJob'), target: 1 / 8, op: '<=', unit: 'x' });
+    targets.push({ name: 'worker CPU/job ≤ 1/6 of Node', value: ratio('workerCpuUsPerJob'), target: 1 / 6, op: '<=', unit: 'x' });
   }
   targets.push({ name: 'peak RSS ≤ 1/10 of Node', value: ratio('peakRssMiB'), target: 1 / 10, op: '<=', unit: 'x' });
   targets.push({ name: 'first job ≤ 20 ms from spawn', value: native.firstJobMs, target: 20, op: '<=', unit: 'ms' });
