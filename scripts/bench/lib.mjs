@@ -2,12 +2,12 @@
 // and INFO parsing, /proc readings of a worker process, starting and stopping
 // workers, statistics and number formatting.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Cluster } from 'ioredis';
+import IORedis, { Cluster } from 'ioredis';
 
 export const benchDir = path.dirname(fileURLToPath(import.meta.url));
 export const PREFIX = 'bull';
@@ -386,6 +386,49 @@ export function parseOptions(argv, spec, defaults) {
     }
   }
   return o;
+}
+
+// A scenario's options: its own `spec` and `defaults` plus the ones every scenario
+// takes from bench.sh (--redis, --binary, --out, --logs, --native-args), and a
+// check that those given by bench.sh and `alsoRequired` (flags) are present.
+export function scenarioOptions(argv, spec, defaults, alsoRequired = []) {
+  const common = { '--redis': 'string', '--binary': 'string', '--out': 'string', '--logs': 'string', '--native-args': 'args' };
+  const o = parseOptions(argv, { ...common, ...spec }, { nativeArgs: [], ...defaults });
+  const required = ['--redis', '--binary', ...alsoRequired, '--out', '--logs'];
+  const key = (flag) => flag.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+  if (required.some((flag) => !o[key(flag)])) throw new Error(`${required.join(', ')} are required`);
+  installProcessHandlers();
+  return o;
+}
+
+// The start of a scenario's main(): output folders, an admin connection, Redis's
+// server INFO, and when and under what load the scenario started.
+export async function startScenario(opts) {
+  mkdirSync(opts.out, { recursive: true });
+  mkdirSync(opts.logs, { recursive: true });
+  const admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
+  const redisInfo = parseInfo(await admin.info('server'));
+  return { admin, redisInfo, startedAt: new Date().toISOString(), loadavgAtStart: os.loadavg() };
+}
+
+// Redis's side of a measured run of `n` jobs, from INFO read before (`info0`, with
+// commandstats reset then) and after (`info1`): its CPU, and the command counts with
+// the harness's own polling taken out (`zcardCalls` ZCARDs sent in MULTI/EXEC pairs,
+// `infoCalls` INFOs).
+export function redisSide(info0, info1, n, { zcardCalls = 0, infoCalls = 0 } = {}) {
+  const redisCpuUs = (redisCpuS(info1) - redisCpuS(info0)) * 1e6;
+  const commandStats = parseCommandStats(info1);
+  const cs = commandStats;
+  if (cs.zcard) cs.zcard.calls -= zcardCalls;
+  if (cs.info) cs.info.calls -= infoCalls;
+  if (cs.multi) cs.multi.calls -= zcardCalls / 2;
+  if (cs.exec) cs.exec.calls -= zcardCalls / 2;
+  return {
+    redisCpuUs,
+    commandStats,
+    perJob: (name) => (cs[name] ? cs[name].calls / n : 0),
+    redisBoundJobsPerSec: redisCpuUs > 0 ? 1e6 / (redisCpuUs / n) : null,
+  };
 }
 
 // Writes a scenario's results to OUT/bench-<scenario>.json, with the scenario's

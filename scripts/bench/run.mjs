@@ -23,7 +23,7 @@ import { Queue } from 'bullmq';
 import IORedis, { Cluster } from 'ioredis';
 import {
   PREFIX, bullmqVersion, clusterNodes, environment, fmt, fmtRatio, installProcessHandlers, killTracked, logTail,
-  median, newCluster, nowMs, parseCommandStats, parseInfo, peakRssKiB, plainConnection, processCpu, safeName, sleep,
+  median, newCluster, nowMs, parseInfo, redisCpuS, redisSide, peakRssKiB, plainConnection, processCpu, safeName, sleep,
   spawnLogged, stopChild, track, workerCommand,
 } from './lib.mjs';
 
@@ -163,17 +163,9 @@ async function runOnce(admin, redis, opts, kind, concurrency, n, label) {
   const lastFinished = Number(lastFinishedText);
 
   // Redis side.
-  const redisCpuS = (i) => Number(i.used_cpu_sys) + Number(i.used_cpu_user);
-  const redisCpuUs = (redisCpuS(info1) - redisCpuS(info0)) * 1e6;
-  const cs = parseCommandStats(info1);
-  // Remove the harness's own polling from the command counts.
-  if (cs.zcard) cs.zcard.calls -= zcardCalls;
-  if (cs.info) cs.info.calls -= infoCalls;
-  if (cs.multi) cs.multi.calls -= zcardCalls / 2;
-  if (cs.exec) cs.exec.calls -= zcardCalls / 2;
-  const perJob = (name) => (cs[name] ? cs[name].calls / n : 0);
+  const { redisCpuUs, commandStats, perJob, redisBoundJobsPerSec } = redisSide(info0, info1, n, { zcardCalls, infoCalls });
   const commandsPerJob = {};
-  for (const [name, e] of Object.entries(cs)) if (e.calls > 0) commandsPerJob[name] = +(e.calls / n).toFixed(4);
+  for (const [name, e] of Object.entries(commandStats)) if (e.calls > 0) commandsPerJob[name] = +(e.calls / n).toFixed(4);
 
   const cpuTotalNs = end.cpu.ns;
   const steadyJobs = n - first.count;
@@ -191,7 +183,7 @@ async function runOnce(admin, redis, opts, kind, concurrency, n, label) {
     workerThreads: end.cpu.threads,
     peakRssMiB: rssKiB / 1024,
     redisCpuUsPerJob: redisCpuUs / n,
-    redisBoundJobsPerSec: redisCpuUs > 0 ? 1e6 / (redisCpuUs / n) : null,
+    redisBoundJobsPerSec,
     scriptCallsPerJob: perJob('evalsha') + perJob('eval'),
     bzpopminPerJob: perJob('bzpopmin'),
     redisNetInBytesPerJob: (Number(info1.total_net_input_bytes) - Number(info0.total_net_input_bytes)) / n,
@@ -218,7 +210,7 @@ async function othersCpuS(clients) {
   let sum = 0;
   for (const c of clients) {
     const i = parseInfo(await c.info('cpu'));
-    sum += Number(i.used_cpu_sys) + Number(i.used_cpu_user);
+    sum += redisCpuS(i);
   }
   return sum;
 }

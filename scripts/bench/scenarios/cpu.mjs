@@ -28,15 +28,15 @@
 // Exit status: 0 whatever the figures; 1 if a run broke (a worker died, a job failed for
 // another reason than the stall limit, the worker was not idle within 30 s, or not all jobs
 // finished within the bound).
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import {
-  runScenario, writeResults, PREFIX, benchDir, blockedIn, bullmqVersion, fmt, fmtRatio, installProcessHandlers, judge,
-  logTail, machineLines, median, nowMs, parseInfo, parseOptions, peakRssKiB, percentile, plainConnection, processCpu,
-  redisCpuS as redisCpuSeconds, safeName, sleep, spawnLogged, stopChild, targetLine, waitFor,
+  runScenario, writeResults, PREFIX, benchDir, blockedIn, bullmqVersion, fmt, fmtRatio, judge, logTail, machineLines,
+  median, nowMs, parseInfo, peakRssKiB, percentile, plainConnection, processCpu, safeName, sleep, spawnLogged,
+  stopChild, targetLine, waitFor, scenarioOptions, startScenario,
 } from '../lib.mjs';
 
 const QUEUE = 'cpu';
@@ -44,20 +44,17 @@ const READY_TIMEOUT_MS = 30000;
 const STALL_LIMIT_REASON = 'job stalled more than allowable limit';
 const CPUS = os.cpus().length;
 
-const opts = parseOptions(
+const opts = scenarioOptions(
   process.argv.slice(2),
   {
-    '--redis': 'string', '--binary': 'string', '--out': 'string', '--logs': 'string', '--native-args': 'args',
     '--jobs': 'int', '--repeats': 'int', '--concurrency': 'list', '--ms': 'int', '--lock-duration': 'int',
     '--stalled-interval': 'int', '--no-node': 'flag',
   },
   {
     jobs: 100, repeats: 1, concurrency: [2 * CPUS, 4 * CPUS], ms: 300, lockDuration: 1000, stalledInterval: 1000,
-    noNode: false, nativeArgs: [],
+    noNode: false,
   },
 );
-if (!opts.redis || !opts.binary || !opts.out || !opts.logs) throw new Error('--redis, --binary, --out and --logs are required');
-installProcessHandlers();
 const KINDS = opts.noNode ? ['native'] : ['node', 'native'];
 
 function command(kind, concurrency) {
@@ -360,12 +357,7 @@ function printTable(concurrency, node, native) {
 }
 
 async function main() {
-  mkdirSync(opts.out, { recursive: true });
-  mkdirSync(opts.logs, { recursive: true });
-  const admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
-  const redisInfo = parseInfo(await admin.info('server'));
-  const startedAt = new Date().toISOString();
-  const loadavgAtStart = os.loadavg();
+  const { admin, redisInfo, startedAt, loadavgAtStart } = await startScenario(opts);
   console.log(`bench cpu: ${opts.jobs} jobs × ${opts.repeats} repeat(s) of ${opts.ms} ms of CPU each, concurrency ` +
     `${opts.concurrency.join(' ')} on ${CPUS} CPUs, lock duration ${opts.lockDuration} ms, stalled interval ` +
     `${opts.stalledInterval} ms; ${KINDS.join(' and ')}, one at a time`);

@@ -26,16 +26,14 @@
 //
 // Exit status: 0 whatever the figures; 1 if the run broke (a worker died, a job failed
 // or did not become active / complete within 10 s, a worker was not idle within 10 s).
-import { mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Queue, QueueEvents } from 'bullmq';
 import IORedis from 'ioredis';
 import {
-  runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, fmtRatio, installProcessHandlers, judge, logTail,
-  machineLines, median, parseInfo, parseOptions, percentile, plainConnection, sleep, spawnLogged, stopChild,
-  targetLine, waitFor, workerCommand,
+  runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, fmtRatio, judge, logTail, machineLines, median,
+  percentile, plainConnection, sleep, spawnLogged, stopChild, targetLine, waitFor, workerCommand, scenarioOptions,
+  startScenario,
 } from '../lib.mjs';
 
 const KINDS = ['node', 'native'];
@@ -43,17 +41,14 @@ const QUEUES = { node: 'lat-node', native: 'lat-native' };
 const WAIT_KEYS = { node: `${PREFIX}:lat-node:wait`, native: `${PREFIX}:lat-native:wait` };
 const STEP_TIMEOUT_MS = 10000;
 
-const opts = parseOptions(
+const opts = scenarioOptions(
   process.argv.slice(2),
   {
-    '--redis': 'string', '--binary': 'string', '--out': 'string', '--logs': 'string', '--native-args': 'args',
     '--samples': 'int', '--warmup-samples': 'number', '--concurrency': 'int', '--gap-min-ms': 'number', '--gap-max-ms': 'number',
   },
-  { samples: 200, warmupSamples: 10, concurrency: 1, gapMinMs: 20, gapMaxMs: 60, nativeArgs: [] },
+  { samples: 200, warmupSamples: 10, concurrency: 1, gapMinMs: 20, gapMaxMs: 60 },
 );
-if (!opts.redis || !opts.binary || !opts.out || !opts.logs) throw new Error('--redis, --binary, --out and --logs are required');
 if (!(opts.gapMinMs >= 0 && opts.gapMaxMs >= opts.gapMinMs)) throw new Error('need 0 <= --gap-min-ms <= --gap-max-ms');
-installProcessHandlers();
 
 // One job on `kind`'s queue: wait until both workers are idle, add, wait for 'active'
 // and 'completed'. `waiters[kind]` is the promise hooks the QueueEvents listeners resolve.
@@ -143,12 +138,7 @@ const monitorUs = (time) => {
 };
 
 async function main() {
-  mkdirSync(opts.out, { recursive: true });
-  mkdirSync(opts.logs, { recursive: true });
-  const admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
-  const redisInfo = parseInfo(await admin.info('server'));
-  const startedAt = new Date().toISOString();
-  const loadavgAtStart = os.loadavg();
+  const { admin, redisInfo, startedAt, loadavgAtStart } = await startScenario(opts);
   console.log(`bench latency: ${opts.samples} samples per worker (+${opts.warmupSamples} uncounted warm-up), concurrency ${opts.concurrency}, ` +
     `gaps ${opts.gapMinMs}–${opts.gapMaxMs} ms`);
   for (const line of machineLines(redisInfo.redis_version, opts.redis)) console.log(`bench latency: ${line}`);

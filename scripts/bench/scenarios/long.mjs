@@ -28,15 +28,13 @@
 //
 // Exit status: 0 whatever the figures; 1 if the run broke (the worker died, a job
 // failed, or no job completed for 60 s).
-import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
 import {
-  runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, installProcessHandlers, judge, logTail, machineLines,
-  median, mulberry32, nowMs, openFds, parseInfo, redisCpuS, parseOptions, peakRssKiB, plainConnection, processCpu, sleep, spawnLogged, statusKiB,
-  stopChild, targetLine, waitFor, workerCommand,
+  runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, judge, logTail, machineLines, median, mulberry32,
+  nowMs, openFds, parseInfo, redisCpuS, peakRssKiB, plainConnection, processCpu, sleep, spawnLogged, statusKiB,
+  stopChild, targetLine, waitFor, workerCommand, scenarioOptions, startScenario,
 } from '../lib.mjs';
 
 const QUEUE = 'long';
@@ -47,18 +45,15 @@ const MiB = 1024 * 1024;
 const GROWTH_TARGET_MIB = 2;
 const WARMUP_FRACTION = 0.1;
 
-const opts = parseOptions(
+const opts = scenarioOptions(
   process.argv.slice(2),
   {
-    '--redis': 'string', '--binary': 'string', '--out': 'string', '--logs': 'string', '--native-args': 'args',
     '--jobs': 'int', '--concurrency': 'int', '--sample-interval': 'number', '--backlog': 'int', '--seed': 'int',
   },
-  { jobs: 1000000, concurrency: 100, sampleInterval: 10, backlog: 1000, seed: 1, nativeArgs: [] },
+  { jobs: 1000000, concurrency: 100, sampleInterval: 10, backlog: 1000, seed: 1 },
 );
-if (!opts.redis || !opts.binary || !opts.out || !opts.logs) throw new Error('--redis, --binary, --out and --logs are required');
 if (!(opts.sampleInterval > 0)) throw new Error('--sample-interval must be positive');
 if (opts.backlog < CHUNK) throw new Error(`--backlog must be at least ${CHUNK}`);
-installProcessHandlers();
 
 const BANDS = [
   { share: 0.9, lo: 100, hi: KiB },
@@ -82,12 +77,7 @@ const PAD = 'x'.repeat(MiB);
 const payload = (size) => ({ pad: PAD.slice(0, size - 10) });
 
 async function main() {
-  mkdirSync(opts.out, { recursive: true });
-  mkdirSync(opts.logs, { recursive: true });
-  const admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
-  const redisInfo = parseInfo(await admin.info('server'));
-  const startedAt = new Date().toISOString();
-  const loadavgAtStart = os.loadavg();
+  const { admin, redisInfo, startedAt, loadavgAtStart } = await startScenario(opts);
   console.log(`bench long: ${opts.jobs} jobs, payloads 100 B–1 MiB (90 % < 1 KiB, 9 % < 64 KiB, 1 % ≤ 1 MiB; seed ${opts.seed}), ` +
     `concurrency ${opts.concurrency}, at most ${opts.backlog} jobs waiting or active, a sample every ${opts.sampleInterval} s`);
   for (const line of machineLines(redisInfo.redis_version, opts.redis)) console.log(`bench long: ${line}`);

@@ -33,14 +33,13 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
 import { loadPackage } from '../../lib/node-packages.mjs';
 import { parseOptions as producerOptions, produce } from '../../producer.mjs';
 import { writeCorpus, writeFixedFiles } from '../corpus.mjs';
 import {
-  runScenario, writeResults, PREFIX, blockedIn, familyCpuNs, fmt, installProcessHandlers, judge, liveChildrenCpuNs, logTail, machineLines,
-  median, nowMs, parseInfo, parseOptions, peakRssKiB, processCpu, redisCpuS, sleep, spawnLogged, statCpuNs, stopChild,
-  targetLine, waitFor,
+  runScenario, writeResults, PREFIX, blockedIn, familyCpuNs, fmt, judge, liveChildrenCpuNs, logTail, machineLines,
+  median, nowMs, parseInfo, parseOptions, peakRssKiB, processCpu, redisCpuS, sleep, spawnLogged, statCpuNs,
+  stopChild, targetLine, waitFor, scenarioOptions, startScenario,
 } from '../lib.mjs';
 
 const QUEUE = 'pipeline';
@@ -48,21 +47,18 @@ const READY_TIMEOUT_MS = 30000;
 const PDF_TARGET = 1.2; // issue 12: PDF extraction at most 1.2× pdftotext's time
 const SANDBOX_SHARE_LIMIT = 0.5; // above it, spawning dominates (issue 12: then a pre-started pool)
 
-const opts = parseOptions(
+const opts = scenarioOptions(
   process.argv.slice(2),
   {
-    '--redis': 'string', '--binary': 'string', '--extract-bench': 'string', '--database-url': 'string',
-    '--postmaster-pid': 'int', '--out': 'string', '--logs': 'string', '--native-args': 'args', '--documents': 'int',
+    '--extract-bench': 'string', '--database-url': 'string',
+    '--postmaster-pid': 'int', '--documents': 'int',
     '--repeats': 'int', '--concurrency': 'list', '--seed': 'int', '--pdf-files': 'int', '--extract-repeats': 'int',
     '--pdftotext': 'string', '--pool-documents': 'int', '--no-pool': 'flag',
   },
   { documents: 2000, repeats: 3, concurrency: [os.cpus().length], seed: 1, pdfFiles: 6, extractRepeats: 15, pdftotext: 'pdftotext',
-    poolDocuments: 100, noPool: false, nativeArgs: [] },
+    poolDocuments: 100, noPool: false },
+  ['--extract-bench', '--database-url', '--postmaster-pid'],
 );
-for (const k of ['redis', 'binary', 'extractBench', 'databaseUrl', 'postmasterPid', 'out', 'logs']) {
-  if (!opts[k]) throw new Error('--redis, --binary, --extract-bench, --database-url, --postmaster-pid, --out and --logs are required');
-}
-installProcessHandlers();
 // The launcher does no PATH lookup: pdftotext by its path.
 if (!opts.pdftotext.includes('/')) {
   const found = spawnSync('sh', ['-c', `command -v ${opts.pdftotext}`], { encoding: 'utf8' }).stdout.trim();
@@ -428,12 +424,7 @@ function pdfComparisons(ex) {
 }
 
 async function main() {
-  mkdirSync(opts.out, { recursive: true });
-  mkdirSync(opts.logs, { recursive: true });
-  const admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
-  const redisInfo = parseInfo(await admin.info('server'));
-  const startedAt = new Date().toISOString();
-  const loadavgAtStart = os.loadavg();
+  const { admin, redisInfo, startedAt, loadavgAtStart } = await startScenario(opts);
   console.log(`bench pipeline: ${opts.documents} documents (seed ${opts.seed}) × ${opts.repeats} repeat(s) at concurrency ${CONCURRENCY}; ` +
     `extraction ${opts.extractRepeats} rounds on ${opts.pdfFiles} corpus PDFs + 2 fixed`);
   for (const line of machineLines(redisInfo.redis_version, opts.redis)) console.log(`bench pipeline: ${line}`);

@@ -15,30 +15,25 @@
 //
 // Exit status: 0 whatever the figures; 1 if a run broke (a worker died, jobs failed,
 // workers not ready within 30 s, or not all jobs completed within the bound).
-import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
 import {
-  runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, fmtRatio, installProcessHandlers, judge, logTail,
-  machineLines, median, nowMs, parseCommandStats, parseInfo, parseOptions, peakRssKiB, plainConnection, processCpu,
-  redisCpuS, safeName, sleep, spawnLogged, stopChild, targetLine, waitFor, workerCommand,
+  runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, fmtRatio, judge, logTail, machineLines, median,
+  nowMs, parseInfo, peakRssKiB, plainConnection, processCpu, redisSide, safeName, sleep,
+  spawnLogged, stopChild, targetLine, waitFor, workerCommand, scenarioOptions, startScenario,
 } from '../lib.mjs';
 
 const QUEUE = 'bench';
 const READY_TIMEOUT_MS = 30000;
 
-const opts = parseOptions(
+const opts = scenarioOptions(
   process.argv.slice(2),
   {
-    '--redis': 'string', '--binary': 'string', '--out': 'string', '--logs': 'string', '--native-args': 'args',
     '--jobs': 'int', '--repeats': 'int', '--processes': 'list', '--concurrency': 'list', '--no-node': 'flag',
   },
-  { jobs: 20000, repeats: 3, processes: [1, 2, 4], concurrency: [10], noNode: false, nativeArgs: [] },
+  { jobs: 20000, repeats: 3, processes: [1, 2, 4], concurrency: [10], noNode: false },
 );
-if (!opts.redis || !opts.binary || !opts.out || !opts.logs) throw new Error('--redis, --binary, --out and --logs are required');
-installProcessHandlers();
 const KINDS = opts.noNode ? ['native'] : ['node', 'native'];
 
 async function addJobs(n) {
@@ -138,16 +133,9 @@ async function runOnce(admin, kind, processes, concurrency, n, label) {
   }
   const lastFinished = Number(lastFinishedText);
 
-  const redisCpuUs = (redisCpuS(info1) - redisCpuS(info0)) * 1e6;
-  const cs = parseCommandStats(info1);
-  if (cs.zcard) cs.zcard.calls -= zcardCalls;
-  if (cs.info) cs.info.calls -= infoCalls;
-  if (cs.multi) cs.multi.calls -= zcardCalls / 2;
-  if (cs.exec) cs.exec.calls -= zcardCalls / 2;
-  const perJob = (name) => (cs[name] ? cs[name].calls / n : 0);
+  const { redisCpuUs, perJob, redisBoundJobsPerSec } = redisSide(info0, info1, n, { zcardCalls, infoCalls });
   const workerCpuNs = cpu1.reduce((sum, c, i) => sum + (c.ns - cpu0[i].ns), 0);
   const jobsPerSec = (n * 1000) / Math.max(lastFinished - firstProcessed, 1);
-  const redisBoundJobsPerSec = redisCpuUs > 0 ? 1e6 / (redisCpuUs / n) : null;
   const shares = Object.values(perWorker).map((c) => c / n);
   return {
     kind,
@@ -233,12 +221,7 @@ function printTable(summaries, concurrency) {
 }
 
 async function main() {
-  mkdirSync(opts.out, { recursive: true });
-  mkdirSync(opts.logs, { recursive: true });
-  const admin = new IORedis(opts.redis, { maxRetriesPerRequest: null });
-  const redisInfo = parseInfo(await admin.info('server'));
-  const startedAt = new Date().toISOString();
-  const loadavgAtStart = os.loadavg();
+  const { admin, redisInfo, startedAt, loadavgAtStart } = await startScenario(opts);
   console.log(`bench workers: ${opts.jobs} jobs × ${opts.repeats} repeat(s); ${opts.processes.join(' ')} process(es) ` +
     `at concurrency ${opts.concurrency.join(' ')} each; ${KINDS.join(' and ')}`);
   for (const line of machineLines(redisInfo.redis_version, opts.redis)) console.log(`bench workers: ${line}`);
