@@ -127,18 +127,19 @@ awaitable<FinishResult> QueueScripts::move_to_delayed(const Job& job, ClaimOptio
   co_return decode_finish(std::move(r), claim.token);
 }
 
-awaitable<void> QueueScripts::move_job_from_active_to_wait(std::string job_id,
-                                                           std::string token) {
+awaitable<std::int64_t> QueueScripts::move_job_from_active_to_wait(std::string job_id,
+                                                                   std::string token) {
   ScriptCall call(ScriptId::kMoveJobFromActiveToWait);
   call.key(keys_.active()).key(keys_.wait()).key(keys_.stalled()).key(keys_.paused());
   call.key(keys_.meta()).key(keys_.limiter()).key(keys_.prioritized()).key(keys_.marker());
   call.key(keys_.events());
   call.arg(job_id).arg(token).arg(keys_.job(job_id));
   Reply r = co_await execute(std::move(call));
-  // A non-negative reply is the limiter's remaining time, of no use here.
-  const ScriptCode code = script_code(int_or_zero(r));
+  const std::int64_t reply = int_or_zero(r);
+  const ScriptCode code = script_code(reply);
   if (code != ScriptCode::kOk)
     throw ScriptRefused(code, describe(code, job_id, "moveJobFromActiveToWait"));
+  co_return reply;
 }
 
 awaitable<bool> QueueScripts::move_to_waiting_children(std::string job_id, std::string token,

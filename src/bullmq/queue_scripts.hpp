@@ -55,8 +55,9 @@ class QueueScripts : public LockStore, public StalledStore {
                                           bool fetch_next, std::int64_t now_ms);
 
   // Gives an active job back to the front of wait (no attempt counted).
-  // Throws ScriptRefused (lock gone or another's, job not active).
-  awaitable<void> move_job_from_active_to_wait(std::string job_id, std::string token);
+  // Returns the queue's rate-limit time left in ms (0: not limited). Throws
+  // ScriptRefused (lock gone or another's, job not active).
+  awaitable<std::int64_t> move_job_from_active_to_wait(std::string job_id, std::string token);
 
   // Parks an active parent in waiting-children: true when it was moved,
   // false when no child is pending (it stays active). Throws ScriptRefused

@@ -515,17 +515,16 @@ awaitable<void> Worker::hand_back_rate_limited(RunningJob& running) {
   const Job& job = running.job;
   locks_.untrack(job.id);
   try {
-    std::int64_t ttl = co_await scripts_.move_job_from_active_to_wait(job.id, running.token);
+    const std::int64_t ttl = co_await scripts_.move_job_from_active_to_wait(job.id, running.token);
     note_redis_success();
-    if (ttl < 0) {
-      log_finish_error(job, script_code(ttl), "moveJobFromActiveToWait");
-      co_return;
-    }
     limit_until_ms_ = ttl > 0 ? now_ms() + ttl : 0;
     log_job(LogLevel::kInfo, "job.rate_limited",
             "processor rate-limited the queue; the job is back in wait without spending an "
             "attempt",
             running, {{"rate_limit_ms", static_cast<long long>(ttl)}});
+  } catch (const ScriptRefused& refused) {
+    note_redis_success();
+    log_finish_error(job, refused.code(), "moveJobFromActiveToWait");
   } catch (const std::exception& e) {
     note_redis_error(e);
     ++stats_.finish_errors;
@@ -646,18 +645,15 @@ void Worker::abandon_running_jobs() {
         io_,
         [this, running]() -> awaitable<void> {
           try {
-            std::int64_t rc =
-                co_await scripts_.move_job_from_active_to_wait(running->job.id, running->token);
-            if (rc < 0) {
-              log_finish_error(running->job, script_code(rc), "moveJobFromActiveToWait");
-            } else {
-              logger().warn("job.handed_back",
-                            "shutdown deadline passed; job handed back to the queue",
-                            {{"queue", options_.queue},
-                             {"job_id", running->job.id},
-                             {"job_name", running->job.name},
-                             {"attempt", running->job.attempt()}});
-            }
+            co_await scripts_.move_job_from_active_to_wait(running->job.id, running->token);
+            logger().warn("job.handed_back",
+                          "shutdown deadline passed; job handed back to the queue",
+                          {{"queue", options_.queue},
+                           {"job_id", running->job.id},
+                           {"job_name", running->job.name},
+                           {"attempt", running->job.attempt()}});
+          } catch (const ScriptRefused& refused) {
+            log_finish_error(running->job, refused.code(), "moveJobFromActiveToWait");
           } catch (const std::exception& e) {
             logger().error(
                 "job.hand_back_failed", "could not hand the job back; stalled-job recovery will",
