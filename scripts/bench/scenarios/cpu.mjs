@@ -34,7 +34,7 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import {
-  runScenario, writeResults, PREFIX, benchDir, blockedIn, bullmqVersion, fmt, fmtRatio, judge, logTail, machineLines,
+  runScenario, writeResults, PREFIX, benchDir, redisCpuS as redisCpuSeconds, blockedIn, bullmqVersion, fmt, fmtRatio, judge, logTail, machineLines,
   median, nowMs, parseInfo, peakRssKiB, percentile, plainConnection, processCpu, safeName, sleep, spawnLogged,
   stopChild, targetLine, waitFor, scenarioOptions, startScenario,
 } from '../lib.mjs';
