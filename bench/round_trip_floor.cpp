@@ -2,8 +2,11 @@
 // concurrency 1 a worker makes one such round trip per job, and the kernel's cost of sleeping in
 // recv() and waking up when the reply arrives is a floor under its CPU per job that no client can
 // go below. This measures it with the smallest client there is: PING / +PONG over plain sockets,
-// one at a time ("blocking"), and 100 per write ("pipelined": the wake-up amortised). A benchmark
-// probe for scripts/bench.sh (see scripts/bench/README.md), not part of the product.
+// one at a time ("blocking"), and 100 per write ("pipelined": the wake-up amortised). With
+// --server-us U it also measures the round trip to a server that works U µs on each request (an
+// EVAL busy loop, calibrated here): a worker's request is a script that keeps Redis busy for tens
+// of µs, and the longer both sides idle meanwhile, the more a wake-up costs on some machines. A
+// benchmark probe for scripts/bench.sh (see scripts/bench/README.md), not part of the product.
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <initializer_list>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -26,13 +30,17 @@
 namespace {
 
 constexpr std::string_view kPing = "*1\r\n$4\r\nPING\r\n";
+// A loop of ARGV[1] additions in Lua: server work that grows with its argument.
+constexpr std::string_view kBusyScript =
+    "local x = 0 for i = 1, tonumber(ARGV[1]) do x = x + i end return 1";
 constexpr long kBatch = 100;
-constexpr std::string_view kFlags[] = {"--host",   "--port", "--unix", "--count",
-                                       "--warmup", "--json", "-h",     "--help"};
+constexpr long kCalibrationIterations = 20000;
+constexpr std::string_view kFlags[] = {"--host", "--port",      "--unix", "--count", "--warmup",
+                                       "--json", "--server-us", "-h",     "--help"};
 constexpr const char* kUsage =
     "usage: round-trip-floor [--host H] [--port P] [--unix PATH] [--count N] [--warmup W]\n"
-    "                        [--json]\n"
-    "  defaults: --host 127.0.0.1 --port 6379 --count 20000 --warmup 1000\n";
+    "                        [--server-us U] [--json]\n"
+    "  defaults: --host 127.0.0.1 --port 6379 --count 20000 --warmup 1000 --server-us 0 (off)\n";
 
 // Exit status 1: Redis unreachable or misbehaving; 2: bad flags (the usage follows).
 [[noreturn]] void Die(int status, const std::string& message) {
@@ -46,6 +54,7 @@ struct Options {
   std::string unix_path;
   long count = 20000;
   long warmup = 1000;
+  long server_us = 0;
   bool json = false;
   std::string Endpoint() const {
     return unix_path.empty() ? host + ":" + std::to_string(port) : unix_path;
@@ -81,6 +90,7 @@ Options ParseArgs(int argc, char** argv) {
     if (flag == "--unix") o.unix_path = value();
     if (flag == "--count") o.count = ParseNumber(flag, value(), 1, 1000000000);
     if (flag == "--warmup") o.warmup = ParseNumber(flag, value(), 0, 1000000000);
+    if (flag == "--server-us") o.server_us = ParseNumber(flag, value(), 0, 100000);
     if (flag == "--json") o.json = true;
   }
   if (o.host.empty()) Die(2, "--host must not be empty");
@@ -128,16 +138,39 @@ int Connect(const Options& o) {
   return fd;
 }
 
-// Writes n PINGs (n <= kBatch) in one send, then reads until n +PONG replies have arrived.
+// A RESP command from its arguments.
+std::string Command(std::initializer_list<std::string_view> args) {
+  std::string out = "*" + std::to_string(args.size()) + "\r\n";
+  for (std::string_view a : args) {
+    out += "$" + std::to_string(a.size()) + "\r\n";
+    out += a;
+    out += "\r\n";
+  }
+  return out;
+}
+
+// The busy loop of `iterations` additions, and its reply.
+std::string BusyCommand(long iterations) {
+  return Command({"EVAL", kBusyScript, "0", std::to_string(iterations)});
+}
+constexpr std::string_view kBusyReply = ":1";
+
+// Writes n copies of one command (n <= kBatch) in one send, then reads until n replies have
+// arrived, each a single line that must be `reply`.
 class Connection {
  public:
-  explicit Connection(int fd) : fd_(fd) {
-    for (long i = 0; i < kBatch; ++i) pings_ += kPing;
-  }
+  explicit Connection(int fd) : fd_(fd) { Use(std::string(kPing), "+PONG"); }
   ~Connection() { close(fd_); }
 
+  void Use(const std::string& command, std::string_view reply) {
+    command_size_ = command.size();
+    commands_.clear();
+    for (long i = 0; i < kBatch; ++i) commands_ += command;
+    reply_ = reply;
+  }
+
   void RoundTrip(long n) {
-    for (std::string_view out(pings_.data(), kPing.size() * n); !out.empty();) {
+    for (std::string_view out(commands_.data(), command_size_ * n); !out.empty();) {
       ssize_t sent = send(fd_, out.data(), out.size(), MSG_NOSIGNAL);
       if (sent < 0 && errno != EINTR) Die(1, std::string("send: ") + std::strerror(errno));
       if (sent > 0) out.remove_prefix(sent);
@@ -146,15 +179,15 @@ class Connection {
       size_t eol = buffer_.find("\r\n", pos_);
       if (eol != std::string::npos) {
         std::string_view line(buffer_.data() + pos_, eol - pos_);
-        if (line != "+PONG") {
-          Die(1, "unexpected reply from Redis to PING: '" + std::string(line.substr(0, 200)) +
-                     "' (expected +PONG)");
+        if (line != reply_) {
+          Die(1, "unexpected reply from Redis: '" + std::string(line.substr(0, 200)) +
+                     "' (expected " + reply_ + ")");
         }
         pos_ = eol + 2;
         --n;
         continue;
       }
-      if (buffer_.size() - pos_ > 4096) Die(1, "unexpected reply from Redis to PING (no CRLF)");
+      if (buffer_.size() - pos_ > 4096) Die(1, "unexpected reply from Redis (no CRLF)");
       ssize_t got = recv(fd_, chunk_, sizeof chunk_, 0);
       if (got == 0) Die(1, "Redis closed the connection");
       if (got < 0 && errno == EAGAIN) Die(1, "no reply from Redis within 10 s");
@@ -166,7 +199,9 @@ class Connection {
 
  private:
   int fd_;
-  std::string pings_;
+  std::string commands_;
+  std::size_t command_size_ = 0;
+  std::string reply_;
   std::string buffer_;
   size_t pos_ = 0;
   char chunk_[16384];
@@ -216,11 +251,35 @@ void Print(bool json, const std::string& what, const Figures& f) {
 
 }  // namespace
 
+// The server's time per busy-loop request of `iterations`: the wall time per command when they
+// are pipelined (the server is then the bottleneck), less that of a PING.
+double ServerUs(Connection& c, long iterations, double ping_pipelined_wall, long count) {
+  c.Use(BusyCommand(iterations), kBusyReply);
+  return Measure(c, kBatch, count, kBatch).wall - ping_pipelined_wall;
+}
+
+// How many iterations make the server work `server_us` µs per request.
+long Calibrate(Connection& c, long server_us, double ping_pipelined_wall) {
+  const double per_iteration =
+      ServerUs(c, kCalibrationIterations, ping_pipelined_wall, 500) / kCalibrationIterations;
+  if (!(per_iteration > 0)) Die(1, "could not time the busy loop on the server");
+  return std::max(1L, static_cast<long>(server_us / per_iteration + 0.5));
+}
+
 int main(int argc, char** argv) {
   Options o = ParseArgs(argc, argv);
   Connection connection(Connect(o));
   Figures blocking = Measure(connection, o.warmup, o.count, 1);
   Figures pipelined = Measure(connection, o.warmup, o.count, kBatch);
+  long iterations = 0;
+  double server_us = 0;
+  Figures busy{};
+  if (o.server_us > 0) {
+    iterations = Calibrate(connection, o.server_us, pipelined.wall);
+    server_us = ServerUs(connection, iterations, pipelined.wall, 1000);
+    connection.Use(BusyCommand(iterations), kBusyReply);
+    busy = Measure(connection, o.warmup / 10, o.count / 4 + 1, 1);
+  }
   std::string transport = o.unix_path.empty() ? "tcp" : "unix";
   if (o.json) {
     std::printf(
@@ -229,12 +288,26 @@ int main(int argc, char** argv) {
     Print(true, "blocking", blocking);
     std::printf(",");
     Print(true, "pipelined", pipelined);
+    if (o.server_us > 0) {
+      std::printf(
+          ",\"serverWork\":{\"targetUs\":%ld,\"iterations\":%ld,\"serverUs\":%.3f,\"count\":%ld,",
+          o.server_us, iterations, server_us, o.count / 4 + 1);
+      Print(true, "blocking", busy);
+      std::printf("}");
+    }
     std::printf("}\n");
   } else {
     std::string where = transport + " " + o.Endpoint() + ", " + std::to_string(o.count) + " PINGs";
     Print(false, "blocking  (" + where + ", one at a time), per round trip", blocking);
     Print(false, "pipelined (" + where + ", " + std::to_string(kBatch) + " per write), per command",
           pipelined);
+    if (o.server_us > 0) {
+      Print(false,
+            "busy server (EVAL of " + std::to_string(iterations) + " additions, " +
+                std::to_string(server_us).substr(0, 6) + " µs of server time, one at a time), " +
+                "per round trip",
+            busy);
+    }
   }
   return 0;
 }

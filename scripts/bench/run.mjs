@@ -185,6 +185,8 @@ async function runOnce(admin, redis, opts, kind, concurrency, n, label) {
     redisCpuUsPerJob: redisCpuUs / n,
     redisBoundJobsPerSec,
     scriptCallsPerJob: perJob('evalsha') + perJob('eval'),
+    // Redis's own time per script call (commandstats): the finishing script's work.
+    scriptUsPerCall: commandStats.evalsha?.usec_per_call ?? null,
     bzpopminPerJob: perJob('bzpopmin'),
     redisNetInBytesPerJob: (Number(info1.total_net_input_bytes) - Number(info0.total_net_input_bytes)) / n,
     redisNetOutBytesPerJob: (Number(info1.total_net_output_bytes) - Number(info0.total_net_output_bytes)) / n,
@@ -252,8 +254,10 @@ async function locateQueue(admin) {
 // ---------------------------------------------------------------- round-trip floor
 // What one blocking request/reply round trip costs the client's CPU, measured by the C
 // probe against the same Redis (PING only, so it changes nothing). At concurrency 1 every
-// job costs at least one such round trip. A failing probe is reported, not a broken run.
-function measureFloor(opts, when) {
+// job costs at least one such round trip. With `serverUs` > 0 the probe also times round
+// trips to a Redis that works that long on each request (an EVAL busy loop). A failing
+// probe is reported, not a broken run.
+function measureFloor(opts, when, serverUs = 0) {
   if (!opts.floorProbe) return Promise.resolve(null);
   let args;
   if (opts.floorTarget) {
@@ -262,6 +266,7 @@ function measureFloor(opts, when) {
     const u = new URL(opts.redis);
     args = ['--host', u.hostname.replace(/^\[(.*)\]$/, '$1'), '--port', u.port || '6379', '--json'];
   }
+  if (serverUs > 0) args.push('--server-us', String(Math.round(serverUs)));
   return new Promise((resolve) => {
     track(execFile(opts.floorProbe, args, { timeout: 120000 }, (err, stdout, stderr) => {
       try {
@@ -291,30 +296,48 @@ function lowerProbe(floor, key) {
 
 // Issue 12's concurrency 1 targets, against the single-connection floor: at concurrency 1
 // every job is one blocking round trip to Redis (the script call that finishes it and
-// fetches the next) plus Redis's own time to run that script. So
-//   floor µs/job   = the probe's wall time per blocking PING round trip (lower of before/after)
-//                    + Redis CPU µs/job of the native run (Δ used_cpu_sys+user ÷ N)
+// fetches the next) plus Redis's own time to run that script. The floor is measured as
+// one: after the runs the probe times blocking round trips to this Redis while Redis
+// works, on each request, as long as the finishing script took in the native c=1 runs
+// (their median EVALSHA µs per call from commandstats; an EVAL busy loop calibrated to
+// it). A PING round trip plus the script's time would understate it on machines where a
+// longer idle spell makes both wake-ups dearer (a VM whose idle CPUs halt: the round trip
+// to a busy Redis costs more than the sum, in wall time and in the client's CPU). So
+//   floor µs/job   = the probe's wall time per blocking round trip to the busy Redis
 //   floor jobs/s   = 1e6 ÷ floor µs/job;  target: native jobs/s ≥ 0.9 × floor jobs/s
-//   CPU allowance  = the probe's client CPU per blocking round trip (lower of before/after) + 6 µs;
+//   CPU allowance  = the probe's client CPU per such round trip + 6 µs;
 //                    target: native worker CPU µs/job (after the first job) ≤ CPU allowance
-// The fraction of the floor is computed per native run (its jobs/s and its Redis CPU), then
-// the median; null fields when the probe did not run.
+// The fraction of the floor is computed per native run, then the median. Without the busy
+// measurement (an older probe, or no native c=1 run) the floor falls back to the lower
+// PING round trip (before/after) + the run's Redis CPU µs/job, and the allowance to the
+// lower PING client CPU + 6 µs; `basis` says which. Null fields when the probe did not run.
 const FLOOR_FRACTION_TARGET = 0.9;
 const FLOOR_CPU_SLACK_US = 6;
 function singleConnectionFloor(floor, nativeRuns, native) {
-  const wall = lowerProbe(floor, 'wallUs');
-  const cpu = lowerProbe(floor, 'cpuUs');
+  const busy = floor?.after?.serverWork;
+  const pingWall = lowerProbe(floor, 'wallUs');
+  const pingCpu = lowerProbe(floor, 'cpuUs');
+  const floorOf = (run) => {
+    if (busy) return busy.blocking.wallUs;
+    return pingWall && run.redisCpuUsPerJob != null ? pingWall.value + run.redisCpuUsPerJob : null;
+  };
   const perRun = nativeRuns.map((r) => {
-    const floorUsPerJob = wall ? wall.value + r.redisCpuUsPerJob : null;
-    return floorUsPerJob ? r.jobsPerSec / (1e6 / floorUsPerJob) : null;
+    const us = floorOf(r);
+    return us ? r.jobsPerSec / (1e6 / us) : null;
   });
-  const floorUsPerJob = wall && native.redisCpuUsPerJob != null ? wall.value + native.redisCpuUsPerJob : null;
-  const cpuAllowanceUs = cpu ? cpu.value + FLOOR_CPU_SLACK_US : null;
+  const floorUsPerJob = floorOf(native);
+  const probeCpuUs = busy ? busy.blocking.cpuUs : pingCpu?.value ?? null;
+  const cpuAllowanceUs = probeCpuUs != null ? probeCpuUs + FLOOR_CPU_SLACK_US : null;
   return {
-    probeWallUs: wall?.value ?? null,
-    probeWallFrom: wall?.from ?? null,
-    probeCpuUs: cpu?.value ?? null,
-    probeCpuFrom: cpu?.from ?? null,
+    basis: busy ? 'busy-server probe' : pingWall ? 'PING probe + Redis CPU' : null,
+    serverUs: busy?.serverUs ?? null,
+    scriptUsPerCall: busy?.targetUs ?? null,
+    busyWallUs: busy?.blocking.wallUs ?? null,
+    busyCpuUs: busy?.blocking.cpuUs ?? null,
+    probeWallUs: pingWall?.value ?? null,
+    probeWallFrom: pingWall?.from ?? null,
+    probeCpuUs: pingCpu?.value ?? null,
+    probeCpuFrom: pingCpu?.from ?? null,
     redisCpuUsPerJob: native.redisCpuUsPerJob,
     floorUsPerJob,
     floorJobsPerSec: floorUsPerJob ? 1e6 / floorUsPerJob : null,
@@ -343,6 +366,14 @@ function printFloor(floor) {
         `(${fmt(b.involuntaryCtxSwitches, 2)} involuntary), mean of ${f.count}; ` +
         `pipelined ${f.batch} per write: client CPU ${fmt(f.pipelined.cpuUs, 2)} µs per command`,
     );
+    const w = f.serverWork;
+    if (w) {
+      lines.push(
+        `  ${''.padEnd(7)}to a busy Redis (EVAL busy loop, ${fmt(w.serverUs, 1)} µs of server time per request, calibrated ` +
+          `to ${w.targetUs} µs): wall ${fmt(w.blocking.wallUs, 0)} µs, client CPU ${fmt(w.blocking.cpuUs, 1)} µs, ` +
+          `${fmt(w.blocking.voluntaryCtxSwitches, 2)} voluntary ctx switches, mean of ${w.count}`,
+      );
+    }
   }
   console.log(lines.join('\n'));
 }
@@ -440,14 +471,23 @@ function printSummary(s, jobs) {
     if (f.probeWallUs == null) {
       lines.push('single-connection floor: not measured (the round-trip floor probe did not run or failed)');
     } else {
+      const basis =
+        f.basis === 'busy-server probe'
+          ? `a blocking round trip to Redis busy ${fmt(f.serverUs, 1)} µs per request (the native c=1 runs' EVALSHA ` +
+            `${fmt(f.scriptUsPerCall, 1)} µs per call) takes ${fmt(f.busyWallUs, 1)} µs wall`
+          : `probe round trip ${fmt(f.probeWallUs, 1)} µs wall (${f.probeWallFrom} the runs, the lower) + Redis CPU ` +
+            `${fmt(f.redisCpuUsPerJob, 1)} µs/job = ${fmt(f.floorUsPerJob, 1)} µs/job`;
+      const cpuBasis =
+        f.basis === 'busy-server probe'
+          ? `probe client CPU ${fmt(f.busyCpuUs, 1)} µs per round trip to the busy Redis`
+          : `probe client CPU ${fmt(f.probeCpuUs, 1)} µs per blocking PING round trip (${f.probeCpuFrom} the runs, the lower)`;
       lines.push(
-        `single-connection floor (native): probe round trip ${fmt(f.probeWallUs, 1)} µs wall (${f.probeWallFrom} the runs, ` +
-          `the lower) + Redis CPU ${fmt(f.redisCpuUsPerJob, 1)} µs/job = ${fmt(f.floorUsPerJob, 1)} µs/job → ` +
-          `${fmt(f.floorJobsPerSec, 0)} jobs/s; native ${fmt(f.jobsPerSec, 0)} jobs/s, ${fmt(f.fractionOfFloor, 2)} of the floor ` +
-          `(median over runs of each run's fraction)`,
-        `CPU allowance: probe client CPU ${fmt(f.probeCpuUs, 1)} µs per blocking round trip (${f.probeCpuFrom} the runs, ` +
-          `the lower) + ${f.cpuSlackUs} µs = ${fmt(f.cpuAllowanceUs, 1)} µs; native ${fmt(f.workerCpuUsPerJob, 1)} µs/job, ` +
-          `${fmtRatio(f.cpuOfAllowance)} of it`,
+        `single-connection floor (native): ${basis} → ${fmt(f.floorJobsPerSec, 0)} jobs/s; native ${fmt(f.jobsPerSec, 0)} ` +
+          `jobs/s, ${fmt(f.fractionOfFloor, 2)} of the floor (median over runs of each run's fraction)`,
+        `CPU allowance: ${cpuBasis} + ${f.cpuSlackUs} µs = ${fmt(f.cpuAllowanceUs, 1)} µs; native ` +
+          `${fmt(f.workerCpuUsPerJob, 1)} µs/job, ${fmtRatio(f.cpuOfAllowance)} of it`,
+        `  (for comparison, a PING round trip: ${fmt(f.probeWallUs, 1)} µs wall, ${fmt(f.probeCpuUs, 1)} µs client CPU; ` +
+          `Redis CPU per job in the native c=1 runs ${fmt(f.redisCpuUsPerJob, 1)} µs)`,
       );
     }
   }
@@ -538,7 +578,10 @@ async function main() {
   }
 
   if (roundTripFloor) {
-    roundTripFloor.after = await measureFloor(opts, 'after');
+    // The after-probe also times the round trip to a Redis as busy per request as the
+    // finishing script kept it in the native c=1 runs (the single-connection floor).
+    const scriptUs = median(runs.filter((r) => r.concurrency === 1 && r.kind === 'native' && r.scriptUsPerCall).map((r) => r.scriptUsPerCall));
+    roundTripFloor.after = await measureFloor(opts, 'after', scriptUs ?? 0);
     printFloor(roundTripFloor);
   }
 
@@ -554,9 +597,10 @@ async function main() {
       '(schedstat), per job after the first finished job; Redis CPU = Δ(used_cpu_sys+used_cpu_user) from spawn to the ' +
       'last completion ÷ N; Redis-bound limit = 1e6 ÷ Redis CPU µs/job of the same worker; first job = first finishedOn − spawn time.' +
       (roundTripFloor
-        ? ' Round-trip floor = wall time and getrusage CPU of a C client per blocking PING round trip to the same Redis; ' +
-          'single-connection floor (c=1) = 1e6 ÷ (the lower probe wall µs + native Redis CPU µs/job) jobs/s, CPU allowance = ' +
-          `the lower probe CPU µs + ${FLOOR_CPU_SLACK_US} µs (scripts/bench/README.md).`
+        ? ' Round-trip floor = wall time and getrusage CPU of a C client per blocking round trip to the same Redis (PING; ' +
+          'after the runs also an EVAL busy loop as long as the native c=1 runs\' EVALSHA µs per call); ' +
+          'single-connection floor (c=1) = 1e6 ÷ the busy round trip\'s wall µs, CPU allowance = its client CPU µs + ' +
+          `${FLOOR_CPU_SLACK_US} µs (scripts/bench/README.md).`
         : ''),
   );
   if (located) {
