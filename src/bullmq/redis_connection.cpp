@@ -190,13 +190,36 @@ void RedisConnection::close_stream() {
       stream_);
 }
 
+// A plain socket (TCP, Unix) is read without the failed read Asio starts
+// with: after a read that left the socket empty (less than a full buffer),
+// the next one waits for readiness first and then reads what is there, one
+// system call fewer per wake-up (the socket is non-blocking, so a spurious
+// readiness only sends it back to wait). After a full buffer, more is
+// likely there already: read at once.
+template <typename Socket>
+awaitable<std::size_t> RedisConnection::read_plain(Socket& socket, asio::mutable_buffer buffer) {
+  for (;;) {
+    if (socket_drained_) {
+      co_await socket.async_wait(Socket::wait_read, asio::use_awaitable);
+      boost::system::error_code ec;
+      const std::size_t n = socket.read_some(buffer, ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+      if (ec) throw boost::system::system_error(ec);
+      socket_drained_ = n < buffer.size();
+      co_return n;
+    }
+    const std::size_t n = co_await socket.async_read_some(buffer, asio::use_awaitable);
+    socket_drained_ = n < buffer.size();
+    co_return n;
+  }
+}
+
 awaitable<std::size_t> RedisConnection::read_some(asio::mutable_buffer buffer) {
-  if (auto* tcp = std::get_if<TcpSocket>(&stream_))
-    co_return co_await tcp->async_read_some(buffer, asio::use_awaitable);
+  if (auto* tcp = std::get_if<TcpSocket>(&stream_)) co_return co_await read_plain(*tcp, buffer);
   if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&stream_))
     co_return co_await (*tls)->async_read_some(buffer, asio::use_awaitable);
   if (auto* unix_socket = std::get_if<UnixSocket>(&stream_))
-    co_return co_await unix_socket->async_read_some(buffer, asio::use_awaitable);
+    co_return co_await read_plain(*unix_socket, buffer);
   throw ConnectionError("Redis " + role_ + " connection is not open");
 }
 
@@ -231,8 +254,11 @@ void RedisConnection::set_socket_options(TcpSocket& socket) const {
 awaitable<void> RedisConnection::open_stream() {
   if (!route_ && !options_.unix_socket.empty()) {
     stream_.emplace<UnixSocket>(executor_);
-    co_await std::get<UnixSocket>(stream_).async_connect(
-        asio::local::stream_protocol::endpoint(options_.unix_socket), asio::use_awaitable);
+    auto& socket = std::get<UnixSocket>(stream_);
+    co_await socket.async_connect(asio::local::stream_protocol::endpoint(options_.unix_socket),
+                                  asio::use_awaitable);
+    socket.non_blocking(true);  // read_plain and write_now never block the I/O thread
+    socket_drained_ = false;
     co_return;
   }
   asio::ip::tcp::resolver resolver(executor_);
@@ -243,6 +269,8 @@ awaitable<void> RedisConnection::open_stream() {
     auto& socket = std::get<TcpSocket>(stream_);
     co_await asio::async_connect(socket, endpoints, asio::use_awaitable);
     set_socket_options(socket);
+    socket.non_blocking(true);  // read_plain and write_now never block the I/O thread
+    socket_drained_ = false;
     co_return;
   }
   auto& tls = stream_.emplace<std::unique_ptr<TlsStream>>(
@@ -517,6 +545,20 @@ void RedisConnection::start_write() {
     start_write();  // what was queued while this write was under way
   };
   auto buffer = asio::buffer(write_batch_);
+  // A plain socket takes the batch at once when its send buffer has room
+  // (nearly always): written in place, no completion to run later.
+  std::size_t written = 0;
+  if (auto* tcp = std::get_if<TcpSocket>(&stream_)) {
+    written = write_now(*tcp, buffer);
+  } else if (auto* unix_socket = std::get_if<UnixSocket>(&stream_)) {
+    written = write_now(*unix_socket, buffer);
+  }
+  if (written == write_batch_.size()) {
+    writing_ = false;
+    if (!out_buffer_.empty()) schedule_write();
+    return;
+  }
+  buffer += written;
   if (auto* tcp = std::get_if<TcpSocket>(&stream_)) {
     asio::async_write(*tcp, buffer, std::move(on_written));
   } else if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&stream_)) {
@@ -526,6 +568,15 @@ void RedisConnection::start_write() {
   } else {
     writing_ = false;
   }
+}
+
+// Writes what the socket takes without blocking; 0 on an error (the
+// asynchronous write that follows meets it and reports it).
+template <typename Socket>
+std::size_t RedisConnection::write_now(Socket& socket, asio::const_buffer buffer) {
+  boost::system::error_code ec;
+  const std::size_t n = socket.write_some(buffer, ec);
+  return ec ? 0 : n;
 }
 
 void RedisConnection::arm_watchdog() {

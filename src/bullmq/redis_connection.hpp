@@ -222,6 +222,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void arm_watchdog();
   void on_watchdog();
   awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
+  template <typename Socket>
+  awaitable<std::size_t> read_plain(Socket& socket, asio::mutable_buffer buffer);
+  template <typename Socket>
+  std::size_t write_now(Socket& socket, asio::const_buffer buffer);
   awaitable<void> write_all(asio::const_buffer buffer);
   awaitable<Reply> read_reply();
   void set_socket_options(TcpSocket& socket) const;
@@ -262,9 +266,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   asio::steady_timer relocation_timer_;
   asio::steady_timer resend_timer_;
   bool writing_ = false;
-  bool flush_posted_ = false;  // a schedule_write() flush is queued
-  bool resend_armed_ = false;  // resend_timer_ will put redirected_ back
-  bool relocating_ = false;    // draining replies before moving to another server
+  bool socket_drained_ = false;  // the last read emptied the socket (plain sockets)
+  bool flush_posted_ = false;    // a schedule_write() flush is queued
+  bool resend_armed_ = false;    // resend_timer_ will put redirected_ back
+  bool relocating_ = false;      // draining replies before moving to another server
   std::string relocation_reason_;
   Clock::time_point last_relocation_{};
   Clock::time_point last_progress_{};     // last reply, or first write after an idle spell
