@@ -358,9 +358,12 @@ export function machineLines(redisVersion, redisUrl) {
 
 // A small option parser: `spec` maps --name to 'string' | 'int' | 'number' | 'flag'
 // | 'list' (space- or comma-separated positive integers) | 'args' (split on spaces).
+// --some-flag -> someFlag: the key an option is stored under.
+const flagKey = (flag) => flag.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+
 export function parseOptions(argv, spec, defaults) {
   const o = { ...defaults };
-  const key = (flag) => flag.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+  const key = flagKey;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const kind = spec[a];
@@ -395,8 +398,7 @@ export function scenarioOptions(argv, spec, defaults, alsoRequired = []) {
   const common = { '--redis': 'string', '--binary': 'string', '--out': 'string', '--logs': 'string', '--native-args': 'args' };
   const o = parseOptions(argv, { ...common, ...spec }, { nativeArgs: [], ...defaults });
   const required = ['--redis', '--binary', ...alsoRequired, '--out', '--logs'];
-  const key = (flag) => flag.slice(2).replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-  if (required.some((flag) => !o[key(flag)])) throw new Error(`${required.join(', ')} are required`);
+  if (required.some((flag) => !o[flagKey(flag)])) throw new Error(`${required.join(', ')} are required`);
   installProcessHandlers();
   return o;
 }

@@ -554,8 +554,7 @@ void RedisConnection::start_write() {
     written = write_now(*unix_socket, buffer);
   }
   if (written == write_batch_.size()) {
-    writing_ = false;
-    if (!out_buffer_.empty()) schedule_write();
+    writing_ = false;  // nothing was queued meanwhile: this ran synchronously
     return;
   }
   buffer += written;
