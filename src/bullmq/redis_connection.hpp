@@ -168,7 +168,11 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
 
   struct PendingBase {
     virtual ~PendingBase() = default;
+    // Later, from the executor's queue: safe from anywhere (fail_all, stop).
     virtual void complete(std::exception_ptr error, Reply reply) = 0;
+    // Now, when the handler's executor is the running one: only from the
+    // read loop, between two reads (see read_loop).
+    virtual void complete_now(Reply reply) { complete(nullptr, std::move(reply)); }
     std::string bytes;  // the command, kept while it may be redirected
     std::int64_t blocks_for_ms = 0;
     int redirects = 0;
@@ -181,6 +185,12 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
       auto ex = asio::get_associated_executor(handler);
       asio::post(ex, [h = std::move(handler), error, r = std::move(reply)]() mutable {
         std::move(h)(error, std::move(r));
+      });
+    }
+    void complete_now(Reply reply) override {
+      auto ex = asio::get_associated_executor(handler);
+      asio::dispatch(ex, [h = std::move(handler), r = std::move(reply)]() mutable {
+        std::move(h)(nullptr, std::move(r));
       });
     }
     Handler handler;
@@ -202,8 +212,17 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   awaitable<void> supervise();
   awaitable<void> open_stream();
   awaitable<void> handshake();
+  // A reply with the command it answers, ready for its handler.
+  struct Answered {
+    std::unique_ptr<PendingBase> pending;
+    Reply reply;
+  };
+  using AnsweredList = std::vector<Answered>;
   awaitable<void> read_loop();
-  void deliver(Reply reply);
+  // Matches a reply to the oldest command in flight; what its caller should
+  // see goes to `answered` (a push message or a redirection is dealt with
+  // here).
+  void deliver(Reply reply, AnsweredList& answered);
   // A redirection reply for `pending`: true when handled (it will be sent
   // again, or elsewhere); false when the caller should see the reply.
   bool follow_redirect(std::unique_ptr<PendingBase>& pending, const Reply& reply,
