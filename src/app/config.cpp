@@ -213,6 +213,8 @@ std::string describe_config(const RunConfig& c) {
   w.Int64(o.maximum_rate_limit_delay_ms);
   w.Key("processor_threads");
   w.Int(o.processor_threads);
+  w.Key("finish_connections");
+  w.Int(o.finish_connections);
   w.Key("log_level");
   w.String(level_name(c.log_level));
   w.Key("log_format");

@@ -2,6 +2,7 @@
 
 #include "bullmq/worker_context.hpp"
 
+#include <algorithm>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <cstdio>
@@ -66,6 +67,13 @@ Worker::Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& red
       slot_signal_(io) {
   commands_.set_connect_hook(&ScriptRunner::load_all);
   blocking_.set_client_name(scripts_.keys().worker_client_name(options_.name));
+  for (int i = 1; i < options_.effective_finish_connections(); ++i) {
+    finish_lanes_.push_back(std::make_unique<FinishLane>(
+        io.get_executor(), redis.options(), "finish " + std::to_string(i),
+        redis.route_for_queue(options_.prefix, options_.queue)));
+    finish_lanes_.back()->connection.set_connect_hook(&ScriptRunner::load_all);
+  }
+  slots_per_lane_.assign(finish_lanes_.size() + 1, 0);
 }
 
 Worker::~Worker() = default;
@@ -73,6 +81,7 @@ Worker::~Worker() = default;
 void Worker::start() {
   started_ms_ = now_ms();
   commands_.start();
+  for (auto& lane : finish_lanes_) lane->connection.start();
   blocking_.start();
   if (!options_.skip_lock_renewal) locks_.start();
   spawn(io_, check_version(), "queue version check");
@@ -216,10 +225,12 @@ void Worker::apply_claim_hints(const ClaimResult& result) {
 
 awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) {
   std::unique_ptr<Job> next = std::move(first);
+  const std::size_t lane = take_finish_lane();
   while (next) {
     auto running = std::make_shared<RunningJob>();
     running->job = std::move(*next);
     running->token = token;
+    running->finish_lane = lane;
     running->started_ms = now_ms();
     next.reset();
     const Job& job = running->job;
@@ -244,7 +255,10 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
     } else {
       outcome = co_await run_on_pool(running, processor);
     }
-    if (running->abandoned) co_return;  // handed back; the slot was released then
+    if (running->abandoned) {  // handed back; the slot was released then
+      release_finish_lane(lane);
+      co_return;
+    }
 
     FinishResult finished;
     try {
@@ -271,6 +285,7 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
       }
     }
   }
+  release_finish_lane(lane);
   --in_flight_;
   notify_slot();
   maybe_finish_shutdown();
@@ -357,10 +372,14 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, const FinishPla
     std::string error;
     try {
       ScriptCall call = finish_call(running, plan, fetch_next);
-      Reply reply = co_await scripts_.execute(std::move(call));
+      ScriptRunner& runner = finish_runner(running.finish_lane);
+      running.finishing_elsewhere = &runner != &runner_;
+      Reply reply = co_await runner.run(std::move(call));
+      running.finishing_elsewhere = false;
       note_redis_success();
       co_return scripts_.decode_finish(std::move(reply), running.token);
     } catch (const Error& e) {
+      running.finishing_elsewhere = false;
       note_redis_error(e);
       if (!e.retryable() || running.abandoned || stopped_ || giving_up_) throw;
       error = e.what();
@@ -374,6 +393,20 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, const FinishPla
     running.finish_resent = true;
     co_await sleep_ms(retry_backoff(attempt).count());
   }
+}
+
+std::size_t Worker::take_finish_lane() {
+  const auto least = std::min_element(slots_per_lane_.begin(), slots_per_lane_.end());
+  ++*least;
+  return static_cast<std::size_t>(least - slots_per_lane_.begin());
+}
+
+void Worker::release_finish_lane(std::size_t lane) {
+  --slots_per_lane_[lane];
+}
+
+ScriptRunner& Worker::finish_runner(std::size_t lane) {
+  return lane == 0 ? runner_ : finish_lanes_[lane - 1]->runner;
 }
 
 ScriptCall Worker::finish_call(const RunningJob& running, const FinishPlan& plan,
@@ -446,6 +479,12 @@ void Worker::confirm_outcome(const RunningJob& running, const FinishPlan& plan,
                   describe(result.code, job.id, plan.script()),
               running);
       return;
+    }
+    if (running.lock_reported_lost && is_lock_refusal(result.code)) {
+      ++stats_.locks_lost;
+      log_job(LogLevel::kError, "job.lock_lost_finishing",
+              "lost the lock of a job whose outcome was being recorded; it was not written",
+              running);
     }
     log_finish_error(job, result.code, plan.script());
     return;
@@ -561,13 +600,25 @@ void Worker::log_job(LogLevel level, std::string_view event, std::string_view me
 
 // ---- Locks.
 
-// Three situations, three events: the processor is still running (it is
-// cancelled: job.lock_lost), the processor has returned and its outcome is
-// being recorded (Redis will refuse it: job.lock_lost_finishing), or the job
-// is no longer held here at all (nothing to do: lock.lost_after_release).
+// The processor is still running (it is cancelled: job.lock_lost), the
+// processor has returned and its outcome is being recorded (Redis will
+// refuse it: job.lock_lost_finishing), the outcome is in flight on a finish
+// lane (Redis's answer to it decides: confirm_outcome), or the job is no
+// longer held here at all (nothing to do: lock.lost_after_release).
 void Worker::on_lock_lost(const std::string& job_id) {
-  ++stats_.locks_lost;
   auto it = active_.find(job_id);
+  if (it != active_.end() && it->second->finishing_elsewhere) {
+    // The renewal and the finish went out on different connections, so
+    // Redis may have run the finish first (which releases the lock). The
+    // finish's answer says which: a lock refusal there is the loss.
+    it->second->lock_reported_lost = true;
+    logger().debug("lock.gone_while_finishing",
+                   "a lock renewal found the lock gone while the job's outcome is in flight on "
+                   "another connection; the outcome's answer decides",
+                   {{"queue", options_.queue}, {"job_id", job_id}});
+    return;
+  }
+  ++stats_.locks_lost;
   if (it == active_.end()) {
     logger().debug("lock.lost_after_release",
                    "a lock reported lost belongs to a job this worker no longer holds",
@@ -602,7 +653,7 @@ void Worker::shutdown(std::function<void()> on_stopped) {
   stalled_.stop();
   // With Redis unreachable and nothing to record, there is nothing to wait
   // for: fail the queued claim so the main loop ends.
-  if (!commands_.ready() && in_flight_ == 0) commands_.stop();
+  if (in_flight_ == 0) stop_unready_command_connections();
   if (options_.shutdown_timeout_ms) {
     deadline_ = std::make_unique<asio::steady_timer>(io_);
     deadline_->expires_after(std::chrono::milliseconds(*options_.shutdown_timeout_ms));
@@ -670,7 +721,13 @@ void Worker::abandon_running_jobs() {
   // finished job's result would otherwise keep the process alive): failing
   // the queued commands ends them, send_finish() no longer retries, and the
   // stalled check brings the jobs back once their locks expire.
+  stop_unready_command_connections();
+}
+
+void Worker::stop_unready_command_connections() {
   if (!commands_.ready()) commands_.stop();
+  for (auto& lane : finish_lanes_)
+    if (!lane->connection.ready()) lane->connection.stop();
 }
 
 void Worker::maybe_finish_shutdown() {
@@ -679,6 +736,7 @@ void Worker::maybe_finish_shutdown() {
   locks_.stop();
   if (deadline_) deadline_->cancel();
   commands_.stop();
+  for (auto& lane : finish_lanes_) lane->connection.stop();
   logger().info("worker.closed", "worker closed", {{"queue", options_.queue}});
   if (on_stopped_) asio::post(io_, std::move(on_stopped_));
 }
@@ -751,12 +809,27 @@ awaitable<QueueDepth> Worker::read_depth() {
 }
 
 std::string Worker::redis_connection_problem() const {
-  for (const RedisConnection* c : {&commands_, &blocking_}) {
+  std::vector<const RedisConnection*> connections{&commands_, &blocking_};
+  for (const auto& lane : finish_lanes_) connections.push_back(&lane->connection);
+  for (const RedisConnection* c : connections) {
     if (c->ready() || c->last_error().empty()) continue;
     const std::string where = c->endpoint();  // empty before a route named a server
     return where.empty() ? c->last_error() : where + ": " + c->last_error();
   }
   return {};
+}
+
+bool Worker::redis_ready() const {
+  if (!commands_.ready()) return false;
+  for (const auto& lane : finish_lanes_)
+    if (!lane->connection.ready()) return false;
+  return true;
+}
+
+std::uint64_t Worker::redis_reconnects() const {
+  std::uint64_t n = commands_.reconnects() + blocking_.reconnects();
+  for (const auto& lane : finish_lanes_) n += lane->connection.reconnects();
+  return n;
 }
 
 void Worker::note_redis_error(const std::exception& e) {

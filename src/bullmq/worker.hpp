@@ -4,8 +4,9 @@
 // completes or fails them with BullMQ's attempts/backoff rules, and recovers
 // stalled jobs. Everything talking to Redis runs on the io_context's thread.
 //
-// The Worker owns its two Redis connections (commands, and the blocking
-// marker wait), its lock manager and its stalled checker. The io_context and
+// The Worker owns its Redis connections (commands, the blocking marker
+// wait, and at higher concurrency a second connection for finishing
+// scripts), its lock manager and its stalled checker. The io_context and
 // the processing pool are the caller's and must outlive the Worker; so must
 // the RedisTopology (which routes the connections to the right server), the
 // ProcessorRegistry and the DependencyGate (shared by the workers of a
@@ -17,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "bullmq/asio.hpp"
 #include "bullmq/dependency_gate.hpp"
@@ -67,7 +69,7 @@ class Worker {
   // Jobs of this queue by state (plain reads on the command connection).
   awaitable<QueueDepth> read_depth();
   bool blocking_ready() const { return blocking_.ready(); }
-  std::uint64_t redis_reconnects() const { return commands_.reconnects() + blocking_.reconnects(); }
+  std::uint64_t redis_reconnects() const;
   std::uint64_t lock_renewals() const { return locks_.renewals(); }
   int in_flight() const { return in_flight_; }
   // When this worker last claimed a job (ms since epoch), or when it started.
@@ -77,7 +79,7 @@ class Worker {
   bool rate_limited() const { return limit_until_ms_ > 0; }
   // Not claiming because a dependency of the processors is down.
   bool gated() const { return gate_ && !gate_->open(); }
-  bool redis_ready() const { return commands_.ready(); }
+  bool redis_ready() const;
   // Why a connection is down (the last connect error), or empty.
   std::string redis_connection_problem() const;
   // A Redis refusal that keeps this worker from claiming (MISCONF, OOM,
@@ -94,6 +96,16 @@ class Worker {
  private:
   struct RunningJob;
   class Context;
+  // A further command connection carrying finishing scripts, with its
+  // script runner (WorkerOptions::finish_connections).
+  struct FinishLane {
+    FinishLane(asio::any_io_executor executor, const RedisOptions& options, std::string role,
+               std::shared_ptr<RedisRoute> route)
+        : connection(std::move(executor), options, std::move(role), std::move(route)),
+          runner(connection) {}
+    RedisConnection connection;
+    ScriptRunner runner;
+  };
 
   awaitable<void> main_loop();
   awaitable<ClaimResult> fetch();
@@ -108,6 +120,16 @@ class Worker {
   awaitable<FinishResult> finish(RunningJob& running, Outcome outcome);
   ScriptCall finish_call(const RunningJob& running, const FinishPlan& plan, bool fetch_next) const;
   awaitable<FinishResult> send_finish(RunningJob& running, const FinishPlan& plan);
+  // A slot keeps one connection for its finishing scripts (lane 0 is the
+  // command connection): the least used when the slot starts. Keeping a
+  // slot's commands on one connection keeps the lanes' batches apart, so
+  // that Redis works on one while the worker handles the other.
+  std::size_t take_finish_lane();
+  void release_finish_lane(std::size_t lane);
+  ScriptRunner& finish_runner(std::size_t lane);
+  // Stops the command connections (commands_ and the lanes) that are down:
+  // what waits on them fails instead of waiting for Redis to come back.
+  void stop_unready_command_connections();
   // Written before the outcome is sent, so that a crash can never leave an
   // outcome recorded in Redis without its log line.
   void log_outcome(const RunningJob& running, const FinishPlan& plan);
@@ -153,6 +175,8 @@ class Worker {
   RedisConnection commands_;
   RedisConnection blocking_;  // the marker wait (BZPOPMIN) only
   ScriptRunner runner_;
+  std::vector<std::unique_ptr<FinishLane>> finish_lanes_;
+  std::vector<int> slots_per_lane_;  // slots using each lane (0: commands_)
   QueueScripts scripts_;
   LockManager locks_;
   StalledChecker stalled_;

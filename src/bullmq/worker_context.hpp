@@ -32,6 +32,13 @@ struct Worker::RunningJob : std::enable_shared_from_this<Worker::RunningJob> {
   bool lock_lost = false;   // the lock manager found its lock gone; I/O thread only
   bool finish_resent =
       false;  // its outcome was sent again after a connection loss; I/O thread only
+  std::size_t finish_lane = 0;  // its slot's connection for finishing scripts (Worker)
+  // Its finishing script is in flight on a finish lane, not on the
+  // connection that renews locks; I/O thread only.
+  bool finishing_elsewhere = false;
+  // A lock renewal found its lock gone while finishing_elsewhere; the
+  // finish's answer tells whether it was lost; I/O thread only.
+  bool lock_reported_lost = false;
   std::mutex mutex;
   std::condition_variable wake;
   std::unique_ptr<JobSpan> span;  // set at claim when a tracer is configured; then read-only

@@ -48,6 +48,11 @@ std::string WorkerOptions::validate() const {
   if (max_started_attempts && *max_started_attempts < 0)
     return "max started attempts may not be negative";
   if (processor_threads < 0) return "processor threads may not be negative";
+  if (finish_connections < 0 || finish_connections > kMaxFinishConnections) {
+    std::string message = "finish connections must be between 0 (automatic) and ";
+    message.append(std::to_string(kMaxFinishConnections));
+    return message;
+  }
   return {};
 }
 

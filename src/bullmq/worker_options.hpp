@@ -29,12 +29,26 @@ struct WorkerOptions {
   std::optional<std::int64_t> metrics_max_data_points;
   std::optional<int> max_started_attempts;
   int processor_threads = 0;  // 0 = one per concurrency slot
+  // Command connections that carry the finishing scripts (each of which also
+  // claims the slot's next job): with one, Redis idles while the worker
+  // handles a batch of replies and the next batch is on its way; with two,
+  // one connection's batch keeps Redis busy meanwhile. 0 = chosen from the
+  // concurrency (effective_finish_connections()).
+  int finish_connections = 0;
   bool skip_stalled_check = false;
   bool skip_lock_renewal = false;
 
   std::int64_t effective_lock_renew_time_ms() const {
     return lock_renew_time_ms > 0 ? lock_renew_time_ms : lock_duration_ms / 2;
   }
+  int effective_finish_connections() const {
+    if (finish_connections > 0) return finish_connections;
+    return concurrency >= kSecondFinishConnectionAt ? 2 : 1;
+  }
+  // The concurrency from which a second finishing connection pays (README,
+  // Benchmark: below it one connection's batches are too small to matter).
+  static constexpr int kSecondFinishConnectionAt = 8;
+  static constexpr int kMaxFinishConnections = 8;
   // Returns a message naming the first bad setting, or empty.
   std::string validate() const;
 };

@@ -2,6 +2,7 @@
 // Queue.getWorkers() see, and concurrency.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { setupSuite, recordEvents, Job } from './lib/fixtures.mjs';
 import { waitFor } from './lib/harness.mjs';
 
@@ -145,4 +146,55 @@ test('large payloads and custom job ids round-trip unchanged', async () => {
   assert.equal(done.id, 'custom-ïd-1');
   assert.equal(await done.getState(), 'completed');
   assert.deepEqual(done.returnvalue, big);
+});
+
+// From concurrency 8 the slots' finishing scripts go out on two connections
+// (--finish-connections): Redis sees them from two clients, Node's tools still
+// see one worker, and every job completes once. MONITOR names the client of
+// each command; moveToFinished is the script call naming both the queue's
+// completed and stalled keys (addStandardJob names no stalled key,
+// moveToActive no completed key).
+async function finishingClients(extra) {
+  const name = s.queueName('lanes');
+  const queue = s.queue(name);
+  const keys = [`"bull:${name}:completed"`, `"bull:${name}:stalled"`];
+  const sources = new Set();
+  const monitor = net.connect(s.redis.port, '127.0.0.1');
+  let pending = '';
+  let on = false;
+  monitor.on('data', (chunk) => {
+    pending += chunk.toString('latin1');
+    const lines = pending.split('\r\n');
+    pending = lines.pop();
+    for (const line of lines) {
+      if (line === '+OK') on = true;
+      const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "evalsha" /i.exec(line);
+      if (m && keys.every((k) => line.includes(k))) sources.add(m[1]);
+    }
+  });
+  monitor.write('MONITOR\r\n');
+  try {
+    await waitFor(() => on, { what: 'MONITOR on' });
+    await s.readyWorker(name, ['--concurrency', '10', '--name', 'lanes', ...extra]);
+    const jobs = await queue.addBulk(Array.from({ length: 200 }, (_, i) => ({ name: 'echo', data: { i } })));
+    await waitFor(async () => (await queue.getCompletedCount()) === jobs.length, { what: '200 completed', timeout: 20000 });
+    assert.equal(await queue.getFailedCount(), 0);
+    const done = await queue.getJobs(['completed'], 0, -1);
+    assert.equal(new Set(done.map((j) => j.data.i)).size, 200, 'each job completed once');
+    assert.ok(done.every((j) => j.attemptsMade === 1), 'one attempt each');
+    assert.equal((await queue.getWorkers()).length, 1, 'listed once by getWorkers()');
+  } finally {
+    monitor.destroy();
+  }
+  return sources;
+}
+
+test('at concurrency 10 the finishing scripts use two connections; getWorkers() lists one worker', async () => {
+  const sources = await finishingClients([]);
+  assert.equal(sources.size, 2, `moveToFinished from ${[...sources].join(', ')}`);
+});
+
+test('--finish-connections 1 keeps them on the command connection', async () => {
+  const sources = await finishingClients(['--finish-connections', '1']);
+  assert.equal(sources.size, 1, `moveToFinished from ${[...sources].join(', ')}`);
 });
