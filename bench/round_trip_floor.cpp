@@ -5,8 +5,12 @@
 // one at a time ("blocking"), and 100 per write ("pipelined": the wake-up amortised). With
 // --server-us U it also measures the round trip to a server that works U µs on each request (an
 // EVAL busy loop, calibrated here): a worker's request is a script that keeps Redis busy for tens
-// of µs, and the longer both sides idle meanwhile, the more a wake-up costs on some machines. A
-// benchmark probe for scripts/bench.sh (see scripts/bench/README.md), not part of the product.
+// of µs, and the longer both sides idle meanwhile, the more a wake-up costs on some machines.
+// With --idle-claim MARKER WAIT ACTIVE it plays the bare path of an idle worker instead, until it
+// is stopped: blocked in BZPOPMIN on MARKER, and as soon as that returns a member, RPOPLPUSH WAIT
+// ACTIVE on a second connection, then back to BZPOPMIN: the two wake-ups (Redis waking the
+// client, the client waking Redis) that an idle worker's add -> active latency cannot go below.
+// A benchmark probe for scripts/bench.sh (see scripts/bench/README.md), not part of the product.
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,11 +39,13 @@ constexpr std::string_view kBusyScript =
     "local x = 0 for i = 1, tonumber(ARGV[1]) do x = x + i end return 1";
 constexpr long kBatch = 100;
 constexpr long kCalibrationIterations = 20000;
-constexpr std::string_view kFlags[] = {"--host", "--port",      "--unix", "--count", "--warmup",
-                                       "--json", "--server-us", "-h",     "--help"};
+constexpr std::string_view kFlags[] = {"--host",   "--port", "--unix",      "--count",
+                                       "--warmup", "--json", "--server-us", "--idle-claim",
+                                       "-h",       "--help"};
 constexpr const char* kUsage =
     "usage: round-trip-floor [--host H] [--port P] [--unix PATH] [--count N] [--warmup W]\n"
     "                        [--server-us U] [--json]\n"
+    "       round-trip-floor [--host H] [--port P] [--unix PATH] --idle-claim MARKER WAIT ACTIVE\n"
     "  defaults: --host 127.0.0.1 --port 6379 --count 20000 --warmup 1000 --server-us 0 (off)\n";
 
 // Exit status 1: Redis unreachable or misbehaving; 2: bad flags (the usage follows).
@@ -56,6 +62,7 @@ struct Options {
   long warmup = 1000;
   long server_us = 0;
   bool json = false;
+  std::string marker, wait, active;  // --idle-claim
   std::string Endpoint() const {
     return unix_path.empty() ? host + ":" + std::to_string(port) : unix_path;
   }
@@ -92,6 +99,13 @@ Options ParseArgs(int argc, char** argv) {
     if (flag == "--warmup") o.warmup = ParseNumber(flag, value(), 0, 1000000000);
     if (flag == "--server-us") o.server_us = ParseNumber(flag, value(), 0, 100000);
     if (flag == "--json") o.json = true;
+    if (flag == "--idle-claim") {
+      o.marker = value();
+      o.wait = value();
+      o.active = value();
+      if (o.marker.empty() || o.wait.empty() || o.active.empty())
+        Die(2, "--idle-claim needs three non-empty keys");
+    }
   }
   if (o.host.empty()) Die(2, "--host must not be empty");
   if (o.unix_path.size() >= sizeof(sockaddr_un{}.sun_path)) Die(2, "--unix path is too long");
@@ -273,8 +287,82 @@ long Calibrate(Connection& c, long server_us, double ping_pipelined_wall) {
   return std::max(1L, static_cast<long>(server_us / per_iteration + 0.5));
 }
 
+// Reads one RESP reply (simple, error, integer, bulk, or an array of those) from `fd` into
+// `buffer`, blocking; returns its first line. Enough for BZPOPMIN and RPOPLPUSH.
+std::string ReadReply(int fd, std::string& buffer) {
+  std::size_t pos = 0;
+  long lines_due = 1;
+  std::string first;
+  while (lines_due > 0) {
+    const std::size_t eol = buffer.find("\r\n", pos);
+    if (eol == std::string::npos) {
+      char chunk[4096];
+      ssize_t got = recv(fd, chunk, sizeof chunk, 0);
+      if (got == 0) Die(1, "Redis closed the connection");
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) Die(1, std::string("recv: ") + std::strerror(errno));
+      buffer.append(chunk, static_cast<std::size_t>(got));
+      continue;
+    }
+    const std::string_view line(buffer.data() + pos, eol - pos);
+    if (first.empty()) first = line;
+    if (line.empty()) Die(1, "unexpected empty line from Redis");
+    --lines_due;
+    long n = 0;
+    if (line[0] == '*' || line[0] == '$')
+      std::from_chars(line.data() + 1, line.data() + line.size(), n);
+    if (line[0] == '*' && n > 0) lines_due += n;
+    if (line[0] == '$' && n >= 0) {
+      // The bulk's bytes and their CRLF, which may themselves contain CRLF.
+      while (buffer.size() < eol + 2 + static_cast<std::size_t>(n) + 2) {
+        char chunk[4096];
+        ssize_t got = recv(fd, chunk, sizeof chunk, 0);
+        if (got == 0) Die(1, "Redis closed the connection");
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) Die(1, std::string("recv: ") + std::strerror(errno));
+        buffer.append(chunk, static_cast<std::size_t>(got));
+      }
+      pos = eol + 2 + static_cast<std::size_t>(n) + 2;
+      continue;
+    }
+    pos = eol + 2;
+  }
+  buffer.erase(0, pos);
+  return first;
+}
+
+void SendAll(int fd, std::string_view out) {
+  while (!out.empty()) {
+    ssize_t sent = send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+    if (sent < 0 && errno != EINTR) Die(1, std::string("send: ") + std::strerror(errno));
+    if (sent > 0) out.remove_prefix(static_cast<std::size_t>(sent));
+  }
+}
+
+// The idle worker's bare path, until killed (see the top of the file). BZPOPMIN blocks for up
+// to 5 s at a time; the socket's 10 s receive timeout stays above that.
+[[noreturn]] void IdleClaim(const Options& o) {
+  const int blocking = Connect(o);
+  const int commands = Connect(o);
+  const std::string wait_marker = Command({"BZPOPMIN", o.marker, "5"});
+  const std::string claim = Command({"RPOPLPUSH", o.wait, o.active});
+  std::string blocking_in, commands_in;
+  std::printf("idle-claim: waiting on %s\n", o.marker.c_str());
+  std::fflush(stdout);
+  for (;;) {
+    SendAll(blocking, wait_marker);
+    const std::string reply = ReadReply(blocking, blocking_in);
+    if (reply == "*-1") continue;  // timed out: wait again
+    if (reply[0] == '-') Die(1, "BZPOPMIN: " + reply);
+    SendAll(commands, claim);
+    const std::string claimed = ReadReply(commands, commands_in);
+    if (claimed[0] == '-') Die(1, "RPOPLPUSH: " + claimed);
+  }
+}
+
 int main(int argc, char** argv) {
   Options o = ParseArgs(argc, argv);
+  if (!o.marker.empty()) IdleClaim(o);
   Connection connection(Connect(o));
   Figures blocking = Measure(connection, o.warmup, o.count, 1);
   Figures pipelined = Measure(connection, o.warmup, o.count, kBatch);

@@ -227,9 +227,10 @@ if [[ -z $binary ]]; then
   if [[ ! -x $binary ]] || ((force_build)); then targets+=(bullmq-worker); fi
 fi
 floor_probe="$root/build/round-trip-floor"
-# The probe is needed by the throughput scenario only.
+# The probe is needed by the throughput scenario (round trips) and the latency one
+# (its --idle-claim mode, the idle path's floor).
 need_probe=0
-[[ " ${scenarios[*]} " == *" throughput "* ]] && need_probe=1
+[[ " ${scenarios[*]} " == *" throughput "* || " ${scenarios[*]} " == *" latency "* ]] && need_probe=1
 if ((need_probe)) && { [[ ! -x $floor_probe ]] || ((force_build)); }; then targets+=(round-trip-floor); fi
 # The pipeline scenario's extraction timer (bench/extract_bench.cpp).
 extract_bench="$root/build/extract-bench"
@@ -484,7 +485,8 @@ run_scenario() {
       ((warmup)) || args+=(--no-warmup)
       run_driver "$bench_dir/run.mjs" "${args[@]}" ;;
     latency)
-      args=("${common[@]}" --samples "$samples" --concurrency "$(concurrency_for latency)")
+      args=("${common[@]}" --floor-probe "$work/round-trip-floor" --samples "$samples"
+            --concurrency "$(concurrency_for latency)")
       ((quick)) && args+=(--warmup-samples 5)
       run_driver "$bench_dir/scenarios/latency.mjs" "${args[@]}" ;;
     workers)

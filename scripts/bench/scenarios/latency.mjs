@@ -24,6 +24,13 @@
 // delivery (the same for both, so it dilutes the ratio); and processedOn − timestamp
 // from the job hash, whole milliseconds (producer's and worker's Date.now()).
 //
+// With --floor-probe PATH (build/round-trip-floor) a third side runs in the same rounds: the
+// probe's --idle-claim mode on its own queue (lat-floor), a C client blocked in BZPOPMIN on the
+// marker that, as soon as it returns, sends the RPOPLPUSH from wait to active on a second
+// connection. That is an idle worker's path with no work of its own: the two wake-ups (Redis
+// waking the client, the client waking Redis) that no worker's add -> active can go below. Its
+// p99 in the same run says how much of the target the machine's wake-ups leave.
+//
 // Exit status: 0 whatever the figures; 1 if the run broke (a worker died, a job failed
 // or did not become active / complete within 10 s, a worker was not idle within 10 s).
 import path from 'node:path';
@@ -36,33 +43,37 @@ import {
   startScenario,
 } from '../lib.mjs';
 
-const KINDS = ['node', 'native'];
-const QUEUES = { node: 'lat-node', native: 'lat-native' };
-const WAIT_KEYS = { node: `${PREFIX}:lat-node:wait`, native: `${PREFIX}:lat-native:wait` };
+const KINDS = ['node', 'native']; // the workers
+const QUEUES = { node: 'lat-node', native: 'lat-native', floor: 'lat-floor' };
+const WAIT_KEYS = Object.fromEntries(Object.entries(QUEUES).map(([k, q]) => [k, `${PREFIX}:${q}:wait`]));
 const STEP_TIMEOUT_MS = 10000;
 
 const opts = scenarioOptions(
   process.argv.slice(2),
   {
     '--samples': 'int', '--warmup-samples': 'number', '--concurrency': 'int', '--gap-min-ms': 'number', '--gap-max-ms': 'number',
+    '--floor-probe': 'string',
   },
-  { samples: 200, warmupSamples: 10, concurrency: 1, gapMinMs: 20, gapMaxMs: 60 },
+  { samples: 200, warmupSamples: 10, concurrency: 1, gapMinMs: 20, gapMaxMs: 60, floorProbe: null },
 );
+// Every side sampled in each round: the two workers, and the probe when given.
+const SIDES = opts.floorProbe ? [...KINDS, 'floor'] : KINDS;
 if (!(opts.gapMinMs >= 0 && opts.gapMaxMs >= opts.gapMinMs)) throw new Error('need 0 <= --gap-min-ms <= --gap-max-ms');
 
 // One job on `kind`'s queue: wait until both workers are idle, add, wait for 'active'
 // and 'completed'. `waiters[kind]` is the promise hooks the QueueEvents listeners resolve.
 async function sample(ctx, kind, seq) {
   const { admin, queues, waiters, workers, current } = ctx;
-  for (const k of KINDS) {
+  for (const k of SIDES) {
     const w = workers[k];
-    if (w.exited) throw new Error(`${k} worker exited (code ${w.exited.code}, signal ${w.exited.signal})\n--- ${w.logPath} ---\n${logTail(w.logPath)}`);
+    if (w.exited) throw new Error(`${k} exited (code ${w.exited.code}, signal ${w.exited.signal})\n--- ${w.logPath} ---\n${logTail(w.logPath)}`);
   }
-  const idle = await waitFor(async () => (await blockedIn(admin)) >= KINDS.length, STEP_TIMEOUT_MS, 1);
-  if (!idle) throw new Error(`the workers were not both blocked on their markers within ${STEP_TIMEOUT_MS / 1000} s`);
+  const idle = await waitFor(async () => (await blockedIn(admin)) >= SIDES.length, STEP_TIMEOUT_MS, 1);
+  if (!idle) throw new Error(`${SIDES.join(', ')} were not all blocked on their markers within ${STEP_TIMEOUT_MS / 1000} s`);
 
   const rec = { kind, seq, pushUs: null, popUs: null };
   current[kind] = rec;
+  if (kind === 'floor') return floorSample(queues.floor, rec, seq, current);
   let activeAt;
   let completedAt;
   const active = new Promise((resolve) => {
@@ -105,6 +116,8 @@ async function sample(ctx, kind, seq) {
   current[kind] = null;
   if (rec.pushedId !== job.id) throw new Error(`${kind}: MONITOR showed LPUSH of job ${rec.pushedId}, expected ${job.id}`);
   rec.redisMs = (rec.popUs - rec.pushUs) / 1000; // in Redis: pushed to wait -> popped to active
+  rec.toClaimMs = (rec.claimUs - rec.pushUs) / 1000; // -> the claim's command arrived
+  rec.claimToPopMs = (rec.popUs - rec.claimUs) / 1000; // the claim script's work before the pop
   if (rec.activeJobId !== job.id || rec.completedJobId !== job.id) {
     throw new Error(`${kind}: events for job ${rec.activeJobId}/${rec.completedJobId}, expected ${job.id}`);
   }
@@ -115,6 +128,21 @@ async function sample(ctx, kind, seq) {
   return rec;
 }
 
+// The probe's sample: only Redis's clock counts (no events, no job run).
+async function floorSample(queue, rec, seq, current) {
+  const job = await queue.add('echo', { seq });
+  rec.jobId = job.id;
+  if (!(await waitFor(() => rec.popUs != null, STEP_TIMEOUT_MS, 1))) {
+    throw new Error(`floor probe: MONITOR did not show job ${job.id}'s LPUSH and RPOPLPUSH on ${WAIT_KEYS.floor} within ${STEP_TIMEOUT_MS / 1000} s`);
+  }
+  current.floor = null;
+  if (rec.pushedId !== job.id) throw new Error(`floor: MONITOR showed LPUSH of job ${rec.pushedId}, expected ${job.id}`);
+  rec.redisMs = (rec.popUs - rec.pushUs) / 1000;
+  rec.toClaimMs = rec.redisMs;
+  rec.claimToPopMs = 0;
+  return rec;
+}
+
 const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
 const stats = (v) => ({
   p50Ms: percentile(v, 50), p90Ms: percentile(v, 90), p99Ms: percentile(v, 99), maxMs: percentile(v, 100),
@@ -122,9 +150,15 @@ const stats = (v) => ({
 });
 
 function summarizeKind(samples) {
-  return {
+  const inRedis = {
     samples: samples.length,
     ...stats(samples.map((s) => s.redisMs)),
+    toClaim: stats(samples.map((s) => s.toClaimMs)),
+    claimToPop: stats(samples.map((s) => s.claimToPopMs)),
+  };
+  if (samples[0]?.kind === 'floor') return inRedis;
+  return {
+    ...inRedis,
     endToEnd: stats(samples.map((s) => s.endToEndMs)),
     addRoundTripP50Ms: median(samples.map((s) => s.addMs)),
     processedOnMinusTimestamp: stats(samples.map((s) => s.processedMinusTimestampMs)),
@@ -150,6 +184,10 @@ async function main() {
   const queues = {};
   const events = {};
   const waiters = { node: null, native: null };
+  if (opts.floorProbe) {
+    queues.floor = new Queue(QUEUES.floor, { connection: producer, prefix: PREFIX });
+    await queues.floor.waitUntilReady();
+  }
   for (const kind of KINDS) {
     queues[kind] = new Queue(QUEUES[kind], { connection: producer, prefix: PREFIX });
     events[kind] = new QueueEvents(QUEUES[kind], { connection: plainConnection(opts.redis), prefix: PREFIX });
@@ -164,19 +202,29 @@ async function main() {
   const samples = [];
   // MONITOR: the LPUSH onto each wait list (add) and the first RPOPLPUSH from it after
   // that (moveToActive) of the job in flight, on Redis's clock.
-  const current = { node: null, native: null };
+  const current = { node: null, native: null, floor: null };
   const monitor = await admin.monitor();
+  // Also the claim's own command (the first EVALSHA naming the wait list after the push:
+  // moveToActive; the probe's RPOPLPUSH is its own claim): it splits the figure into the
+  // wake-ups and the worker's reaction (push -> claim arrives) and the script's work up
+  // to the pop (claim -> pop).
   monitor.on('monitor', (time, args) => {
     const cmd = String(args[0]).toLowerCase();
-    if (cmd !== 'lpush' && cmd !== 'rpoplpush') return;
-    for (const kind of KINDS) {
+    if (cmd !== 'lpush' && cmd !== 'rpoplpush' && cmd !== 'evalsha') return;
+    for (const kind of SIDES) {
       const rec = current[kind];
-      if (!rec || args[1] !== WAIT_KEYS[kind]) continue;
+      if (!rec) continue;
+      if (cmd === 'evalsha') {
+        if (rec.pushUs != null && rec.claimUs == null && args.includes(WAIT_KEYS[kind])) rec.claimUs = monitorUs(time);
+        continue;
+      }
+      if (args[1] !== WAIT_KEYS[kind]) continue;
       if (cmd === 'lpush' && rec.pushUs == null) {
         rec.pushUs = monitorUs(time);
         rec.pushedId = String(args[2]);
       } else if (cmd === 'rpoplpush' && rec.pushUs != null && rec.popUs == null) {
         rec.popUs = monitorUs(time);
+        rec.claimUs ??= rec.popUs;
       }
     }
   });
@@ -189,11 +237,20 @@ async function main() {
       const cmd = workerCommand(kind, { queue: QUEUES[kind], redis: opts.redis, binary: opts.binary, concurrency: opts.concurrency, nativeArgs: opts.nativeArgs });
       workers[kind] = spawnLogged(cmd, path.join(opts.logs, `latency-${kind}.log`));
     }
+    if (opts.floorProbe) {
+      const u = new URL(opts.redis);
+      const key = (k) => `${PREFIX}:${QUEUES.floor}:${k}`;
+      workers.floor = spawnLogged({
+        cmd: opts.floorProbe,
+        args: ['--host', u.hostname.replace(/^\[(.*)\]$/, '$1'), '--port', u.port || '6379', '--idle-claim', key('marker'), key('wait'), key('active')],
+        env: { ...process.env },
+      }, path.join(opts.logs, 'latency-floor.log'));
+    }
     const ctx = { admin, queues, waiters, workers, current };
     const total = opts.warmupSamples + opts.samples;
     for (let i = 0; i < total; i++) {
-      // Pairs in alternating order: node native, native node, ...
-      const order = i % 2 === 0 ? KINDS : [...KINDS].reverse();
+      // Each round starts with the next side: node native [floor], native [floor] node, ...
+      const order = SIDES.map((_, j) => SIDES[(i + j) % SIDES.length]);
       for (const kind of order) {
         const rec = await sample(ctx, kind, i);
         rec.warmup = i < opts.warmupSamples;
@@ -205,22 +262,23 @@ async function main() {
     }
     // The engine's own timestamps (whole ms): processedOn (worker's clock when it asked
     // for the job) − timestamp (producer's clock when it created it).
+    const run = samples.filter((s) => s.kind !== 'floor'); // the probe runs no job
     const pipe = admin.pipeline();
-    for (const s of samples) pipe.hmget(`${PREFIX}:${QUEUES[s.kind]}:${s.jobId}`, 'timestamp', 'processedOn');
+    for (const s of run) pipe.hmget(`${PREFIX}:${QUEUES[s.kind]}:${s.jobId}`, 'timestamp', 'processedOn');
     const rows = await pipe.exec();
     rows.forEach(([, [ts, processedOn]], i) => {
-      samples[i].processedMinusTimestampMs = Number(processedOn) - Number(ts);
+      run[i].processedMinusTimestampMs = Number(processedOn) - Number(ts);
     });
   } catch (err) {
     broken = err;
     console.error(`bench latency: BROKEN: ${err.message}`);
   }
-  await Promise.all(Object.values(workers).map((w) => stopChild(w.child)));
+  await Promise.all(Object.values(workers).map((w) => stopChild(w.child)));  // the probe too
   monitor.disconnect();
 
   const summary = {};
   const counted = samples.filter((s) => !s.warmup);
-  for (const kind of KINDS) {
+  for (const kind of SIDES) {
     const mine = counted.filter((s) => s.kind === kind);
     if (mine.length) summary[kind] = summarizeKind(mine);
   }
@@ -235,6 +293,9 @@ async function main() {
       ['add → active in Redis max, ms', n.maxMs, m.maxMs, 3],
       ['add → active in Redis mean, ms', n.meanMs, m.meanMs, 3],
       ['add → active in Redis min, ms', n.minMs, m.minMs, 3],
+      ['  of which add → claim arrives p50, ms', n.toClaim.p50Ms, m.toClaim.p50Ms, 3],
+      ['  of which add → claim arrives p99, ms', n.toClaim.p99Ms, m.toClaim.p99Ms, 3],
+      ['  of which claim → pop (script) p50, ms', n.claimToPop.p50Ms, m.claimToPop.p50Ms, 3],
       ['end to end (add() → event) p50, ms', n.endToEnd.p50Ms, m.endToEnd.p50Ms, 3],
       ['end to end (add() → event) p99, ms', n.endToEnd.p99Ms, m.endToEnd.p99Ms, 3],
       ['Queue.add() round trip p50, ms', n.addRoundTripP50Ms, m.addRoundTripP50Ms, 3],
@@ -251,6 +312,16 @@ async function main() {
     targets = [judge({ name: "add → active p99 (in Redis) ≤ 1/2 of Node's", value: m.p99Ms / n.p99Ms, target: 0.5, op: '<=', unit: 'x' })];
     lines.push('targets (native):');
     for (const t of targets) lines.push(targetLine(t));
+    const f = summary.floor;
+    if (f) {
+      lines.push(
+        `floor (probe: BZPOPMIN, then RPOPLPUSH on a second connection, no work; ${f.samples} samples): ` +
+          `p50 ${fmt(f.p50Ms, 3)} ms, p90 ${fmt(f.p90Ms, 3)}, p99 ${fmt(f.p99Ms, 3)}, max ${fmt(f.maxMs, 3)}`,
+        `  the floor's p99 is ${fmtRatio(f.p99Ms / n.p99Ms)} of Node's (what the target leaves the worker: ` +
+          `${fmt(0.5 * n.p99Ms - f.p99Ms, 3)} ms); native p99 ${fmtRatio(m.p99Ms / f.p99Ms)} of the floor's, ` +
+          `p50 ${fmtRatio(m.p50Ms / f.p50Ms)} of the floor's`,
+      );
+    }
     lines.push(
       'notes: add → active in Redis = MONITOR timestamps (Redis clock, µs) from the LPUSH onto the wait list in the add ' +
         "script to the worker's RPOPLPUSH from it in moveToActive; end to end = harness clock from just before Queue.add() " +
@@ -268,7 +339,7 @@ async function main() {
     startedAt,
     config: {
       samples: opts.samples, warmupSamples: opts.warmupSamples, concurrency: opts.concurrency, gapMinMs: opts.gapMinMs,
-      gapMaxMs: opts.gapMaxMs, queues: QUEUES, binary: opts.binary, nativeArgs: opts.nativeArgs,
+      gapMaxMs: opts.gapMaxMs, queues: QUEUES, binary: opts.binary, nativeArgs: opts.nativeArgs, floorProbe: opts.floorProbe,
       measure: 'MONITOR (Redis clock, µs): LPUSH of the job onto the wait list -> RPOPLPUSH of it to active',
       endToEnd: "performance.now() from just before Queue.add() to the 'active' event reaching the harness (QueueEvents)",
     },
@@ -278,10 +349,8 @@ async function main() {
     broken: broken ? String(broken.message) : null,
   });
   console.log(`bench latency: results written to ${resultsPath}; worker logs in ${opts.logs}`);
-  for (const kind of KINDS) {
-    await events[kind].close();
-    await queues[kind].close();
-  }
+  for (const kind of KINDS) await events[kind].close();
+  for (const queue of Object.values(queues)) await queue.close();
   await producer.quit();
   await admin.quit();
   process.exit(broken ? 1 : 0);
