@@ -34,6 +34,9 @@ struct ClaimResult {
 struct FinishResult {
   ScriptCode code = ScriptCode::kOk;
   std::optional<ClaimResult> next;
+  // The script was asked for the next job (set by the worker): with kOk and
+  // no `next`, the queue had none to give.
+  bool asked_next = false;
 };
 
 // Coroutine methods take their arguments by value (they run after the call

@@ -275,6 +275,12 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
       locks_.untrack(job.id);
       active_.erase(it);
     }
+    if (!finished.next && finished.asked_next && finished.code == ScriptCode::kOk) {
+      // Asked for the next job and the queue had none (nor a delayed one):
+      // drained, as Node's worker concludes, so the next claim waits on the
+      // marker instead of asking moveToActive first.
+      drained_ = true;
+    }
     if (finished.next) {
       apply_claim_hints(*finished.next);
       if (finished.next->job && !closing_) {
@@ -377,7 +383,9 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, const FinishPla
       Reply reply = co_await runner.run(std::move(call));
       running.finishing_elsewhere = false;
       note_redis_success();
-      co_return scripts_.decode_finish(std::move(reply), running.token);
+      FinishResult result = scripts_.decode_finish(std::move(reply), running.token);
+      result.asked_next = fetch_next;
+      co_return result;
     } catch (const Error& e) {
       running.finishing_elsewhere = false;
       note_redis_error(e);

@@ -148,33 +148,41 @@ test('large payloads and custom job ids round-trip unchanged', async () => {
   assert.deepEqual(done.returnvalue, big);
 });
 
-// From concurrency 8 the slots' finishing scripts go out on two connections
-// (--finish-connections): Redis sees them from two clients, Node's tools still
-// see one worker, and every job completes once. MONITOR names the client of
-// each command; moveToFinished is the script call naming both the queue's
-// completed and stalled keys (addStandardJob names no stalled key,
-// moveToActive no completed key).
-async function finishingClients(extra) {
-  const name = s.queueName('lanes');
-  const queue = s.queue(name);
-  const keys = [`"bull:${name}:completed"`, `"bull:${name}:stalled"`];
-  const sources = new Set();
-  const monitor = net.connect(s.redis.port, '127.0.0.1');
+// Redis's MONITOR on a plain socket: `onCommand(source, line)` for every command
+// line ('+<time> [<db> <source>] "<command>" ...'); resolves once MONITOR is on.
+async function monitorCommands(onCommand) {
+  const socket = net.connect(s.redis.port, '127.0.0.1');
   let pending = '';
   let on = false;
-  monitor.on('data', (chunk) => {
+  socket.on('data', (chunk) => {
     pending += chunk.toString('latin1');
     const lines = pending.split('\r\n');
     pending = lines.pop();
     for (const line of lines) {
       if (line === '+OK') on = true;
-      const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] "evalsha" /i.exec(line);
-      if (m && keys.every((k) => line.includes(k))) sources.add(m[1]);
+      const m = /^\+\d+\.\d+ \[\d+ ([^\]]+)\] /.exec(line);
+      if (m) onCommand(m[1], line);
     }
   });
-  monitor.write('MONITOR\r\n');
+  socket.write('MONITOR\r\n');
+  await waitFor(() => on, { what: 'MONITOR on' });
+  return socket;
+}
+
+// From concurrency 8 the slots' finishing scripts go out on two connections
+// (--finish-connections): Redis sees them from two clients, Node's tools still
+// see one worker, and every job completes once. moveToFinished is the script
+// call naming both the queue's completed and stalled keys (addStandardJob
+// names no stalled key, moveToActive no completed key).
+async function finishingClients(extra) {
+  const name = s.queueName('lanes');
+  const queue = s.queue(name);
+  const keys = [`"bull:${name}:completed"`, `"bull:${name}:stalled"`];
+  const sources = new Set();
+  const monitor = await monitorCommands((source, line) => {
+    if (/\] "evalsha" /i.test(line) && keys.every((k) => line.includes(k))) sources.add(source);
+  });
   try {
-    await waitFor(() => on, { what: 'MONITOR on' });
     await s.readyWorker(name, ['--concurrency', '10', '--name', 'lanes', ...extra]);
     const jobs = await queue.addBulk(Array.from({ length: 200 }, (_, i) => ({ name: 'echo', data: { i } })));
     await waitFor(async () => (await queue.getCompletedCount()) === jobs.length, { what: '200 completed', timeout: 20000 });
@@ -197,4 +205,37 @@ test('at concurrency 10 the finishing scripts use two connections; getWorkers() 
 test('--finish-connections 1 keeps them on the command connection', async () => {
   const sources = await finishingClients(['--finish-connections', '1']);
   assert.equal(sources.size, 1, `moveToFinished from ${[...sources].join(', ')}`);
+});
+
+// A finishing script asked for the next job and the queue had none: the worker
+// is drained, as Node's concludes, and waits on the marker next. Per job on an
+// idle worker: moveToActive, moveToFinished, then BZPOPMIN (which finds the
+// marker the finish left) before the one empty moveToActive that precedes the
+// blocking wait, two moveToActive calls in all, as Node's worker makes.
+test('after the last job the worker waits on the marker before claiming again, as Node does', async () => {
+  const name = s.queueName('drained');
+  const queue = s.queue(name);
+  const qe = await s.events(name);
+  const wait = `"bull:${name}:wait"`;
+  const completed = `"bull:${name}:completed"`;
+  const marker = `"bull:${name}:marker"`;
+  const idKey = `"bull:${name}:id"`; // named by the add script only
+  await s.readyWorker(name);
+  const seen = [];
+  let watching = false;
+  const monitor = await monitorCommands((_source, line) => {
+    if (!watching) return;
+    if (/\] "evalsha" /i.test(line) && line.includes(wait) && !line.includes(idKey)) seen.push(line.includes(completed) ? 'finish' : 'claim');
+    else if (/\] "bzpopmin" /i.test(line) && line.includes(marker)) seen.push('wait');
+  });
+  try {
+    // The worker is idle, blocked on the marker; the add below is what wakes it.
+    watching = true;
+    const job = await queue.add('echo', { n: 1 });
+    await job.waitUntilFinished(qe, 10000);
+    await waitFor(() => seen.filter((c) => c === 'wait').length >= 2, { what: 'back to waiting on the marker' });
+  } finally {
+    monitor.destroy();
+  }
+  assert.deepEqual(seen.slice(0, 5), ['claim', 'finish', 'wait', 'claim', 'wait'], seen.join(' '));
 });
