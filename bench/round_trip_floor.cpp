@@ -287,6 +287,16 @@ long Calibrate(Connection& c, long server_us, double ping_pipelined_wall) {
   return std::max(1L, static_cast<long>(server_us / per_iteration + 0.5));
 }
 
+// Appends what one blocking recv() gets (nothing if a signal interrupted it).
+void RecvMore(int fd, std::string& buffer) {
+  char chunk[4096];
+  ssize_t got = recv(fd, chunk, sizeof chunk, 0);
+  if (got == 0) Die(1, "Redis closed the connection");
+  if (got < 0 && errno == EINTR) return;
+  if (got < 0) Die(1, std::string("recv: ") + std::strerror(errno));
+  buffer.append(chunk, static_cast<std::size_t>(got));
+}
+
 // Reads one RESP reply (simple, error, integer, bulk, or an array of those) from `fd` into
 // `buffer`, blocking; returns its first line. Enough for BZPOPMIN and RPOPLPUSH.
 std::string ReadReply(int fd, std::string& buffer) {
@@ -296,12 +306,7 @@ std::string ReadReply(int fd, std::string& buffer) {
   while (lines_due > 0) {
     const std::size_t eol = buffer.find("\r\n", pos);
     if (eol == std::string::npos) {
-      char chunk[4096];
-      ssize_t got = recv(fd, chunk, sizeof chunk, 0);
-      if (got == 0) Die(1, "Redis closed the connection");
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) Die(1, std::string("recv: ") + std::strerror(errno));
-      buffer.append(chunk, static_cast<std::size_t>(got));
+      RecvMore(fd, buffer);
       continue;
     }
     const std::string_view line(buffer.data() + pos, eol - pos);
@@ -314,14 +319,7 @@ std::string ReadReply(int fd, std::string& buffer) {
     if (line[0] == '*' && n > 0) lines_due += n;
     if (line[0] == '$' && n >= 0) {
       // The bulk's bytes and their CRLF, which may themselves contain CRLF.
-      while (buffer.size() < eol + 2 + static_cast<std::size_t>(n) + 2) {
-        char chunk[4096];
-        ssize_t got = recv(fd, chunk, sizeof chunk, 0);
-        if (got == 0) Die(1, "Redis closed the connection");
-        if (got < 0 && errno == EINTR) continue;
-        if (got < 0) Die(1, std::string("recv: ") + std::strerror(errno));
-        buffer.append(chunk, static_cast<std::size_t>(got));
-      }
+      while (buffer.size() < eol + 2 + static_cast<std::size_t>(n) + 2) RecvMore(fd, buffer);
       pos = eol + 2 + static_cast<std::size_t>(n) + 2;
       continue;
     }
