@@ -73,15 +73,16 @@ Worker::Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& red
         redis.route_for_queue(options_.prefix, options_.queue)));
     finish_lanes_.back()->connection.set_connect_hook(&ScriptRunner::load_all);
   }
-  slots_per_lane_.assign(finish_lanes_.size() + 1, 0);
+  command_connections_.push_back(&commands_);
+  for (auto& lane : finish_lanes_) command_connections_.push_back(&lane->connection);
+  slots_per_lane_.assign(command_connections_.size(), 0);
 }
 
 Worker::~Worker() = default;
 
 void Worker::start() {
   started_ms_ = now_ms();
-  commands_.start();
-  for (auto& lane : finish_lanes_) lane->connection.start();
+  for (RedisConnection* c : command_connections_) c->start();
   blocking_.start();
   if (!options_.skip_lock_renewal) locks_.start();
   spawn(io_, check_version(), "queue version check");
@@ -379,7 +380,7 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, const FinishPla
     try {
       ScriptCall call = finish_call(running, plan, fetch_next);
       ScriptRunner& runner = finish_runner(running.finish_lane);
-      running.finishing_elsewhere = &runner != &runner_;
+      running.finishing_elsewhere = running.finish_lane != 0;
       Reply reply = co_await runner.run(std::move(call));
       running.finishing_elsewhere = false;
       note_redis_success();
@@ -733,9 +734,8 @@ void Worker::abandon_running_jobs() {
 }
 
 void Worker::stop_unready_command_connections() {
-  if (!commands_.ready()) commands_.stop();
-  for (auto& lane : finish_lanes_)
-    if (!lane->connection.ready()) lane->connection.stop();
+  for (RedisConnection* c : command_connections_)
+    if (!c->ready()) c->stop();
 }
 
 void Worker::maybe_finish_shutdown() {
@@ -743,8 +743,7 @@ void Worker::maybe_finish_shutdown() {
   stopped_ = true;
   locks_.stop();
   if (deadline_) deadline_->cancel();
-  commands_.stop();
-  for (auto& lane : finish_lanes_) lane->connection.stop();
+  for (RedisConnection* c : command_connections_) c->stop();
   logger().info("worker.closed", "worker closed", {{"queue", options_.queue}});
   if (on_stopped_) asio::post(io_, std::move(on_stopped_));
 }
@@ -817,26 +816,24 @@ awaitable<QueueDepth> Worker::read_depth() {
 }
 
 std::string Worker::redis_connection_problem() const {
-  std::vector<const RedisConnection*> connections{&commands_, &blocking_};
-  for (const auto& lane : finish_lanes_) connections.push_back(&lane->connection);
-  for (const RedisConnection* c : connections) {
-    if (c->ready() || c->last_error().empty()) continue;
-    const std::string where = c->endpoint();  // empty before a route named a server
-    return where.empty() ? c->last_error() : where + ": " + c->last_error();
-  }
-  return {};
+  auto problem = [](const RedisConnection& c) -> std::string {
+    if (c.ready() || c.last_error().empty()) return {};
+    const std::string where = c.endpoint();  // empty before a route named a server
+    return where.empty() ? c.last_error() : where + ": " + c.last_error();
+  };
+  for (const RedisConnection* c : command_connections_)
+    if (std::string p = problem(*c); !p.empty()) return p;
+  return problem(blocking_);
 }
 
 bool Worker::redis_ready() const {
-  if (!commands_.ready()) return false;
-  for (const auto& lane : finish_lanes_)
-    if (!lane->connection.ready()) return false;
-  return true;
+  return std::all_of(command_connections_.begin(), command_connections_.end(),
+                     [](const RedisConnection* c) { return c->ready(); });
 }
 
 std::uint64_t Worker::redis_reconnects() const {
-  std::uint64_t n = commands_.reconnects() + blocking_.reconnects();
-  for (const auto& lane : finish_lanes_) n += lane->connection.reconnects();
+  std::uint64_t n = blocking_.reconnects();
+  for (const RedisConnection* c : command_connections_) n += c->reconnects();
   return n;
 }
 

@@ -176,6 +176,8 @@ class Worker {
   RedisConnection blocking_;  // the marker wait (BZPOPMIN) only
   ScriptRunner runner_;
   std::vector<std::unique_ptr<FinishLane>> finish_lanes_;
+  // commands_ and the lanes' connections, for what applies to each alike.
+  std::vector<RedisConnection*> command_connections_;
   std::vector<int> slots_per_lane_;  // slots using each lane (0: commands_)
   QueueScripts scripts_;
   LockManager locks_;
