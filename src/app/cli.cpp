@@ -221,7 +221,8 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
       ->envname("BULLMQ_MAXIMUM_RATE_LIMIT_DELAY")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
   run.add_option("--processor-threads", w.processor_threads,
-                 "Processing threads (default: concurrency)")
+                 "Most threads for processors that block, started as jobs first need them "
+                 "(default: the total concurrency; none while every processor runs inline)")
       ->envname("BULLMQ_PROCESSOR_THREADS")
       ->check(CLI::Range(0, 10000));
   run.add_option("--finish-connections", w.finish_connections,

@@ -66,7 +66,7 @@ class Exposition {
 
 }  // namespace
 
-Observability::Observability(std::vector<bullmq::Worker*> workers, asio::thread_pool& pool,
+Observability::Observability(std::vector<bullmq::Worker*> workers, bullmq::BlockingPool& pool,
                              std::int64_t idle_timeout_ms, const bullmq::DependencyGate& gate,
                              const bullmq::RedisTopology& topology)
     : workers_(std::move(workers)),
@@ -241,6 +241,13 @@ asio::awaitable<HttpResponse> Observability::metrics() {
   e.family("bullmq_worker_dependency_outages_total", "counter",
            "Times a dependency of the processors was reported down.");
   e.sample("bullmq_worker_dependency_outages_total", "", std::to_string(gate_.outages()));
+  e.family("bullmq_worker_processor_threads", "gauge",
+           "Threads started for processors that block (and dependency checks); they start "
+           "as work first needs them, up to --processor-threads.");
+  e.sample("bullmq_worker_processor_threads", "", std::to_string(pool_.threads()));
+  e.family("bullmq_worker_processor_threads_busy", "gauge",
+           "Blocking work running or waiting for one of those threads.");
+  e.sample("bullmq_worker_processor_threads_busy", "", std::to_string(pool_.busy()));
   e.family("bullmq_worker_coroutine_failures_total", "counter",
            "Exceptions that escaped a background task of the worker (each is logged as "
            "coroutine.failed; any is a bug).");

@@ -25,7 +25,7 @@ class Observability {
  public:
   // The gate's registered checks run on `pool` for each /readyz; the
   // topology says why no Redis server can be found (Sentinel, Cluster).
-  Observability(std::vector<bullmq::Worker*> workers, bullmq::asio::thread_pool& pool,
+  Observability(std::vector<bullmq::Worker*> workers, bullmq::BlockingPool& pool,
                 std::int64_t idle_timeout_ms, const bullmq::DependencyGate& gate,
                 const bullmq::RedisTopology& topology);
 
@@ -41,7 +41,7 @@ class Observability {
   bullmq::awaitable<std::string> run_check(const bullmq::DependencyCheck& check);
 
   std::vector<bullmq::Worker*> workers_;
-  bullmq::asio::thread_pool& pool_;
+  bullmq::BlockingPool& pool_;
   std::int64_t idle_timeout_ms_;
   const bullmq::DependencyGate& gate_;
   const bullmq::RedisTopology& topology_;

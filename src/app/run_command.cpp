@@ -185,7 +185,9 @@ int run_worker(const RunConfig& config, const char* argv0) {
   for (const auto& q : config.queues) total_concurrency += q.concurrency;
   const int threads =
       config.worker.processor_threads > 0 ? config.worker.processor_threads : total_concurrency;
-  asio::thread_pool pool(static_cast<std::size_t>(threads));
+  // Threads start as blocking work first needs them: none while every
+  // processor runs inline.
+  bullmq::BlockingPool pool(static_cast<std::size_t>(threads));
   // Shared by every queue's worker: a processor's dependency that is down
   // stops all claims of this process until it answers again.
   bullmq::DependencyGate gate(io, pool, registry.dependencies());

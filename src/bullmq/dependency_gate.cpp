@@ -11,7 +11,7 @@
 
 namespace bullmq {
 
-DependencyGate::DependencyGate(asio::io_context& io, asio::thread_pool& pool,
+DependencyGate::DependencyGate(asio::io_context& io, BlockingPool& pool,
                                std::map<std::string, DependencyCheck> checks, Timing timing)
     : io_(io), pool_(pool), checks_(std::move(checks)), timing_(timing), opened_(io) {
   opened_.expires_at(asio::steady_timer::time_point::max());

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "bullmq/asio.hpp"
+#include "bullmq/blocking_pool.hpp"
 #include "bullmq/processor.hpp"
 
 namespace bullmq {
@@ -36,9 +37,9 @@ class DependencyGate {
     std::int64_t unchecked_reopen_ms = 5000;
   };
 
-  DependencyGate(asio::io_context& io, asio::thread_pool& pool,
+  DependencyGate(asio::io_context& io, BlockingPool& pool,
                  std::map<std::string, DependencyCheck> checks, Timing timing);
-  DependencyGate(asio::io_context& io, asio::thread_pool& pool,
+  DependencyGate(asio::io_context& io, BlockingPool& pool,
                  std::map<std::string, DependencyCheck> checks)
       : DependencyGate(io, pool, std::move(checks), Timing{}) {}
   DependencyGate(const DependencyGate&) = delete;
@@ -76,7 +77,7 @@ class DependencyGate {
   void mark_up(const std::string& name);
 
   asio::io_context& io_;
-  asio::thread_pool& pool_;
+  BlockingPool& pool_;
   std::map<std::string, DependencyCheck> checks_;
   Timing timing_;
   std::map<std::string, Outage> down_;

@@ -12,15 +12,16 @@
 #include <utility>
 
 #include "bullmq/asio.hpp"
+#include "bullmq/blocking_pool.hpp"
 
 namespace bullmq {
 
 template <typename Work>
-awaitable<std::invoke_result_t<Work&>> on_pool(asio::thread_pool& pool, Work* work) {
+awaitable<std::invoke_result_t<Work&>> on_pool(BlockingPool& pool, Work* work) {
   using Result = std::invoke_result_t<Work&>;
   return asio::async_initiate<decltype(asio::use_awaitable), void(Result)>(
       [&pool, work](auto handler) {
-        asio::post(pool, [work, h = std::move(handler)]() mutable {
+        pool.post([work, h = std::move(handler)]() mutable {
           Result result = (*work)();
           auto executor = asio::get_associated_executor(h);
           asio::post(executor, [h = std::move(h), r = std::move(result)]() mutable {

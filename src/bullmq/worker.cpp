@@ -34,7 +34,7 @@ int major_of(std::string_view version) {
 
 }  // namespace
 
-Worker::Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& redis,
+Worker::Worker(asio::io_context& io, BlockingPool& pool, RedisTopology& redis,
                WorkerOptions options, const ProcessorRegistry& processors, DependencyGate* gate)
     : io_(io),
       pool_(pool),

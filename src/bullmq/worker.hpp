@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "bullmq/asio.hpp"
+#include "bullmq/blocking_pool.hpp"
 #include "bullmq/dependency_gate.hpp"
 #include "bullmq/finish_plan.hpp"
 #include "bullmq/lock_manager.hpp"
@@ -43,7 +44,7 @@ class Worker {
  public:
   // Without a gate, a job whose dependency is down still goes back without
   // spending an attempt, but the worker goes on claiming.
-  Worker(asio::io_context& io, asio::thread_pool& pool, RedisTopology& redis, WorkerOptions options,
+  Worker(asio::io_context& io, BlockingPool& pool, RedisTopology& redis, WorkerOptions options,
          const ProcessorRegistry& processors, DependencyGate* gate = nullptr);
   ~Worker();
   Worker(const Worker&) = delete;
@@ -163,7 +164,7 @@ class Worker {
 
   // Constant after construction (read from any thread).
   asio::io_context& io_;
-  asio::thread_pool& pool_;
+  BlockingPool& pool_;
   const WorkerOptions options_;
   const ProcessorRegistry& processors_;
   DependencyGate* const gate_;  // null: no gate

@@ -28,7 +28,7 @@ struct WorkerOptions {
   std::optional<KeepJobs> remove_on_fail;
   std::optional<std::int64_t> metrics_max_data_points;
   std::optional<int> max_started_attempts;
-  int processor_threads = 0;  // 0 = one per concurrency slot
+  int processor_threads = 0;  // most pool threads; 0 = one per concurrency slot
   // Command connections that carry the finishing scripts (each of which also
   // claims the slot's next job): with one, Redis idles while the worker
   // handles a batch of replies and the next batch is on its way; with two,

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort, RedisServer, WorkerProcess, waitFor, workerArgs } from './lib/harness.mjs';
 import { Queue } from 'bullmq';
+import { readdirSync } from 'node:fs';
 
 let redis;
 const started = [];
@@ -62,6 +63,37 @@ test('/metrics exposes job counters, the duration histogram and the queue depth'
     assert.match(body, /bullmq_queue_jobs\{queue="http-metrics",state="completed"\} 5/);
     assert.match(body, /bullmq_queue_jobs\{queue="http-metrics",state="failed"\} 1/);
     assert.match(body, /bullmq_worker_redis_connected\{queue="http-metrics"\} 1/);
+  } finally {
+    await queue.close();
+  }
+});
+
+test('processing threads start only when blocking processors need them (none for inline ones)', async () => {
+  const queueName = 'http-threads';
+  const { worker, port } = await startWorker(queueName, ['--concurrency', '50']);
+  const queue = new Queue(queueName, { connection: { host: '127.0.0.1', port: redis.port } });
+  const gauge = async (name) => {
+    const m = (await get(port, '/metrics')).body.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+    assert.ok(m, `${name} in /metrics`);
+    return Number(m[1]);
+  };
+  const osThreads = () => readdirSync(`/proc/${worker.pid}/task`).length;
+  try {
+    // echo runs inline on the I/O thread: 50 slots, no processing thread.
+    await queue.addBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'echo', data: { i } })));
+    await waitFor(async () => (await queue.getCompletedCount()) === 20, { what: '20 echo jobs completed' });
+    assert.equal(await gauge('bullmq_worker_processor_threads'), 0);
+    const inlineThreads = osThreads();
+    assert.ok(inlineThreads < 10, `a worker at concurrency 50 with inline processors runs ${inlineThreads} threads`);
+
+    // Three sleeps at once: one thread each, no more.
+    await queue.addBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'sleep', data: { ms: 1500, i } })));
+    await waitFor(async () => (await gauge('bullmq_worker_processor_threads_busy')) === 3, { what: '3 sleeps running' });
+    assert.equal(await gauge('bullmq_worker_processor_threads'), 3);
+    assert.equal(osThreads(), inlineThreads + 3);
+    await waitFor(async () => (await queue.getCompletedCount()) === 23, { what: 'the sleeps completed' });
+    assert.equal(await gauge('bullmq_worker_processor_threads_busy'), 0);
+    assert.equal(await gauge('bullmq_worker_processor_threads'), 3); // kept for the next jobs
   } finally {
     await queue.close();
   }

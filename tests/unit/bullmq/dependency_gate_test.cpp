@@ -31,7 +31,7 @@ bool run_until(bullmq::asio::io_context& io, Pred done, std::chrono::millisecond
 
 TEST_CASE("the gate closes on a report and opens when the dependency's check passes") {
   bullmq::asio::io_context io;
-  bullmq::asio::thread_pool pool(1);
+  bullmq::BlockingPool pool(1);
   std::atomic<bool> up{false};
   std::atomic<int> checks{0};
   DependencyGate gate(io, pool,
@@ -78,7 +78,7 @@ TEST_CASE("the gate closes on a report and opens when the dependency's check pas
 
 TEST_CASE("a dependency without a check is taken as up after the back-off") {
   bullmq::asio::io_context io;
-  bullmq::asio::thread_pool pool(1);
+  bullmq::BlockingPool pool(1);
   DependencyGate gate(io, pool, {}, kFast);
   const auto start = std::chrono::steady_clock::now();
   gate.report_down("api", "HTTP 503");
@@ -92,7 +92,7 @@ TEST_CASE("a dependency without a check is taken as up after the back-off") {
 
 TEST_CASE("a check that throws counts as down, with its message") {
   bullmq::asio::io_context io;
-  bullmq::asio::thread_pool pool(1);
+  bullmq::BlockingPool pool(1);
   std::atomic<int> calls{0};
   DependencyGate gate(io, pool,
                       {{"storage",
@@ -111,7 +111,7 @@ TEST_CASE("a check that throws counts as down, with its message") {
 
 TEST_CASE("the gate stays closed until every dependency down answers") {
   bullmq::asio::io_context io;
-  bullmq::asio::thread_pool pool(1);
+  bullmq::BlockingPool pool(1);
   std::atomic<bool> a_up{false};
   std::atomic<bool> b_up{false};
   DependencyGate gate(io, pool,
@@ -133,7 +133,7 @@ TEST_CASE("the gate stays closed until every dependency down answers") {
 
 TEST_CASE("wake_waiters and stop release a wait while the gate stays closed") {
   bullmq::asio::io_context io;
-  bullmq::asio::thread_pool pool(1);
+  bullmq::BlockingPool pool(1);
   DependencyGate gate(io, pool, {{"db", [] { return std::string("down"); }}}, kFast);
   gate.report_down("db", "down");
   int woken = 0;
@@ -162,7 +162,7 @@ TEST_CASE("wake_waiters and stop release a wait while the gate stays closed") {
 
 TEST_CASE("start() keeps the gate closed until the first checks answered") {
   bullmq::asio::io_context io;
-  bullmq::asio::thread_pool pool(1);
+  bullmq::BlockingPool pool(1);
   std::atomic<bool> db_up{false};
   DependencyGate gate(io, pool,
                       {{"db", [&]() -> std::string { return db_up ? "" : "refused"; }},
@@ -183,7 +183,7 @@ TEST_CASE("start() keeps the gate closed until the first checks answered") {
 
 TEST_CASE("start() with healthy dependencies opens the gate and wakes waiters") {
   bullmq::asio::io_context io;
-  bullmq::asio::thread_pool pool(1);
+  bullmq::BlockingPool pool(1);
   DependencyGate gate(io, pool, {{"db", [] { return std::string(); }}}, kFast);
   gate.start();
   bool resumed = false;
