@@ -37,6 +37,13 @@ export function plainConnection(redisUrl) {
   return { host: u.hostname, port: Number(u.port), maxRetriesPerRequest: null };
 }
 
+// The round-trip-floor probe's --host/--port for a plain redis://host:port URL
+// (an IPv6 host without its brackets).
+export function probeAddressArgs(redisUrl) {
+  const u = new URL(redisUrl);
+  return ['--host', u.hostname.replace(/^\[(.*)\]$/, '$1'), '--port', u.port || '6379'];
+}
+
 export function parseInfo(text) {
   const out = {};
   for (const line of text.split('\r\n')) {

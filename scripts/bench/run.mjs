@@ -23,7 +23,7 @@ import { Queue } from 'bullmq';
 import IORedis, { Cluster } from 'ioredis';
 import {
   PREFIX, bullmqVersion, clusterNodes, environment, fmt, fmtRatio, installProcessHandlers, killTracked, logTail,
-  median, newCluster, nowMs, parseInfo, redisCpuS, redisSide, peakRssKiB, plainConnection, processCpu, safeName, sleep,
+  median, newCluster, nowMs, parseInfo, probeAddressArgs, redisCpuS, redisSide, peakRssKiB, plainConnection, processCpu, safeName, sleep,
   spawnLogged, stopChild, track, workerCommand,
 } from './lib.mjs';
 
@@ -263,8 +263,7 @@ function measureFloor(opts, when, serverUs = 0) {
   if (opts.floorTarget) {
     args = ['--host', opts.floorTarget.host, '--port', String(opts.floorTarget.port), '--json'];
   } else {
-    const u = new URL(opts.redis);
-    args = ['--host', u.hostname.replace(/^\[(.*)\]$/, '$1'), '--port', u.port || '6379', '--json'];
+    args = [...probeAddressArgs(opts.redis), '--json'];
   }
   if (serverUs > 0) args.push('--server-us', String(Math.round(serverUs)));
   return new Promise((resolve) => {

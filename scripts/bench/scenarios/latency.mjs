@@ -39,7 +39,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import IORedis from 'ioredis';
 import {
   runScenario, writeResults, PREFIX, blockedIn, bullmqVersion, fmt, fmtRatio, judge, logTail, machineLines, median,
-  percentile, plainConnection, sleep, spawnLogged, stopChild, targetLine, waitFor, workerCommand, scenarioOptions,
+  percentile, plainConnection, probeAddressArgs, sleep, spawnLogged, stopChild, targetLine, waitFor, workerCommand, scenarioOptions,
   startScenario,
 } from '../lib.mjs';
 
@@ -238,11 +238,10 @@ async function main() {
       workers[kind] = spawnLogged(cmd, path.join(opts.logs, `latency-${kind}.log`));
     }
     if (opts.floorProbe) {
-      const u = new URL(opts.redis);
       const key = (k) => `${PREFIX}:${QUEUES.floor}:${k}`;
       workers.floor = spawnLogged({
         cmd: opts.floorProbe,
-        args: ['--host', u.hostname.replace(/^\[(.*)\]$/, '$1'), '--port', u.port || '6379', '--idle-claim', key('marker'), key('wait'), key('active')],
+        args: [...probeAddressArgs(opts.redis), '--idle-claim', key('marker'), key('wait'), key('active')],
         env: { ...process.env },
       }, path.join(opts.logs, 'latency-floor.log'));
     }
