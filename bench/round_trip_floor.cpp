@@ -10,10 +10,16 @@
 // is stopped: blocked in BZPOPMIN on MARKER, and as soon as that returns a member, RPOPLPUSH WAIT
 // ACTIVE on a second connection, then back to BZPOPMIN: the two wake-ups (Redis waking the
 // client, the client waking Redis) that an idle worker's add -> active latency cannot go below.
+// With --in-flight N --connections K --server-us U it plays the bare path of a busy worker at
+// concurrency N: N requests of U µs of server work kept in flight over K connections, each reply
+// answered at once by the next request on its connection, and reports how much of the time Redis
+// was busy (its CPU over the wall time): the Redis-bound limit's fraction that a client with no
+// work of its own reaches on this machine, the floor under a worker's at that concurrency.
 // A benchmark probe for scripts/bench.sh (see scripts/bench/README.md), not part of the product.
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -30,6 +36,7 @@
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -39,13 +46,15 @@ constexpr std::string_view kBusyScript =
     "local x = 0 for i = 1, tonumber(ARGV[1]) do x = x + i end return 1";
 constexpr long kBatch = 100;
 constexpr long kCalibrationIterations = 20000;
-constexpr std::string_view kFlags[] = {"--host",   "--port", "--unix",      "--count",
-                                       "--warmup", "--json", "--server-us", "--idle-claim",
-                                       "-h",       "--help"};
+constexpr std::string_view kFlags[] = {
+    "--host",      "--port",       "--unix",      "--count",       "--warmup", "--json",
+    "--server-us", "--idle-claim", "--in-flight", "--connections", "-h",       "--help"};
 constexpr const char* kUsage =
     "usage: round-trip-floor [--host H] [--port P] [--unix PATH] [--count N] [--warmup W]\n"
     "                        [--server-us U] [--json]\n"
     "       round-trip-floor [--host H] [--port P] [--unix PATH] --idle-claim MARKER WAIT ACTIVE\n"
+    "       round-trip-floor [--host H] [--port P] [--unix PATH] [--count N] [--json]\n"
+    "                        --in-flight N [--connections K] --server-us U\n"
     "  defaults: --host 127.0.0.1 --port 6379 --count 20000 --warmup 1000 --server-us 0 (off)\n";
 
 // Exit status 1: Redis unreachable or misbehaving; 2: bad flags (the usage follows).
@@ -63,6 +72,8 @@ struct Options {
   long server_us = 0;
   bool json = false;
   std::string marker, wait, active;  // --idle-claim
+  long in_flight = 0;                // --in-flight (0: off)
+  long connections = 1;
   std::string Endpoint() const {
     return unix_path.empty() ? host + ":" + std::to_string(port) : unix_path;
   }
@@ -99,6 +110,8 @@ Options ParseArgs(int argc, char** argv) {
     if (flag == "--warmup") o.warmup = ParseNumber(flag, value(), 0, 1000000000);
     if (flag == "--server-us") o.server_us = ParseNumber(flag, value(), 0, 100000);
     if (flag == "--json") o.json = true;
+    if (flag == "--in-flight") o.in_flight = ParseNumber(flag, value(), 1, 10000);
+    if (flag == "--connections") o.connections = ParseNumber(flag, value(), 1, 64);
     if (flag == "--idle-claim") {
       o.marker = value();
       o.wait = value();
@@ -107,6 +120,8 @@ Options ParseArgs(int argc, char** argv) {
         Die(2, "--idle-claim needs three non-empty keys");
     }
   }
+  if (o.in_flight > 0 && o.server_us == 0) Die(2, "--in-flight needs --server-us");
+  if (o.connections > std::max(o.in_flight, 1L)) Die(2, "--connections may not exceed --in-flight");
   if (o.host.empty()) Die(2, "--host must not be empty");
   if (o.unix_path.size() >= sizeof(sockaddr_un{}.sun_path)) Die(2, "--unix path is too long");
   for (unsigned char ch : o.Endpoint()) {  // printed as is in the JSON
@@ -299,7 +314,7 @@ void RecvMore(int fd, std::string& buffer) {
 
 // Reads one RESP reply (simple, error, integer, bulk, or an array of those) from `fd` into
 // `buffer`, blocking; returns its first line. Enough for BZPOPMIN and RPOPLPUSH.
-std::string ReadReply(int fd, std::string& buffer) {
+std::string ReadReply(int fd, std::string& buffer, std::string* whole = nullptr) {
   std::size_t pos = 0;
   long lines_due = 1;
   std::string first;
@@ -325,6 +340,7 @@ std::string ReadReply(int fd, std::string& buffer) {
     }
     pos = eol + 2;
   }
+  if (whole) whole->assign(buffer, 0, pos);
   buffer.erase(0, pos);
   return first;
 }
@@ -358,10 +374,108 @@ void SendAll(int fd, std::string_view out) {
   }
 }
 
+// Redis's CPU time so far (used_cpu_sys + used_cpu_user, seconds), asked on `fd`.
+double RedisCpuS(int fd, std::string& buffer) {
+  SendAll(fd, Command({"INFO", "cpu"}));
+  std::string info;
+  if (ReadReply(fd, buffer, &info)[0] != '$') Die(1, "INFO cpu: unexpected reply");
+  double total = 0;
+  for (std::string_view field : {"used_cpu_sys:", "used_cpu_user:"}) {
+    const std::size_t at = info.find(field);
+    if (at == std::string::npos) Die(1, "INFO cpu has no " + std::string(field));
+    total += std::strtod(info.c_str() + at + field.size(), nullptr);
+  }
+  return total;
+}
+
+// The busy worker's bare path (see the top of the file): `o.in_flight` busy-loop requests of
+// `iterations` kept in flight over `o.connections` connections; after `o.warmup` replies, Redis's
+// CPU and the wall time are read, again after `o.count` more.
+[[noreturn]] void InFlight(const Options& o, long iterations, double server_us) {
+  const std::string request = BusyCommand(iterations);
+  std::vector<pollfd> fds;
+  std::vector<std::string> pending_in(static_cast<std::size_t>(o.connections));
+  std::string burst;
+  for (long i = 0; i < o.connections; ++i) fds.push_back({Connect(o), POLLIN, 0});
+  const int control = Connect(o);
+  std::string control_in;
+  for (long i = 0; i < o.connections; ++i) {  // N / K each, the first N % K one more
+    const long share = o.in_flight / o.connections + (i < o.in_flight % o.connections ? 1 : 0);
+    burst.clear();
+    for (long j = 0; j < share; ++j) burst += request;
+    SendAll(fds[static_cast<std::size_t>(i)].fd, burst);
+  }
+  long replies = 0;
+  const long total = o.warmup + o.count;
+  double cpu0 = 0, redis0 = 0;
+  Figures start{};
+  char chunk[65536];
+  while (replies < total) {
+    if (poll(fds.data(), fds.size(), 10000) <= 0) Die(1, "no reply from Redis within 10 s");
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLERR | POLLHUP))) continue;
+      const ssize_t got = recv(fds[i].fd, chunk, sizeof chunk, MSG_DONTWAIT);
+      if (got == 0) Die(1, "Redis closed the connection");
+      if (got < 0) {
+        if (errno == EAGAIN || errno == EINTR) continue;
+        Die(1, std::string("recv: ") + std::strerror(errno));
+      }
+      std::string& in = pending_in[i];
+      in.append(chunk, static_cast<std::size_t>(got));
+      long answered = 0;
+      std::size_t pos = 0;
+      for (std::size_t eol; (eol = in.find("\r\n", pos)) != std::string::npos; pos = eol + 2) {
+        if (std::string_view(in.data() + pos, eol - pos) != kBusyReply)
+          Die(1, "unexpected reply from Redis: '" +
+                     in.substr(pos, std::min<std::size_t>(eol - pos, 200)) + "'");
+        ++answered;
+      }
+      in.erase(0, pos);
+      burst.clear();
+      for (long j = 0; j < answered; ++j) burst += request;
+      SendAll(fds[i].fd, burst);
+      const long before = replies;
+      replies += answered;
+      if (before < o.warmup && replies >= o.warmup) {
+        redis0 = RedisCpuS(control, control_in);
+        start = Now();
+        cpu0 = start.user + start.sys;
+      }
+    }
+  }
+  const double redis1 = RedisCpuS(control, control_in);
+  const Figures end = Now();
+  const double wall_s = (end.wall - start.wall) / 1e6;
+  const double counted = static_cast<double>(replies - o.warmup);
+  const double busy = (redis1 - redis0) / wall_s;
+  const double client_cpu_us = (end.user + end.sys - cpu0) / counted;
+  if (o.json) {
+    std::printf(
+        "{\"inFlight\":%ld,\"connections\":%ld,\"serverUs\":%.3f,\"iterations\":%ld,"
+        "\"requests\":%.0f,\"requestsPerS\":%.1f,\"redisCpuUsPerRequest\":%.3f,"
+        "\"redisBusyFraction\":%.4f,\"clientCpuUsPerRequest\":%.3f}\n",
+        o.in_flight, o.connections, server_us, iterations, counted, counted / wall_s,
+        (redis1 - redis0) * 1e6 / counted, busy, client_cpu_us);
+  } else {
+    std::printf(
+        "%ld requests in flight on %ld connections, %.1f µs of server work each: %.0f requests/s, "
+        "Redis busy %.3f of the time (%.1f µs of its CPU per request), client CPU %.2f µs per "
+        "request\n",
+        o.in_flight, o.connections, server_us, counted / wall_s, busy,
+        (redis1 - redis0) * 1e6 / counted, client_cpu_us);
+  }
+  std::exit(0);
+}
+
 int main(int argc, char** argv) {
   Options o = ParseArgs(argc, argv);
   if (!o.marker.empty()) IdleClaim(o);
   Connection connection(Connect(o));
+  if (o.in_flight > 0) {
+    const double ping_pipelined = Measure(connection, kBatch, 2000, kBatch).wall;
+    const long iterations = Calibrate(connection, o.server_us, ping_pipelined);
+    InFlight(o, iterations, ServerUs(connection, iterations, ping_pipelined, 1000));
+  }
   Figures blocking = Measure(connection, o.warmup, o.count, 1);
   Figures pipelined = Measure(connection, o.warmup, o.count, kBatch);
   long iterations = 0;

@@ -279,6 +279,39 @@ function measureFloor(opts, when, serverUs = 0) {
   });
 }
 
+// The floor under the Redis-bound fraction at concurrency c: the probe keeps c requests in
+// flight, each an EVAL busy loop as long as the native runs' EVALSHA at that concurrency took
+// per call, on as many connections as the worker sends its finishing scripts on, and answers
+// every reply at once with the next request on its connection (no work of its own). Redis's
+// CPU over the wall time is then the fraction of its limit that the bare path reaches here.
+function measureInFlightFloor(opts, concurrency, serverUs, connections) {
+  if (!opts.floorProbe || !(serverUs > 0)) return Promise.resolve(null);
+  const target = opts.floorTarget
+    ? ['--host', opts.floorTarget.host, '--port', String(opts.floorTarget.port)]
+    : probeAddressArgs(opts.redis);
+  const args = [...target, '--json', '--in-flight', String(concurrency), '--connections', String(connections),
+    '--server-us', String(Math.round(serverUs)), '--count', String(Math.max(opts.jobs, 2000)), '--warmup', '500'];
+  return new Promise((resolve) => {
+    track(execFile(opts.floorProbe, args, { timeout: 120000 }, (err, stdout, stderr) => {
+      try {
+        if (err) throw new Error((stderr || err.message).trim());
+        resolve(JSON.parse(stdout));
+      } catch (e) {
+        console.error(`bench: in-flight floor probe (c=${concurrency}) failed: ${e.message}`);
+        resolve({ error: e.message });
+      }
+    }));
+  });
+}
+
+// The connections the native worker sends finishing scripts on at `concurrency`: its
+// --finish-connections if given, else its own rule (2 from concurrency 8, else 1).
+function nativeFinishConnections(opts, concurrency) {
+  const i = opts.nativeArgs.indexOf('--finish-connections');
+  const given = i >= 0 ? Number(opts.nativeArgs[i + 1]) : 0;
+  return Math.min(given > 0 ? given : concurrency >= 8 ? 2 : 1, concurrency);
+}
+
 // The lower of the before/after measurements of one blocking round trip's `key` (wallUs,
 // cpuUs), and which one it was. The two can differ a lot: when the scheduler happens to put
 // the probe on Redis's CPU the hand-over is a plain context switch (~6 µs of client CPU
@@ -413,6 +446,7 @@ function summarize(runs, concurrency, floor) {
   const ratio = (k) => (node[k] && native[k] != null ? native[k] / node[k] : null);
   const targets = [];
   let singleConnection = null;
+  let inFlight = null;
   if (concurrency === 1) {
     // Issue 12 restates concurrency 1 against the single-connection floor (above).
     singleConnection = singleConnectionFloor(floor, pick('native'), native);
@@ -427,6 +461,16 @@ function summarize(runs, concurrency, floor) {
   } else {
     targets.push({ name: 'jobs/s ≥ 0.95 × Redis-bound limit', value: native.redisBoundFraction, target: 0.95, op: '>=', unit: 'x' });
     targets.push({ name: 'worker CPU/job ≤ 1/6 of Node', value: ratio('workerCpuUsPerJob'), target: 1 / 6, op: '<=', unit: 'x' });
+    const probe = floor?.inFlight?.[concurrency];
+    if (probe && !probe.error) {
+      inFlight = {
+        ...probe,
+        nativeFraction: native.redisBoundFraction,
+        ofFloor: native.redisBoundFraction != null ? native.redisBoundFraction / probe.redisBusyFraction : null,
+        nativeCpuUsPerJob: native.workerCpuUsPerJob,
+        nodeCpuUsPerJob: node.workerCpuUsPerJob,
+      };
+    }
   }
   targets.push({ name: 'peak RSS ≤ 1/10 of Node', value: ratio('peakRssMiB'), target: 1 / 10, op: '<=', unit: 'x' });
   targets.push({ name: 'first job ≤ 20 ms from spawn', value: native.firstJobMs, target: 20, op: '<=', unit: 'ms' });
@@ -435,7 +479,11 @@ function summarize(runs, concurrency, floor) {
   }
   const ratios = {};
   for (const [key] of METRICS) ratios[key] = ratio(key);
-  return { concurrency, node, native, ratios, targets, ...(singleConnection ? { singleConnectionFloor: singleConnection } : {}) };
+  return {
+    concurrency, node, native, ratios, targets,
+    ...(singleConnection ? { singleConnectionFloor: singleConnection } : {}),
+    ...(inFlight ? { inFlightFloor: inFlight } : {}),
+  };
 }
 
 function printSummary(s, jobs) {
@@ -489,6 +537,19 @@ function printSummary(s, jobs) {
           `Redis CPU per job in the native c=1 runs ${fmt(f.redisCpuUsPerJob, 1)} µs)`,
       );
     }
+  }
+  const g = s.inFlightFloor;
+  if (g) {
+    lines.push(
+      `in-flight floor (native, c=${s.concurrency}): a C client with no work of its own keeping ${g.inFlight} requests in flight ` +
+        `on ${g.connections} connection(s) (the worker's finishing connections), each ${fmt(g.serverUs, 1)} µs of Redis work ` +
+        `(the native runs' EVALSHA ${fmt(g.scriptUsPerCall, 1)} µs per call), answering every reply at once: Redis busy ` +
+        `${fmt(g.redisBusyFraction, 3)} of the time (${fmt(g.requestsPerS, 0)} requests/s, ${fmt(g.redisCpuUsPerRequest, 1)} µs ` +
+        `of its CPU and ${fmt(g.clientCpuUsPerRequest, 1)} µs of the client's per request)`,
+      `  native ${fmt(g.nativeFraction, 3)} of its Redis-bound limit = ${fmtRatio(g.ofFloor)} of the floor's; worker CPU ` +
+        `${fmt(g.nativeCpuUsPerJob, 1)} µs/job = the bare client's ${fmt(g.clientCpuUsPerRequest, 1)} + ` +
+        `${fmt(g.nativeCpuUsPerJob - g.clientCpuUsPerRequest, 1)} µs (1/6 of Node's: ${fmt(g.nodeCpuUsPerJob / 6, 1)} µs)`,
+    );
   }
   console.log(lines.join('\n'));
 }
@@ -582,6 +643,12 @@ async function main() {
     const scriptUs = median(runs.filter((r) => r.concurrency === 1 && r.kind === 'native' && r.scriptUsPerCall).map((r) => r.scriptUsPerCall));
     roundTripFloor.after = await measureFloor(opts, 'after', scriptUs ?? 0);
     printFloor(roundTripFloor);
+    roundTripFloor.inFlight = {};
+    for (const c of opts.concurrency.filter((c) => c > 1)) {
+      const us = median(runs.filter((r) => r.concurrency === c && r.kind === 'native' && r.scriptUsPerCall).map((r) => r.scriptUsPerCall));
+      const probe = await measureInFlightFloor(opts, c, us, nativeFinishConnections(opts, c));
+      if (probe) roundTripFloor.inFlight[c] = { ...probe, scriptUsPerCall: us };
+    }
   }
 
   const summaries = [];
@@ -599,7 +666,8 @@ async function main() {
         ? ' Round-trip floor = wall time and getrusage CPU of a C client per blocking round trip to the same Redis (PING; ' +
           'after the runs also an EVAL busy loop as long as the native c=1 runs\' EVALSHA µs per call); ' +
           'single-connection floor (c=1) = 1e6 ÷ the busy round trip\'s wall µs, CPU allowance = its client CPU µs + ' +
-          `${FLOOR_CPU_SLACK_US} µs (scripts/bench/README.md).`
+          `${FLOOR_CPU_SLACK_US} µs; in-flight floor (c > 1) = Redis's CPU ÷ wall time while the probe keeps c busy loops ` +
+          'of the native runs\' EVALSHA µs in flight on the worker\'s finishing connections (scripts/bench/README.md).'
         : ''),
   );
   if (located) {
