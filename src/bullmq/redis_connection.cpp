@@ -369,7 +369,15 @@ awaitable<void> RedisConnection::read_loop() {
     } catch (...) {
       broken = std::current_exception();
     }
-    for (auto& a : answered) a.pending->complete_now(std::move(a.reply));
+    {
+      struct Delivering {  // cleared however the handlers end
+        bool& flag;
+        ~Delivering() { flag = false; }
+      } delivering{delivering_};
+      delivering_ = write_after_replies_;
+      for (auto& a : answered) a.pending->complete_now(std::move(a.reply));
+    }
+    if (write_after_replies_) start_write();  // what those handlers sent, in one write
     answered.clear();
     if (broken) std::rethrow_exception(broken);
     if (relocating_ && in_flight_.empty()) co_return;  // drained: move on
@@ -528,10 +536,13 @@ void RedisConnection::begin_relocation(const std::string& reason, bool in_read_l
 // batch means fewer sendto calls and bigger batches for Redis, which then
 // wakes us less often; the eager first write keeps Redis from idling while
 // the worker handles a batch, for one more write per batch (README,
-// Benchmark, has the figures before and after).
+// Benchmark, has the figures before and after). With write_after_replies_
+// (set_write_after_replies) the handlers of a read's replies queue only, and
+// the read loop writes what they sent once they have all run.
 // A write under way takes the next batch itself when it completes.
 void RedisConnection::schedule_write() {
   if (writing_ || flush_posted_ || state_ != State::kReady || relocating_) return;
+  if (delivering_) return;  // the read loop writes once its replies' handlers have run
   if (in_flight_.empty()) {
     start_write();
     return;

@@ -75,6 +75,14 @@ Worker::Worker(asio::io_context& io, BlockingPool& pool, RedisTopology& redis,
   }
   command_connections_.push_back(&commands_);
   for (auto& lane : finish_lanes_) command_connections_.push_back(&lane->connection);
+  if (command_connections_.size() > 1) {
+    // Each connection's batch keeps Redis busy while the worker answers
+    // another's: one write per batch of replies costs fewer system calls on
+    // both sides (at concurrency 10, -14 % CPU per job and +14 % jobs/s in
+    // an A/B; with a single connection the eager first write keeps Redis
+    // busier instead).
+    for (RedisConnection* c : command_connections_) c->set_write_after_replies(true);
+  }
   slots_per_lane_.assign(command_connections_.size(), 0);
 }
 
