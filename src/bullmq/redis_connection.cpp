@@ -253,12 +253,30 @@ void RedisConnection::set_socket_options(TcpSocket& socket) const {
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
 }
 
+namespace {
+
+// A connect leaves a socket registered for write readiness (EPOLLOUT) for
+// good, and Asio 1.74 re-arms the registration before every readiness wait
+// (read_plain's async_wait): each re-arm then finds the socket writable and
+// reports it at once, one useless epoll_wait return per read. The same
+// descriptor registered afresh asks for reads only; a write that finds the
+// send buffer full (async_write) adds write interest again, as it must.
+template <typename Socket>
+void register_for_reads_only(Socket& socket) {
+  const auto protocol = socket.local_endpoint().protocol();
+  const auto fd = socket.release();
+  socket.assign(protocol, fd);
+}
+
+}  // namespace
+
 awaitable<void> RedisConnection::open_stream() {
   if (!route_ && !options_.unix_socket.empty()) {
     stream_.emplace<UnixSocket>(executor_);
     auto& socket = std::get<UnixSocket>(stream_);
     co_await socket.async_connect(asio::local::stream_protocol::endpoint(options_.unix_socket),
                                   asio::use_awaitable);
+    register_for_reads_only(socket);
     socket.non_blocking(true);  // read_plain and write_now never block the I/O thread
     socket_drained_ = false;
     co_return;
@@ -271,6 +289,7 @@ awaitable<void> RedisConnection::open_stream() {
     auto& socket = std::get<TcpSocket>(stream_);
     co_await asio::async_connect(socket, endpoints, asio::use_awaitable);
     set_socket_options(socket);
+    register_for_reads_only(socket);
     socket.non_blocking(true);  // read_plain and write_now never block the I/O thread
     socket_drained_ = false;
     co_return;
