@@ -252,31 +252,34 @@ async function locateQueue(admin) {
 }
 
 // ---------------------------------------------------------------- round-trip floor
-// What one blocking request/reply round trip costs the client's CPU, measured by the C
-// probe against the same Redis (PING only, so it changes nothing). At concurrency 1 every
-// job costs at least one such round trip. With `serverUs` > 0 the probe also times round
-// trips to a Redis that works that long on each request (an EVAL busy loop). A failing
-// probe is reported, not a broken run.
-function measureFloor(opts, when, serverUs = 0) {
-  if (!opts.floorProbe) return Promise.resolve(null);
-  let args;
-  if (opts.floorTarget) {
-    args = ['--host', opts.floorTarget.host, '--port', String(opts.floorTarget.port), '--json'];
-  } else {
-    args = [...probeAddressArgs(opts.redis), '--json'];
-  }
-  if (serverUs > 0) args.push('--server-us', String(Math.round(serverUs)));
+// Runs the round-trip-floor probe against the bench's Redis (or the Cluster node of the
+// queue) with `extra` arguments and resolves its JSON; a failing probe is reported as
+// `{ error }` (naming `what`), not a broken run.
+function runProbe(opts, extra, what) {
+  const target = opts.floorTarget
+    ? ['--host', opts.floorTarget.host, '--port', String(opts.floorTarget.port)]
+    : probeAddressArgs(opts.redis);
   return new Promise((resolve) => {
-    track(execFile(opts.floorProbe, args, { timeout: 120000 }, (err, stdout, stderr) => {
+    track(execFile(opts.floorProbe, [...target, '--json', ...extra], { timeout: 120000 }, (err, stdout, stderr) => {
       try {
         if (err) throw new Error((stderr || err.message).trim());
         resolve(JSON.parse(stdout));
       } catch (e) {
-        console.error(`bench: round-trip floor probe (${when} the runs) failed: ${e.message}`);
+        console.error(`bench: ${what} failed: ${e.message}`);
         resolve({ error: e.message });
       }
     }));
   });
+}
+
+// What one blocking request/reply round trip costs the client's CPU, measured by the C
+// probe against the same Redis (PING only, so it changes nothing). At concurrency 1 every
+// job costs at least one such round trip. With `serverUs` > 0 the probe also times round
+// trips to a Redis that works that long on each request (an EVAL busy loop).
+function measureFloor(opts, when, serverUs = 0) {
+  if (!opts.floorProbe) return Promise.resolve(null);
+  const extra = serverUs > 0 ? ['--server-us', String(Math.round(serverUs))] : [];
+  return runProbe(opts, extra, `round-trip floor probe (${when} the runs)`);
 }
 
 // The floor under the Redis-bound fraction at concurrency c: the probe keeps c requests in
@@ -286,22 +289,9 @@ function measureFloor(opts, when, serverUs = 0) {
 // CPU over the wall time is then the fraction of its limit that the bare path reaches here.
 function measureInFlightFloor(opts, concurrency, serverUs, connections) {
   if (!opts.floorProbe || !(serverUs > 0)) return Promise.resolve(null);
-  const target = opts.floorTarget
-    ? ['--host', opts.floorTarget.host, '--port', String(opts.floorTarget.port)]
-    : probeAddressArgs(opts.redis);
-  const args = [...target, '--json', '--in-flight', String(concurrency), '--connections', String(connections),
+  const extra = ['--in-flight', String(concurrency), '--connections', String(connections),
     '--server-us', String(Math.round(serverUs)), '--count', String(Math.max(opts.jobs, 2000)), '--warmup', '500'];
-  return new Promise((resolve) => {
-    track(execFile(opts.floorProbe, args, { timeout: 120000 }, (err, stdout, stderr) => {
-      try {
-        if (err) throw new Error((stderr || err.message).trim());
-        resolve(JSON.parse(stdout));
-      } catch (e) {
-        console.error(`bench: in-flight floor probe (c=${concurrency}) failed: ${e.message}`);
-        resolve({ error: e.message });
-      }
-    }));
-  });
+  return runProbe(opts, extra, `in-flight floor probe (c=${concurrency})`);
 }
 
 // The connections the native worker sends finishing scripts on at `concurrency`: its
