@@ -196,6 +196,13 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     }
     void complete_now(Reply reply) override {
       auto ex = asio::get_associated_executor(handler);
+      // The read loop runs on the I/O thread: a handler bound to that
+      // io_context resumes here, without being wrapped for dispatch.
+      if (const auto* io = ex.template target<asio::io_context::executor_type>();
+          io && io->running_in_this_thread()) {
+        std::move(handler)(nullptr, std::move(reply));
+        return;
+      }
       asio::dispatch(ex, [h = std::move(handler), r = std::move(reply)]() mutable {
         std::move(h)(nullptr, std::move(r));
       });
