@@ -391,24 +391,35 @@ double RedisCpuS(int fd, std::string& buffer) {
 // The busy worker's bare path (see the top of the file): `o.in_flight` busy-loop requests of
 // `iterations` kept in flight over `o.connections` connections; after `o.warmup` replies, Redis's
 // CPU and the wall time are read, again after `o.count` more.
+// `n` copies of `request`, to send in one write.
+std::string Burst(const std::string& request, long n) {
+  std::string out;
+  out.reserve(request.size() * static_cast<std::size_t>(n));
+  for (long j = 0; j < n; ++j) out += request;
+  return out;
+}
+
 [[noreturn]] void InFlight(const Options& o, long iterations, double server_us) {
   const std::string request = BusyCommand(iterations);
   std::vector<pollfd> fds;
   std::vector<std::string> pending_in(static_cast<std::size_t>(o.connections));
-  std::string burst;
   for (long i = 0; i < o.connections; ++i) fds.push_back({Connect(o), POLLIN, 0});
   const int control = Connect(o);
   std::string control_in;
   for (long i = 0; i < o.connections; ++i) {  // N / K each, the first N % K one more
     const long share = o.in_flight / o.connections + (i < o.in_flight % o.connections ? 1 : 0);
-    burst.clear();
-    for (long j = 0; j < share; ++j) burst += request;
-    SendAll(fds[static_cast<std::size_t>(i)].fd, burst);
+    SendAll(fds[static_cast<std::size_t>(i)].fd, Burst(request, share));
   }
   long replies = 0;
   const long total = o.warmup + o.count;
   double cpu0 = 0, redis0 = 0;
   Figures start{};
+  auto mark_start = [&] {  // after the warm-up's replies (at once without one)
+    redis0 = RedisCpuS(control, control_in);
+    start = Now();
+    cpu0 = start.user + start.sys;
+  };
+  if (o.warmup == 0) mark_start();
   char chunk[65536];
   while (replies < total) {
     if (poll(fds.data(), fds.size(), 10000) <= 0) Die(1, "no reply from Redis within 10 s");
@@ -431,16 +442,10 @@ double RedisCpuS(int fd, std::string& buffer) {
         ++answered;
       }
       in.erase(0, pos);
-      burst.clear();
-      for (long j = 0; j < answered; ++j) burst += request;
-      SendAll(fds[i].fd, burst);
+      SendAll(fds[i].fd, Burst(request, answered));
       const long before = replies;
       replies += answered;
-      if (before < o.warmup && replies >= o.warmup) {
-        redis0 = RedisCpuS(control, control_in);
-        start = Now();
-        cpu0 = start.user + start.sys;
-      }
+      if (before < o.warmup && replies >= o.warmup) mark_start();
     }
   }
   const double redis1 = RedisCpuS(control, control_in);
