@@ -24,7 +24,7 @@ RUN scripts/build-release.sh build-release
 # (readelf -d NEEDED), plus tzdata (cron schedulers with time zones) and
 # ca-certificates (rediss:// and TLS to PostgreSQL). Their own dependencies
 # (libpq5, libmagic-mgc, libpoppler126, …) come with them.
-#   bullmq-worker:            libssl3 (libssl, libcrypto), libhiredis0.14, libcctz2
+#   bullmq-worker:            libssl3 (libssl, libcrypto), libcctz2
 #   bullmq-worker-files.so:   libpqxx-6.4, libmagic1, libpoppler-cpp0v5,
 #                             libzip4, libpugixml1v5, libssl3
 #   bullmq-worker-otel.so:    libssl3 (tracing module, loaded when tracing is on)
@@ -32,7 +32,7 @@ RUN scripts/build-release.sh build-release
 FROM debian:12-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libssl3 libhiredis0.14 libcctz2 \
+      libssl3 libcctz2 \
       libpqxx-6.4 libpq5 libmagic1 libmagic-mgc libpoppler-cpp0v5 libzip4 libpugixml1v5 \
       tzdata ca-certificates \
  && rm -rf /var/lib/apt/lists/* \

@@ -26,9 +26,9 @@ packages=(
   # Node.js runs the pinned BullMQ package: script extraction at build time
   # (and, below, interop tests, the demo producer and Bull Board)
   nodejs npm
-  # core: Asio (Boost), RESP parsing (hiredis), TLS (OpenSSL), JSON, msgpack,
+  # core: Asio (Boost), TLS (OpenSSL), JSON, msgpack,
   # CLI parsing, time zones for cron schedulers
-  libboost-dev libboost-system-dev libhiredis-dev libssl-dev rapidjson-dev
+  libboost-dev libboost-system-dev libssl-dev rapidjson-dev
   libmsgpack-cxx-dev libcli11-dev libcctz-dev
   # pipeline: PostgreSQL client, libmagic, poppler, libzip, pugixml
   libpqxx-dev libpq-dev libmagic-dev libpoppler-cpp-dev libzip-dev libpugixml-dev

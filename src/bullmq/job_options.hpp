@@ -15,6 +15,7 @@ struct KeepJobs {
   std::optional<std::int64_t> count;
   std::optional<std::int64_t> age_seconds;
   std::optional<std::int64_t> limit;
+  bool operator==(const KeepJobs&) const = default;
 };
 
 struct BackoffOptions {

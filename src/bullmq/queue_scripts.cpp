@@ -9,7 +9,7 @@ std::int64_t int_or_zero(const Reply& r) {
   return r.is_integer() ? r.integer : 0;
 }
 
-std::string fields_arg(std::vector<std::string> fields) {
+std::string fields_arg(const std::vector<std::string>& fields) {
   return fields.empty() ? std::string() : pack_string_array(fields);
 }
 
@@ -61,7 +61,8 @@ ScriptCall QueueScripts::move_to_active_call(const ClaimOptions& claim, std::int
 ScriptCall QueueScripts::move_to_finished_call(
     const Job& job, const ClaimOptions& claim, bool completed, const std::string& value,
     const KeepJobs& keep_jobs, const std::vector<std::string>& fields, bool fetch_next,
-    std::optional<std::int64_t> max_metrics_size, std::int64_t now_ms) const {
+    std::optional<std::int64_t> max_metrics_size, std::int64_t now_ms,
+    PackedFinishOptions* packed_options) const {
   ScriptCall call(ScriptId::kMoveToFinished);
   call.keys(finish_keys_);  // wait active prioritized events stalled limiter delayed paused meta pc
   call.key(completed ? keys_.completed() : keys_.failed());
@@ -70,7 +71,10 @@ ScriptCall QueueScripts::move_to_finished_call(
   call.key(keys_.marker());
   call.arg(job.id).arg(now_ms).arg(completed ? "returnvalue" : "failedReason").arg(value);
   call.arg(completed ? "completed" : "failed").arg(fetch_next ? "1" : "0").arg(keys_.base());
-  call.arg(pack_finish_options(claim, keep_jobs, job.opts.attempts, max_metrics_size));
+  if (packed_options)
+    call.arg(packed_options->get(claim, keep_jobs, job.opts.attempts, max_metrics_size));
+  else
+    call.arg(pack_finish_options(claim, keep_jobs, job.opts.attempts, max_metrics_size));
   call.arg(fields_arg(fields));
   return call;
 }

@@ -117,11 +117,13 @@ class QueueScripts : public LockStore, public StalledStore {
   // The invocations, built without running them (what the coroutines above
   // send; also what the unit tests check against the protocol reference).
   ScriptCall move_to_active_call(const ClaimOptions& claim, std::int64_t now_ms) const;
+  // With `packed_options`, the options map comes from (and is kept in) it.
   ScriptCall move_to_finished_call(const Job& job, const ClaimOptions& claim, bool completed,
                                    const std::string& value, const KeepJobs& keep_jobs,
                                    const std::vector<std::string>& fields, bool fetch_next,
                                    std::optional<std::int64_t> max_metrics_size,
-                                   std::int64_t now_ms) const;
+                                   std::int64_t now_ms,
+                                   PackedFinishOptions* packed_options = nullptr) const;
   ScriptCall move_to_delayed_call(const Job& job, const ClaimOptions& claim, std::int64_t delay_ms,
                                   bool skip_attempt, const std::vector<std::string>& fields,
                                   bool fetch_next, std::int64_t now_ms) const;

@@ -67,7 +67,6 @@ RedisConnection::RedisConnection(asio::any_io_executor executor, RedisOptions op
       watchdog_(executor_),
       relocation_timer_(executor_),
       resend_timer_(executor_) {
-  read_buffer_.resize(64 * 1024);
   if (options_.tls.enabled) tls_context_ = make_tls_context(options_.tls);
   address_ = route_ ? RedisAddress{} : RedisAddress{options_.host, options_.port};
   if (route_) route_->attach(this);
@@ -305,11 +304,15 @@ awaitable<void> RedisConnection::open_stream() {
   if (ec) throw ConnectionError(describe_tls_failure(*tls, ec, options_.tls, address_.host));
 }
 
+asio::mutable_buffer RedisConnection::room_for_reading() {
+  const std::span<char> room = parser_.prepare(16 * 1024);
+  return asio::buffer(room.data(), room.size());
+}
+
 awaitable<Reply> RedisConnection::read_reply() {
   for (;;) {
     if (auto reply = parser_.next()) co_return std::move(*reply);
-    std::size_t n = co_await read_some(asio::buffer(read_buffer_));
-    parser_.feed(std::string_view(read_buffer_.data(), n));
+    parser_.commit(co_await read_some(room_for_reading()));
   }
 }
 
@@ -380,8 +383,7 @@ void RedisConnection::deliver(Reply reply, AnsweredList& answered) {
 awaitable<void> RedisConnection::read_loop() {
   AnsweredList answered;
   for (;;) {
-    std::size_t n = co_await read_some(asio::buffer(read_buffer_));
-    parser_.feed(std::string_view(read_buffer_.data(), n));
+    parser_.commit(co_await read_some(room_for_reading()));
     std::exception_ptr broken;  // a protocol error: the replies before it still count
     try {
       while (auto reply = parser_.next()) deliver(std::move(*reply), answered);

@@ -255,6 +255,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void arm_watchdog();
   void on_watchdog();
   awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
+  // The parser's room for the next read (at least 16 KiB).
+  asio::mutable_buffer room_for_reading();
   template <typename Socket>
   awaitable<std::size_t> read_plain(Socket& socket, asio::mutable_buffer buffer);
   template <typename Socket>
@@ -286,8 +288,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::uint64_t reconnects_ = 0;
   std::string last_error_;
   std::string close_reason_;  // why this connection closed its own socket, for the log
-  RespParser parser_;
-  std::string read_buffer_;
+  RespParser parser_;         // owns the bytes read from the socket
 
   std::string out_buffer_;   // bytes not yet written
   std::string write_batch_;  // bytes being written

@@ -126,6 +126,21 @@ std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_
   return out;
 }
 
+std::string_view PackedFinishOptions::get(const ClaimOptions& claim, const KeepJobs& keep_jobs,
+                                          int attempts,
+                                          std::optional<std::int64_t> max_metrics_size) {
+  if (!packed_ || attempts != attempts_ || max_metrics_size != max_metrics_size_ ||
+      keep_jobs != keep_jobs_ || claim != claim_) {
+    bytes_ = pack_finish_options(claim, keep_jobs, attempts, max_metrics_size);
+    claim_ = claim;
+    keep_jobs_ = keep_jobs;
+    attempts_ = attempts;
+    max_metrics_size_ = max_metrics_size;
+    packed_ = true;
+  }
+  return bytes_;
+}
+
 std::string pack_string_array(const std::vector<std::string>& items) {
   std::string out;
   out.reserve(96);

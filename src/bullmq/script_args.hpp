@@ -16,6 +16,7 @@ namespace bullmq {
 struct RateLimit {
   std::int64_t max = 0;
   std::int64_t duration_ms = 0;
+  bool operator==(const RateLimit&) const = default;
 };
 
 // What every claim needs: `{token, lockDuration, limiter?, name?}`.
@@ -24,6 +25,7 @@ struct ClaimOptions {
   std::int64_t lock_duration_ms = 30000;
   std::optional<RateLimit> limiter;
   std::string worker_name;  // empty = not sent
+  bool operator==(const ClaimOptions&) const = default;
 };
 
 std::string pack_claim_options(const ClaimOptions& claim);
@@ -31,6 +33,23 @@ std::string pack_claim_options(const ClaimOptions& claim);
 // moveToFinished's map: claim options plus keepJobs, attempts, maxMetricsSize.
 std::string pack_finish_options(const ClaimOptions& claim, const KeepJobs& keep_jobs, int attempts,
                                 std::optional<std::int64_t> max_metrics_size);
+
+// pack_finish_options() kept while its inputs repeat: a slot sends the same
+// token, lock settings and keepJobs job after job, so the map is packed when
+// one of them changes, not once per job. One per slot; not thread-safe.
+class PackedFinishOptions {
+ public:
+  std::string_view get(const ClaimOptions& claim, const KeepJobs& keep_jobs, int attempts,
+                       std::optional<std::int64_t> max_metrics_size);
+
+ private:
+  bool packed_ = false;
+  ClaimOptions claim_;
+  KeepJobs keep_jobs_;
+  int attempts_ = 0;
+  std::optional<std::int64_t> max_metrics_size_;
+  std::string bytes_;
+};
 
 // A flat array of strings (field/value lists, token and job id lists).
 std::string pack_string_array(const std::vector<std::string>& items);

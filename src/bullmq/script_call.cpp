@@ -20,24 +20,33 @@ ScriptCall::ScriptCall(ScriptId id) : id_(id) {
   buffer_.resize(1024);  // a moveToFinished with its keys fits; no regrowth on the hot path
 }
 
-char* ScriptCall::extend(std::size_t n) {
+void ScriptCall::make_room(std::size_t n) {
   if (buffer_.size() - size_ < n) buffer_.resize(std::max(buffer_.size() * 2, size_ + n));
+}
+
+char* ScriptCall::extend(std::size_t n) {
+  make_room(n);
   char* at = buffer_.data() + size_;
   size_ += n;
   return at;
 }
 
 void ScriptCall::put_bulk(std::string_view first, std::string_view second) {
-  const RespLength head('$', first.size() + second.size());
-  char* at = extend(head.view().size() + first.size() + second.size() + 2);
-  std::memcpy(at, head.view().data(), head.view().size());
-  at += head.view().size();
+  // Written in place: `$`, up to 20 digits, CRLF, the bytes, CRLF.
+  const std::size_t length = first.size() + second.size();
+  make_room(length + 25);
+  char* at = buffer_.data() + size_;
+  *at++ = '$';
+  at = std::to_chars(at, at + 20, length).ptr;
+  *at++ = '\r';
+  *at++ = '\n';
   if (!first.empty()) std::memcpy(at, first.data(), first.size());
   at += first.size();
   if (!second.empty()) std::memcpy(at, second.data(), second.size());
   at += second.size();
-  at[0] = '\r';
-  at[1] = '\n';
+  *at++ = '\r';
+  *at++ = '\n';
+  size_ = static_cast<std::size_t>(at - buffer_.data());
 }
 
 ScriptCall& ScriptCall::key(std::string_view name) {

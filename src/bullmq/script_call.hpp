@@ -51,7 +51,9 @@ class ScriptCall {
 
  private:
   std::vector<std::string> decode(std::size_t first, std::size_t count) const;
-  // Room for `n` more bytes at the end; returns where they go.
+  // At least `n` bytes of room after size_.
+  void make_room(std::size_t n);
+  // Room for `n` more bytes at the end, counted as written; returns where they go.
   char* extend(std::size_t n);
   // Appends `$<len>\r\n<first><second>\r\n`.
   void put_bulk(std::string_view first, std::string_view second = {});

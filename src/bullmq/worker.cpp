@@ -234,17 +234,23 @@ void Worker::apply_claim_hints(const ClaimResult& result) {
 
 awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) {
   std::unique_ptr<Job> next = std::move(first);
-  const std::size_t lane = take_finish_lane();
+  Slot slot;
+  slot.finish_lane = take_finish_lane();
+  slot.claim = claim_options(token);
+  slot.token = std::move(token);
+  const std::size_t lane = slot.finish_lane;
   while (next) {
     auto running = std::make_shared<RunningJob>();
     running->job = std::move(*next);
-    running->token = token;
+    running->token = slot.token;
     running->finish_lane = lane;
+    running->slot = &slot;
     running->started_ms = now_ms();
     next.reset();
     const Job& job = running->job;
     active_[job.id] = running;
-    locks_.track(job.id, token, job.processed_on_ms ? job.processed_on_ms : running->started_ms);
+    locks_.track(job.id, slot.token,
+                 job.processed_on_ms ? job.processed_on_ms : running->started_ms);
     running->name_stats = &stats_.by_name[job.name];
     ++running->name_stats->claimed;
     maybe_recheck_version();
@@ -278,6 +284,7 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
               "could not record the job's outcome; stalled-job recovery will retry it", *running,
               {{"error", e.what()}});
     }
+    running->slot = nullptr;  // the job may outlive this frame (Context copies)
     // A job the processor moved back to wait may already run again in another
     // slot under the same id: leave that run's lock and entry alone.
     if (auto it = active_.find(job.id); it != active_.end() && it->second == running) {
@@ -296,7 +303,7 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
         stats_.last_claim_ms = now_ms();
         next = std::move(finished.next->job);
       } else if (finished.next->job) {
-        hand_back_unstarted(std::move(*finished.next->job), token);
+        hand_back_unstarted(std::move(*finished.next->job), slot.token);
       }
     }
   }
@@ -428,14 +435,17 @@ ScriptRunner& Worker::finish_runner(std::size_t lane) {
 
 ScriptCall Worker::finish_call(const RunningJob& running, const FinishPlan& plan,
                                bool fetch_next) const {
-  const ClaimOptions claim = claim_options(running.token);
+  std::optional<ClaimOptions> own_claim;  // a job finishing outside its slot builds its own
+  if (!running.slot) own_claim = claim_options(running.token);
+  const ClaimOptions& claim = running.slot ? running.slot->claim : *own_claim;
   using Action = FinishPlan::Action;
   switch (plan.action) {
     case Action::kComplete:
     case Action::kFail:
       return scripts_.move_to_finished_call(running.job, claim, plan.action == Action::kComplete,
                                             plan.value, plan.keep_jobs, plan.fields, fetch_next,
-                                            options_.metrics_max_data_points, now_ms());
+                                            options_.metrics_max_data_points, now_ms(),
+                                            running.slot ? &running.slot->finish_options : nullptr);
     case Action::kRetryLater:
     case Action::kDefer:
       return scripts_.move_to_delayed_call(running.job, claim, plan.delay_ms,

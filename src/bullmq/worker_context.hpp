@@ -32,7 +32,8 @@ struct Worker::RunningJob : std::enable_shared_from_this<Worker::RunningJob> {
   bool lock_lost = false;   // the lock manager found its lock gone; I/O thread only
   bool finish_resent =
       false;  // its outcome was sent again after a connection loss; I/O thread only
-  std::size_t finish_lane = 0;  // its slot's connection for finishing scripts (Worker)
+  std::size_t finish_lane = 0;   // its slot's connection for finishing scripts (Worker)
+  Worker::Slot* slot = nullptr;  // its run_slot's, while that runs it; I/O thread only
   // Its finishing script is in flight on a finish lane, not on the
   // connection that renews locks; I/O thread only.
   bool finishing_elsewhere = false;

@@ -41,7 +41,6 @@ const SLIM_BASE = new Set([
 const SONAME_PACKAGE = {
   'libssl.so.3': 'libssl3',
   'libcrypto.so.3': 'libssl3',
-  'libhiredis.so.0.14': 'libhiredis0.14',
   'libcctz.so.2': 'libcctz2',
   'libpqxx-6.4.so': 'libpqxx-6.4',
   'libpq.so.5': 'libpq5',
@@ -651,7 +650,7 @@ test('install-deps.sh --build-only: what the build needs, no browser, test serve
   };
   const buildOnly = list('--build-only');
   const all = list();
-  for (const p of ['build-essential', 'cmake', 'pkg-config', 'nodejs', 'npm', 'libboost-dev', 'libhiredis-dev',
+  for (const p of ['build-essential', 'cmake', 'pkg-config', 'nodejs', 'npm', 'libboost-dev', 'libssl-dev',
     'libpqxx-dev', 'libpoppler-cpp-dev']) assert.ok(buildOnly.has(p), `--build-only installs ${p}`);
   for (const p of ['chromium', 'redis-server', 'postgresql', 'clang-format', 'doctest-dev']) {
     assert.ok(!buildOnly.has(p), `--build-only does not install ${p}`);

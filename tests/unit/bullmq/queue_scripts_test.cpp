@@ -62,6 +62,46 @@ TEST_CASE("keepJobs {count:-1} packs as in the reference") {
       R"({"token":"t","lockDuration":1,"keepJobs":{"count":-1},"attempts":0,"maxMetricsSize":""})");
 }
 
+TEST_CASE("finish options are packed again whenever one of their inputs changes") {
+  bullmq::PackedFinishOptions packed;
+  ClaimOptions claim{"w:1", 30000, std::nullopt, "w"};
+  KeepJobs keep{-1, {}, {}};
+  auto expect = [&](int attempts, std::optional<std::int64_t> max_metrics) {
+    CHECK(packed.get(claim, keep, attempts, max_metrics) ==
+          pack_finish_options(claim, keep, attempts, max_metrics));
+  };
+  expect(3, std::nullopt);
+  expect(3, std::nullopt);  // kept
+  expect(4, std::nullopt);
+  expect(4, 100);
+  keep.age_seconds = 60;
+  expect(4, 100);
+  claim.token = "w:2";
+  expect(4, 100);
+  claim.lock_duration_ms = 5000;
+  expect(4, 100);
+  claim.limiter = RateLimit{10, 1000};
+  expect(4, 100);
+  claim.limiter->max = 11;
+  expect(4, 100);
+  claim.worker_name.clear();
+  expect(4, 100);
+}
+
+TEST_CASE("moveToFinished through kept finish options sends what a fresh pack sends") {
+  Fixture f;
+  auto job = f.job();
+  bullmq::PackedFinishOptions packed;
+  const ClaimOptions claim{"tok", 30000, std::nullopt, "w"};
+  for (int i = 0; i < 2; ++i) {
+    auto kept = f.scripts.move_to_finished_call(job, claim, true, "1", KeepJobs{-1, {}, {}}, {},
+                                                true, 100, 42, &packed);
+    auto fresh = f.scripts.move_to_finished_call(job, claim, true, "1", KeepJobs{-1, {}, {}}, {},
+                                                 true, 100, 42);
+    CHECK(kept.encoded() == fresh.encoded());
+  }
+}
+
 TEST_CASE("moveToActive: 11 keys in order, prefix, timestamp, options") {
   Fixture f;
   auto call =
