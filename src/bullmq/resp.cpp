@@ -186,7 +186,7 @@ bool RespParser::build(Reply& into, std::size_t& at, std::size_t depth) const {
       if (body[length] != '\r' || body[length + 1] != '\n')
         invalid("a bulk string does not end with CRLF");
       into.type = Reply::Type::kString;
-      into.str.assign(body, length);
+      into.str.append(body, length);  // empty: append skips assign's overlap checks
       at = line.end + length + 2;
       return true;
     }
