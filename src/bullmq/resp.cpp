@@ -85,7 +85,9 @@ void RespParser::reset() {
 }
 
 // Reads the header line at `at`; false when its CRLF has not arrived yet.
-bool RespParser::read_line(std::size_t at, Line& line) const {
+// Inlined into build() and scan(), its two callers: a call per line cost more
+// than the parse of a short line itself.
+[[gnu::always_inline]] inline bool RespParser::read_line(std::size_t at, Line& line) const {
   const char* p = data_.get() + at;
   const char* const end = data_.get() + size_;
   if (p >= end) return false;
