@@ -31,7 +31,10 @@
 #               extraction), with a new extraction child per document and with
 #               children that stay; PDF extraction against pdftotext, the sandbox's overhead;
 #               starts its own PostgreSQL too (scenarios/pipeline.mjs; OUT/bench-pipeline.json)
-#   all         all six in turn, on the same redis-server
+#   instructions  user-space instructions per job of the native worker under valgrind's
+#               callgrind (no Node; repeats to the instruction, for comparing two builds;
+#               not in `all`; scenarios/instructions.mjs; OUT/bench-instructions.json)
+#   all         the first six in turn, on the same redis-server
 #
 # It prints figures; it is not a test. Exit status is 0 whatever the figures
 # and non-zero only if something broke (a worker died, jobs failed, or not all
@@ -72,14 +75,14 @@ jobs_set=0 repeats_set=0 concurrency_set=0
 usage() {
   cat <<'EOF'
 Usage: scripts/bench.sh [options]
-  --scenario NAME       throughput (default), latency, workers, long, cpu, pipeline, or all
-                        (each in turn)
-  --jobs N              jobs per run (default 20000; long: 1000000; cpu: 100)
+  --scenario NAME       throughput (default), latency, workers, long, cpu, pipeline,
+                        instructions (needs valgrind), or all (the first six in turn)
+  --jobs N              jobs per run (default 20000; long: 1000000; cpu: 100; instructions: 2000)
   --repeats R           runs per worker and concurrency; medians are printed (default 3;
                         throughput, workers and pipeline; cpu: default 1, counts summed)
   --concurrency "LIST"  concurrencies to run, space-separated (default "1 10 100"; workers:
                         "10" per process; cpu: 2x and 4x the CPUs; latency, long and pipeline
-                        take the first value, default 1, 100 and the number of CPUs)
+                        take the first value, default 1, 100 and the number of CPUs; instructions: "1 10")
   --binary PATH         bullmq-worker binary (default build/bullmq-worker, built if missing)
   --build               bring the default binary and the scenarios' helpers (build/round-trip-floor,
                         build/extract-bench) up to date first (flocked incremental build; the
@@ -134,9 +137,9 @@ while (($#)); do
   esac
 done
 case $scenario in
-  throughput|latency|workers|long|cpu|pipeline) scenarios=("$scenario") ;;
+  throughput|latency|workers|long|cpu|pipeline|instructions) scenarios=("$scenario") ;;
   all) scenarios=(throughput latency workers long cpu pipeline) ;;
-  *) echo "bench: --scenario must be throughput, latency, workers, long, cpu, pipeline or all, got '$scenario'" >&2; exit 2 ;;
+  *) echo "bench: --scenario must be throughput, latency, workers, long, cpu, pipeline, instructions or all, got '$scenario'" >&2; exit 2 ;;
 esac
 if ((cluster)) && [[ $scenario != throughput ]]; then
   echo "bench: --cluster runs only the throughput scenario" >&2; exit 2
@@ -155,6 +158,7 @@ jobs_for() {
   if ((jobs_set)); then echo "$jobs"; return; fi
   case $1 in
     throughput|workers) if ((quick)); then echo 2000; else echo 20000; fi ;;
+    instructions) if ((quick)); then echo 500; else echo 2000; fi ;;
     long) if ((quick)); then echo 20000; else echo 1000000; fi ;;
     cpu) if ((quick)); then echo 20; else echo 100; fi ;;
   esac
@@ -174,6 +178,7 @@ concurrency_for() {
     long) echo 100 ;;
     cpu) local n; n=$(nproc); echo "$((2 * n)) $((4 * n))" ;;
     pipeline) nproc ;;
+    instructions) echo "1 10" ;;
   esac
 }
 
@@ -202,6 +207,12 @@ need_pipeline=0
 if ((need_pipeline)); then
   for tool in pdftotext "$pg_bin/initdb" "$pg_bin/pg_ctl" "$pg_bin/createdb"; do
     command -v "$tool" >/dev/null || { echo "bench: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
+  done
+fi
+
+if [[ " ${scenarios[*]} " == *" instructions "* ]]; then
+  for tool in valgrind callgrind_control callgrind_annotate; do
+    command -v "$tool" >/dev/null || { echo "bench: $tool not found (the instructions scenario needs valgrind: apt-get install valgrind)" >&2; exit 1; }
   done
 fi
 
@@ -511,6 +522,10 @@ run_scenario() {
       ((quick)) && args+=(--extract-repeats 5)
       if ((pool_documents > 0)); then args+=(--pool-documents "$pool_documents"); else args+=(--no-pool); fi
       run_driver "$bench_dir/scenarios/pipeline.mjs" "${args[@]}" ;;
+    instructions)
+      args=("${common[@]}" --jobs "$(jobs_for instructions)" --concurrency "$(concurrency_for instructions)")
+      ((quick)) && args+=(--warmup-jobs 50)
+      run_driver "$bench_dir/scenarios/instructions.mjs" "${args[@]}" ;;
   esac
 }
 

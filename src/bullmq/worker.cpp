@@ -245,6 +245,10 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
     running->token = slot.token;
     running->finish_lane = lane;
     running->slot = &slot;
+    struct SlotLink {  // the job may outlive this frame (Context copies): unlinked however it ends
+      RunningJob& job;
+      ~SlotLink() { job.slot = nullptr; }
+    } slot_link{*running};
     running->started_ms = now_ms();
     next.reset();
     const Job& job = running->job;
@@ -284,7 +288,6 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
               "could not record the job's outcome; stalled-job recovery will retry it", *running,
               {{"error", e.what()}});
     }
-    running->slot = nullptr;  // the job may outlive this frame (Context copies)
     // A job the processor moved back to wait may already run again in another
     // slot under the same id: leave that run's lock and entry alone.
     if (auto it = active_.find(job.id); it != active_.end() && it->second == running) {
