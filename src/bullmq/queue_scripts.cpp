@@ -26,9 +26,9 @@ QueueScripts::QueueScripts(ScriptRunner& runner, QueueKeys keys)
   claim_keys_.count += 1;
 }
 
-ClaimResult QueueScripts::decode_claim(Reply reply, const std::string& token) const {
+ClaimResult QueueScripts::decode_claim(Reply reply, std::string token) const {
   ClaimResult out;
-  out.token = token;
+  out.token = std::move(token);
   if (!reply.is_array() || reply.elements.size() < 4) {
     throw ProtocolError("unexpected claim reply " + reply.describe() + " on queue " +
                         keys_.queue());
@@ -105,12 +105,12 @@ ScriptCall QueueScripts::retry_job_call(const Job& job, const std::string& token
   return call;
 }
 
-FinishResult QueueScripts::decode_finish(Reply r, const std::string& token) const {
+FinishResult QueueScripts::decode_finish(Reply r) const {
   FinishResult out;
   if (r.is_integer()) {
     out.code = script_code(r.integer);
   } else if (r.is_array()) {
-    out.next = decode_claim(std::move(r), token);
+    out.next = decode_claim(std::move(r), std::string());
   }
   return out;
 }
@@ -118,7 +118,7 @@ FinishResult QueueScripts::decode_finish(Reply r, const std::string& token) cons
 awaitable<ClaimResult> QueueScripts::move_to_active(ClaimOptions claim, std::int64_t now_ms) {
   ScriptCall call = move_to_active_call(claim, now_ms);
   Reply r = co_await execute(std::move(call));
-  co_return decode_claim(std::move(r), claim.token);
+  co_return decode_claim(std::move(r), std::move(claim.token));
 }
 
 awaitable<FinishResult> QueueScripts::move_to_delayed(const Job& job, ClaimOptions claim,
@@ -128,7 +128,7 @@ awaitable<FinishResult> QueueScripts::move_to_delayed(const Job& job, ClaimOptio
   ScriptCall call =
       move_to_delayed_call(job, claim, delay_ms, skip_attempt, fields, fetch_next, now_ms);
   Reply r = co_await execute(std::move(call));
-  co_return decode_finish(std::move(r), claim.token);
+  co_return decode_finish(std::move(r));
 }
 
 awaitable<std::int64_t> QueueScripts::move_job_from_active_to_wait(std::string job_id,

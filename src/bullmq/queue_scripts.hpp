@@ -23,7 +23,9 @@ namespace bullmq {
 
 // What a claim returns (moveToActive, or a finishing script fetching next).
 struct ClaimResult {
-  std::string token;               // the lock token the claim used
+  // The lock token moveToActive claimed with; empty for the job a finishing
+  // script claimed next (it runs under its slot's token, which the caller has).
+  std::string token;
   std::unique_ptr<Job> job;        // held by pointer: a Job is large and is handed on several times
   std::int64_t rate_limit_ms = 0;  // > 0: the queue is rate limited this long
   std::int64_t next_delayed_ms = 0;  // > 0: due time of the earliest delayed job
@@ -111,8 +113,8 @@ class QueueScripts : public LockStore, public StalledStore {
   awaitable<Reply> execute(ScriptCall call) { return runner_.run(std::move(call)); }
 
   // ClaimResult from a 4-element claim reply.
-  ClaimResult decode_claim(Reply reply, const std::string& token) const;
-  FinishResult decode_finish(Reply reply, const std::string& token) const;
+  ClaimResult decode_claim(Reply reply, std::string token) const;
+  FinishResult decode_finish(Reply reply) const;
 
   // The invocations, built without running them (what the coroutines above
   // send; also what the unit tests check against the protocol reference).

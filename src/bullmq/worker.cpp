@@ -334,7 +334,9 @@ Outcome Worker::run_processor(const std::shared_ptr<RunningJob>& running, Proces
     return Outcome::failed(message, stack_entry("UnrecoverableError", message, job.name), true);
   }
   Context context(*this, running);
-  return classify_run(job, [&] { return processor->process(job, context); });
+  // Two captures: std::function keeps them inline instead of allocating.
+  return classify_run(job,
+                      [processor, &context] { return processor->process(context.job(), context); });
 }
 
 awaitable<FinishResult> Worker::finish(RunningJob& running, Outcome outcome) {
@@ -402,7 +404,7 @@ awaitable<FinishResult> Worker::send_finish(RunningJob& running, const FinishPla
       Reply reply = co_await runner.run(std::move(call));
       running.finishing_elsewhere = false;
       note_redis_success();
-      FinishResult result = scripts_.decode_finish(std::move(reply), running.token);
+      FinishResult result = scripts_.decode_finish(std::move(reply));
       result.asked_next = fetch_next;
       co_return result;
     } catch (const Error& e) {

@@ -96,14 +96,15 @@ class Worker::Context final : public JobContext {
 
   bool sleep_for(std::chrono::milliseconds duration) override;
 
+  // The job being processed.
+  const Job& job() const { return running_->job; }
+
  private:
   // Runs a coroutine on the I/O thread and blocks this processing thread
   // until it is done; its exception, if any, is rethrown here. Redis being
   // unreachable is not the job's fault: it comes out as DependencyUnavailable.
   template <typename F>
   auto on_io(F f);
-
-  const Job& job() const { return running_->job; }
 
   // Runs the add script of `plan`; returns the new job's id.
   std::string send_new_job(const QueueKeys& target, const NewJobPlan& plan, bool child);

@@ -225,11 +225,11 @@ TEST_CASE("claim replies decode into job, rate limit and next delay") {
   bad.type = Reply::Type::kArray;
   CHECK_THROWS_AS(f.scripts.decode_claim(bad, "tok"), ProtocolError);
 
-  auto finish = f.scripts.decode_finish(ttl, "tok");
+  auto finish = f.scripts.decode_finish(ttl);
   CHECK(finish.code == ScriptCode::kOk);
   Reply lost = zero;
   lost.integer = -2;
-  CHECK(f.scripts.decode_finish(lost, "tok").code == ScriptCode::kLockMissing);
+  CHECK(f.scripts.decode_finish(lost).code == ScriptCode::kLockMissing);
 }
 
 TEST_CASE("getDependencyCounts and removeUnprocessedChildren take Node's keys and arguments") {
