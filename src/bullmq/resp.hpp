@@ -48,7 +48,7 @@ class RespParser {
 
   // Writable room of at least `min_room` bytes (more when a partly received
   // bulk string is known to need more) at the end of the received bytes.
-  // Valid until the next call of any other member.
+  // Valid until the next call of a member other than commit().
   std::span<char> prepare(std::size_t min_room);
   // `n` bytes were written at the start of the last prepare()'s room.
   void commit(std::size_t n);
