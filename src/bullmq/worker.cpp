@@ -234,15 +234,12 @@ void Worker::apply_claim_hints(const ClaimResult& result) {
 
 awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) {
   std::unique_ptr<Job> next = std::move(first);
-  Slot slot;
-  slot.finish_lane = take_finish_lane();
-  slot.claim = claim_options(token);
-  slot.token = std::move(token);
-  const std::size_t lane = slot.finish_lane;
+  const std::size_t lane = take_finish_lane();
+  Slot slot{claim_options(token), {}};
   while (next) {
     auto running = std::make_shared<RunningJob>();
     running->job = std::move(*next);
-    running->token = slot.token;
+    running->token = token;
     running->finish_lane = lane;
     running->slot = &slot;
     struct SlotLink {  // the job may outlive this frame (Context copies): unlinked however it ends
@@ -253,8 +250,7 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
     next.reset();
     const Job& job = running->job;
     active_[job.id] = running;
-    locks_.track(job.id, slot.token,
-                 job.processed_on_ms ? job.processed_on_ms : running->started_ms);
+    locks_.track(job.id, token, job.processed_on_ms ? job.processed_on_ms : running->started_ms);
     running->name_stats = &stats_.by_name[job.name];
     ++running->name_stats->claimed;
     maybe_recheck_version();
@@ -306,7 +302,7 @@ awaitable<void> Worker::run_slot(std::unique_ptr<Job> first, std::string token) 
         stats_.last_claim_ms = now_ms();
         next = std::move(finished.next->job);
       } else if (finished.next->job) {
-        hand_back_unstarted(std::move(*finished.next->job), slot.token);
+        hand_back_unstarted(std::move(*finished.next->job), token);
       }
     }
   }

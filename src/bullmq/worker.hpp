@@ -100,9 +100,7 @@ class Worker {
   // What a slot keeps from one job to the next (run_slot owns it; its
   // running job points to it until the slot moves on).
   struct Slot {
-    std::string token;
-    std::size_t finish_lane = 0;
-    ClaimOptions claim;  // what its finishing scripts send to claim the next job
+    ClaimOptions claim;  // its token, and what its finishing scripts send to claim the next job
     PackedFinishOptions finish_options;
   };
   // A further command connection carrying finishing scripts, with its
