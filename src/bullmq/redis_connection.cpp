@@ -320,10 +320,15 @@ awaitable<std::vector<Reply>> RedisConnection::handshake_pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   std::string bytes;
   for (const auto& c : commands) format_command(c, bytes);
+  co_return co_await handshake_encoded(bytes, commands.size());
+}
+
+awaitable<std::vector<Reply>> RedisConnection::handshake_encoded(std::string_view bytes,
+                                                                 std::size_t count) {
   co_await write_all(asio::buffer(bytes));
   std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) replies.push_back(co_await read_reply());
+  replies.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) replies.push_back(co_await read_reply());
   co_return std::move(replies);
 }
 

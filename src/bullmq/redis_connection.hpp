@@ -168,6 +168,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // Same, for several commands written at once; replies in order.
   awaitable<std::vector<Reply>> handshake_pipeline(
       const std::vector<std::vector<std::string>>& commands);
+  // Same, for `count` commands already encoded as RESP in `bytes`.
+  awaitable<std::vector<Reply>> handshake_encoded(std::string_view bytes, std::size_t count);
 
  private:
   enum class State { kIdle, kConnecting, kReady, kStopped };

@@ -1,7 +1,8 @@
 // Runs the embedded BullMQ scripts on a command connection: EVALSHA, and on a
 // NOSCRIPT reply (Redis restarted, failed over, or SCRIPT FLUSH) EVAL with the
 // body, which also caches it again. load_all() is the connect hook that
-// SCRIPT LOADs every script and checks Redis computed the embedded SHA1.
+// SCRIPT LOADs every script the server lacks and checks Redis computed the
+// embedded SHA1.
 #pragma once
 
 #include <string>
@@ -22,7 +23,7 @@ class ScriptRunner {
   // a Lua error comes back as ServerError naming the script.
   awaitable<Reply> run(ScriptCall call);
 
-  // Connect hook: loads every script on a fresh connection.
+  // Connect hook: loads the scripts the server lacks, on a fresh connection.
   static awaitable<void> load_all(RedisConnection& connection);
 
   RedisConnection& connection() { return connection_; }

@@ -63,11 +63,12 @@ async function listeningEvents(queueName) {
   return events;
 }
 
-async function roundTrip(queueName, redisUrl, env = {}) {
+async function roundTrip(queueName, redisUrl, env = {}, extra = []) {
   const connection = { host: '127.0.0.1', port };
   const queue = new Queue(queueName, { connection });
   const events = await listeningEvents(queueName);
-  const worker = WorkerProcess.start(['run', '--queue', queueName, '--redis', redisUrl, '--processors', 'conformance'], { env });
+  const worker = WorkerProcess.start(['run', '--queue', queueName, '--redis', redisUrl, '--processors', 'conformance',
+    ...extra], { env });
   try {
     const job = await queue.add('echo', { via: redisUrl.split(':')[0] });
     const value = await job.waitUntilFinished(events, 15000);
@@ -103,6 +104,31 @@ test('REDIS_HOST / REDIS_PORT / REDIS_PASSWORD instead of a URL', async () => {
     await worker.stop();
     await queue.close();
     await events.close();
+  }
+});
+
+// Every command connection (two at concurrency 10) loads BullMQ's scripts on
+// connect, but asks first which ones the server has: one that lost them
+// (SCRIPT FLUSH) is sent their text, one that has them all is sent none.
+test('scripts are sent only to a server that lacks them', async () => {
+  const admin = new IORedis(port, '127.0.0.1');
+  const calls = async (subcommand) => {
+    const stats = await admin.info('commandstats');
+    const m = stats.match(new RegExp(`cmdstat_script\\|${subcommand}:calls=(\\d+)`));
+    return m ? Number(m[1]) : 0;
+  };
+  try {
+    await admin.script('FLUSH');
+    const loadsBefore = await calls('load');
+    await roundTrip('conn-scripts', `redis://127.0.0.1:${port}`, {}, ['--concurrency', '10']);
+    const loads = await calls('load');
+    assert.ok(loads > loadsBefore, 'the scripts were loaded after SCRIPT FLUSH');
+    const exists = await calls('exists');
+    await roundTrip('conn-scripts', `redis://127.0.0.1:${port}`, {}, ['--concurrency', '10']);
+    assert.equal(await calls('load'), loads, 'no SCRIPT LOAD to a server that has every script');
+    assert.ok(await calls('exists') >= exists + 2, 'each command connection asked SCRIPT EXISTS');
+  } finally {
+    admin.disconnect();
   }
 });
 
