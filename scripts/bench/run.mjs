@@ -295,11 +295,13 @@ function measureInFlightFloor(opts, concurrency, serverUs, connections) {
 }
 
 // The connections the native worker sends finishing scripts on at `concurrency`: its
-// --finish-connections if given, else its own rule (2 from concurrency 8, else 1).
+// --finish-connections if given, else its own rule (WorkerOptions::effective_finish_connections:
+// 1 below concurrency 8, else one per 4 slots, at most 3).
 function nativeFinishConnections(opts, concurrency) {
   const i = opts.nativeArgs.indexOf('--finish-connections');
   const given = i >= 0 ? Number(opts.nativeArgs[i + 1]) : 0;
-  return Math.min(given > 0 ? given : concurrency >= 8 ? 2 : 1, concurrency);
+  const automatic = concurrency < 8 ? 1 : Math.min(3, Math.ceil(concurrency / 4));
+  return Math.min(given > 0 ? given : automatic, concurrency);
 }
 
 // The lower of the before/after measurements of one blocking round trip's `key` (wallUs,

@@ -226,8 +226,8 @@ void add_run_options(CLI::App& run, RunConfig& cfg, std::vector<std::string>& qu
       ->envname("BULLMQ_PROCESSOR_THREADS")
       ->check(CLI::Range(0, 10000));
   run.add_option("--finish-connections", w.finish_connections,
-                 "Redis connections that carry the jobs' finishing scripts (default: 2 from "
-                 "concurrency 8, else 1)")
+                 "Redis connections that carry the jobs' finishing scripts (default: 1 below "
+                 "concurrency 8, else one per 4 slots, at most 3)")
       ->envname("BULLMQ_FINISH_CONNECTIONS")
       ->check(CLI::Range(0, bullmq::WorkerOptions::kMaxFinishConnections));
   run.add_option("--log-level", log_level, "debug, info, warn, error or off")->envname("LOG_LEVEL");

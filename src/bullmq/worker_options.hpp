@@ -2,6 +2,7 @@
 // reference §14). Plain values, validated by validate().
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,9 +32,9 @@ struct WorkerOptions {
   int processor_threads = 0;  // most pool threads; 0 = one per concurrency slot
   // Command connections that carry the finishing scripts (each of which also
   // claims the slot's next job): with one, Redis idles while the worker
-  // handles a batch of replies and the next batch is on its way; with two,
-  // one connection's batch keeps Redis busy meanwhile. 0 = chosen from the
-  // concurrency (effective_finish_connections()).
+  // handles a batch of replies and the next batch is on its way; with more,
+  // another connection's batch keeps Redis busy meanwhile. 0 = chosen from
+  // the concurrency (effective_finish_connections()).
   int finish_connections = 0;
   bool skip_stalled_check = false;
   bool skip_lock_renewal = false;
@@ -43,12 +44,17 @@ struct WorkerOptions {
   }
   int effective_finish_connections() const {
     if (finish_connections > 0) return finish_connections;
-    return concurrency >= kSecondFinishConnectionAt ? 2 : 1;
+    if (concurrency < kSecondFinishConnectionAt) return 1;
+    return std::min(kMostAutoFinishConnections,
+                    (concurrency + kSlotsPerFinishConnection - 1) / kSlotsPerFinishConnection);
   }
-  // The concurrency from which a second finishing connection is opened
-  // (README, Benchmark: measured to pay at 10, 20 and 50, even at 100;
-  // below 8 one connection is kept, unmeasured).
+  // From concurrency 8, one finishing connection per 4 slots, at most 3
+  // (README, Benchmark: a second measured to pay at 10, 20, 50 and 100, a
+  // third at 10 with two batches still on the worker's side at times, equal
+  // at 100; below 8 one connection is kept, unmeasured).
   static constexpr int kSecondFinishConnectionAt = 8;
+  static constexpr int kSlotsPerFinishConnection = 4;
+  static constexpr int kMostAutoFinishConnections = 3;
   static constexpr int kMaxFinishConnections = 8;
   // Returns a message naming the first bad setting, or empty.
   std::string validate() const;

@@ -169,9 +169,10 @@ async function monitorCommands(onCommand) {
   return socket;
 }
 
-// From concurrency 8 the slots' finishing scripts go out on two connections
-// (--finish-connections): Redis sees them from two clients, Node's tools still
-// see one worker, and every job completes once. moveToFinished is the script
+// From concurrency 8 the slots' finishing scripts go out on one connection per
+// 4 slots, at most 3 (--finish-connections): at concurrency 10 Redis sees them
+// from three clients, Node's tools still see one worker, and every job
+// completes once. moveToFinished is the script
 // call naming both the queue's completed and stalled keys (addStandardJob
 // names no stalled key, moveToActive no completed key).
 async function finishingClients(extra) {
@@ -197,9 +198,9 @@ async function finishingClients(extra) {
   return sources;
 }
 
-test('at concurrency 10 the finishing scripts use two connections; getWorkers() lists one worker', async () => {
+test('at concurrency 10 the finishing scripts use three connections; getWorkers() lists one worker', async () => {
   const sources = await finishingClients([]);
-  assert.equal(sources.size, 2, `moveToFinished from ${[...sources].join(', ')}`);
+  assert.equal(sources.size, 3, `moveToFinished from ${[...sources].join(', ')}`);
 });
 
 test('--finish-connections 1 keeps them on the command connection', async () => {

@@ -20,15 +20,19 @@ TEST_CASE("Node's defaults are valid; the lock renew time defaults to half the d
   CHECK(o.effective_lock_renew_time_ms() == 15000);
 }
 
-TEST_CASE("finishing connections: one below concurrency 8, two from it, or as set") {
+TEST_CASE("finishing connections: one below concurrency 8, then one per 4 slots up to 3, or as set") {
   WorkerOptions o = valid();
   CHECK(o.effective_finish_connections() == 1);
   o.concurrency = WorkerOptions::kSecondFinishConnectionAt - 1;
   CHECK(o.effective_finish_connections() == 1);
   o.concurrency = WorkerOptions::kSecondFinishConnectionAt;
   CHECK(o.effective_finish_connections() == 2);
+  o.concurrency = 9;
+  CHECK(o.effective_finish_connections() == 3);
+  o.concurrency = 10;
+  CHECK(o.effective_finish_connections() == 3);
   o.concurrency = 100;
-  CHECK(o.effective_finish_connections() == 2);
+  CHECK(o.effective_finish_connections() == 3);
   o.finish_connections = 1;
   CHECK(o.effective_finish_connections() == 1);
   o.concurrency = 1;
