@@ -598,6 +598,7 @@ void RedisConnection::start_write() {
       close_stream();  // the read loop reports the loss
       return;
     }
+    release_large_write_batch();
     start_write();  // what was queued while this write was under way
   };
   auto buffer = asio::buffer(write_batch_);
@@ -611,6 +612,7 @@ void RedisConnection::start_write() {
   }
   if (written == write_batch_.size()) {
     writing_ = false;  // nothing was queued meanwhile: this ran synchronously
+    release_large_write_batch();
     return;
   }
   buffer += written;
@@ -623,6 +625,15 @@ void RedisConnection::start_write() {
   } else {
     writing_ = false;
   }
+}
+
+// A batch buffer grown for a large write (a job's 1 MiB return value) is let
+// go once written, as the parser's read buffer is once read: out_buffer_ and
+// write_batch_ trade buffers on every write, so each would otherwise keep the
+// largest batch's capacity for the connection's lifetime.
+void RedisConnection::release_large_write_batch() {
+  constexpr std::size_t kKeepWriteCapacity = 256 * 1024;
+  if (write_batch_.capacity() > kKeepWriteCapacity) std::string().swap(write_batch_);
 }
 
 // Writes what the socket takes without blocking; 0 on an error (the

@@ -254,6 +254,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void requeue_redirected();
   void schedule_write();
   void start_write();
+  void release_large_write_batch();
   void arm_watchdog();
   void on_watchdog();
   awaitable<std::size_t> read_some(asio::mutable_buffer buffer);
