@@ -49,9 +49,9 @@ struct WorkerOptions {
                     (concurrency + kSlotsPerFinishConnection - 1) / kSlotsPerFinishConnection);
   }
   // From concurrency 8, one finishing connection per 4 slots, at most 3
-  // (README, Benchmark: a second measured to pay at 10, 20, 50 and 100, a
-  // third at 10 with two batches still on the worker's side at times, equal
-  // at 100; below 8 one connection is kept, unmeasured).
+  // (README, Benchmark: a second measured to pay at 10, 20, 50 and 100; a
+  // third at 10, where two connections' batches fall into step at times;
+  // three equal two at 100; below 8 one connection is kept, unmeasured).
   static constexpr int kSecondFinishConnectionAt = 8;
   static constexpr int kSlotsPerFinishConnection = 4;
   static constexpr int kMostAutoFinishConnections = 3;
