@@ -44,6 +44,14 @@ class HeaderBuffer {
   std::size_t size_ = 0;
 };
 
+// An error reply as a ServerError: "<what>: <reply>", retryable when Redis
+// refused for now (BUSY, LOADING, READONLY, MISCONF, OOM, NOPERM, …), not
+// when the script itself failed.
+[[noreturn]] void throw_error_reply(const std::string& what, const std::string& reply) {
+  const RedisErrorReply error = classify_error_reply(reply);
+  throw ServerError(what + ": " + reply, retryable_error(error.kind), error.code);
+}
+
 }  // namespace
 
 awaitable<Reply> ScriptRunner::run(ScriptCall call) {
@@ -64,13 +72,7 @@ awaitable<Reply> ScriptRunner::run(ScriptCall call) {
     eval += call.encoded();
     reply = co_await connection_.encoded(std::move(eval));
   }
-  if (reply.is_error()) {
-    // A refusal (BUSY, LOADING, READONLY, MISCONF, OOM, NOPERM, …) can clear
-    // up; a Lua error cannot.
-    const RedisErrorReply error = classify_error_reply(reply.str);
-    throw ServerError("script " + std::string(info.file) + ": " + reply.str,
-                      retryable_error(error.kind), error.code);
-  }
+  if (reply.is_error()) throw_error_reply("script " + std::string(info.file), reply.str);
   co_return std::move(reply);
 }
 
@@ -84,11 +86,7 @@ awaitable<void> ScriptRunner::load_all(RedisConnection& connection) {
   std::vector<std::string> exists = strings("SCRIPT", "EXISTS");
   for (const auto& info : kScripts) exists.emplace_back(info.sha1);
   const Reply present = co_await connection.handshake_command(std::move(exists));
-  if (present.is_error()) {
-    const RedisErrorReply error = classify_error_reply(present.str);
-    throw ServerError("SCRIPT EXISTS failed: " + present.str, retryable_error(error.kind),
-                      error.code);
-  }
+  if (present.is_error()) throw_error_reply("SCRIPT EXISTS failed", present.str);
   if (!present.is_array() || present.elements.size() != kScriptCount) {
     throw ProtocolError("SCRIPT EXISTS returned " + present.describe() + " for " +
                         std::to_string(kScriptCount) + " scripts");
@@ -100,11 +98,8 @@ awaitable<void> ScriptRunner::load_all(RedisConnection& connection) {
     for (std::size_t i = 0; i < sent.size(); ++i) {
       const ScriptInfo& info = kScripts[sent[i]];
       const Reply& r = replies[i];
-      if (r.is_error()) {
-        const RedisErrorReply error = classify_error_reply(r.str);
-        throw ServerError("SCRIPT LOAD " + std::string(info.file) + " failed: " + r.str,
-                          retryable_error(error.kind), error.code);
-      }
+      if (r.is_error())
+        throw_error_reply("SCRIPT LOAD " + std::string(info.file) + " failed", r.str);
       if (r.str != info.sha1) {
         throw ProtocolError("SCRIPT LOAD " + std::string(info.file) + " returned SHA1 " + r.str +
                             ", expected " + std::string(info.sha1));
