@@ -12,6 +12,10 @@ void JsonWriter::key(std::string_view name) {
 }
 
 void JsonWriter::value(std::string_view text) {
+  if (utf8::is_valid(text)) {  // the usual case: no copy
+    writer_.String(text.data(), static_cast<rapidjson::SizeType>(text.size()), true);
+    return;
+  }
   const std::string clean = utf8::sanitize(text);
   writer_.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()), true);
 }

@@ -12,4 +12,12 @@ std::string_view TextBudget::take(std::string_view text) {
   return kept;
 }
 
+std::string_view TextBudget::take(std::string_view text, std::uint64_t characters) {
+  if (characters <= remaining_) {
+    remaining_ -= characters;
+    return text;
+  }
+  return take(text);
+}
+
 }  // namespace processing

@@ -15,6 +15,8 @@ class TextBudget {
   // The prefix of valid UTF-8 `text` that still fits; spends it. Once
   // something was cut, truncated() is true.
   std::string_view take(std::string_view text);
+  // The same for text whose character count the caller has already made.
+  std::string_view take(std::string_view text, std::uint64_t characters);
   bool truncated() const { return truncated_; }
   bool exhausted() const { return remaining_ == 0; }
 

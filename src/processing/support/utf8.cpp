@@ -1,5 +1,7 @@
 #include "processing/support/utf8.hpp"
 
+#include <cstring>
+
 namespace processing::utf8 {
 namespace {
 
@@ -25,6 +27,20 @@ bool second_byte_allowed(unsigned char lead, unsigned char second) {
   return is_continuation(second);
 }
 
+// Bytes from `pos` on that are plain ASCII, counted eight at a time: most
+// extracted text is, and a byte-by-byte decode of it dominated the checks.
+std::size_t ascii_run(std::string_view text, std::size_t pos) {
+  const std::size_t start = pos;
+  while (pos + 8 <= text.size()) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + pos, 8);
+    if (word & 0x8080808080808080ULL) break;
+    pos += 8;
+  }
+  while (pos < text.size() && static_cast<unsigned char>(text[pos]) < 0x80) ++pos;
+  return pos - start;
+}
+
 }  // namespace
 
 std::size_t valid_sequence_length(std::string_view text, std::size_t pos) {
@@ -42,6 +58,8 @@ std::size_t valid_sequence_length(std::string_view text, std::size_t pos) {
 bool is_valid(std::string_view text) {
   std::size_t pos = 0;
   while (pos < text.size()) {
+    pos += ascii_run(text, pos);
+    if (pos == text.size()) break;
     const std::size_t length = valid_sequence_length(text, pos);
     if (length == 0) return false;
     pos += length;
@@ -67,25 +85,61 @@ std::string sanitize(std::string_view text) {
   return out;
 }
 
-void append(std::string& out, char32_t code_point) {
+std::string from_utf16(const std::uint16_t* units, std::size_t count) {
+  // At most three bytes per unit (a surrogate pair: two units, four bytes),
+  // written in place and then cut to size.
+  std::string out(count * 3, '\0');
+  char* at = out.data();
+  for (std::size_t i = 0; i < count; ++i) {
+    char32_t c = units[i];
+    if (c < 0x80) {
+      *at++ = static_cast<char>(c);
+      continue;
+    }
+    if (c >= 0xD800 && c <= 0xDFFF) {
+      const bool paired =
+          c <= 0xDBFF && i + 1 < count && units[i + 1] >= 0xDC00 && units[i + 1] <= 0xDFFF;
+      if (paired) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (units[++i] - 0xDC00);
+      } else {
+        c = kReplacementCharacter;  // a lone surrogate
+      }
+    }
+    at += encode(c, at);
+  }
+  out.resize(static_cast<std::size_t>(at - out.data()));
+  return out;
+}
+
+std::size_t encode(char32_t code_point, char* out) {
   if (code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) {
     code_point = kReplacementCharacter;
   }
   if (code_point < 0x80) {
-    out += static_cast<char>(code_point);
-  } else if (code_point < 0x800) {
-    out += static_cast<char>(0xC0 | (code_point >> 6));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else if (code_point < 0x10000) {
-    out += static_cast<char>(0xE0 | (code_point >> 12));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code_point >> 18));
-    out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code_point & 0x3F));
+    out[0] = static_cast<char>(code_point);
+    return 1;
   }
+  if (code_point < 0x800) {
+    out[0] = static_cast<char>(0xC0 | (code_point >> 6));
+    out[1] = static_cast<char>(0x80 | (code_point & 0x3F));
+    return 2;
+  }
+  if (code_point < 0x10000) {
+    out[0] = static_cast<char>(0xE0 | (code_point >> 12));
+    out[1] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+    out[2] = static_cast<char>(0x80 | (code_point & 0x3F));
+    return 3;
+  }
+  out[0] = static_cast<char>(0xF0 | (code_point >> 18));
+  out[1] = static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
+  out[2] = static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
+  out[3] = static_cast<char>(0x80 | (code_point & 0x3F));
+  return 4;
+}
+
+void append(std::string& out, char32_t code_point) {
+  char bytes[4];
+  out.append(bytes, encode(code_point, bytes));
 }
 
 std::uint64_t count_characters(std::string_view text) {

@@ -23,6 +23,12 @@ std::string sanitize(std::string_view text);
 
 // Appends the UTF-8 encoding of `code_point` (U+FFFD for invalid ones).
 void append(std::string& out, char32_t code_point);
+// Writes the same to `out` (room for 4 bytes); returns the bytes written.
+std::size_t encode(char32_t code_point, char* out);
+
+// UTF-8 of UTF-16 code units in native byte order; lone surrogates become
+// U+FFFD, so the result is always valid.
+std::string from_utf16(const std::uint16_t* units, std::size_t count);
 
 // Number of characters (code points) of valid UTF-8 text.
 std::uint64_t count_characters(std::string_view text);

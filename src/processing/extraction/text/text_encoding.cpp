@@ -1,6 +1,7 @@
 #include "processing/extraction/text/text_encoding.hpp"
 
 #include <array>
+#include <vector>
 
 #include "processing/support/utf8.hpp"
 
@@ -32,25 +33,10 @@ std::uint16_t code_unit(std::string_view bytes, std::size_t pos, bool little_end
 }
 
 std::string utf16_to_utf8(std::string_view bytes, bool little_endian) {
-  std::string out;
-  out.reserve(bytes.size());
-  std::size_t pos = 0;
-  while (pos + 1 < bytes.size()) {
-    const std::uint16_t unit = code_unit(bytes, pos, little_endian);
-    pos += 2;
-    const bool high_surrogate = unit >= 0xD800 && unit <= 0xDBFF;
-    if (high_surrogate && pos + 1 < bytes.size()) {
-      const std::uint16_t next = code_unit(bytes, pos, little_endian);
-      if (next >= 0xDC00 && next <= 0xDFFF) {
-        pos += 2;
-        utf8::append(out, 0x10000 + ((unit - 0xD800) << 10) + (next - 0xDC00));
-        continue;
-      }
-    }
-    // Lone surrogates become U+FFFD (utf8::append rejects them).
-    utf8::append(out, unit);
-  }
-  if (pos < bytes.size()) utf8::append(out, utf8::kReplacementCharacter);
+  std::vector<std::uint16_t> units(bytes.size() / 2);
+  for (std::size_t i = 0; i < units.size(); ++i) units[i] = code_unit(bytes, 2 * i, little_endian);
+  std::string out = utf8::from_utf16(units.data(), units.size());
+  if (bytes.size() % 2 != 0) utf8::append(out, utf8::kReplacementCharacter);
   return out;
 }
 

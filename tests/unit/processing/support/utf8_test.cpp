@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "processing/support/utf8.hpp"
@@ -32,4 +33,27 @@ TEST_CASE("UTF-8 prefixes never split a character") {
   utf8::append(out, 0x1F600);
   utf8::append(out, 0xD800);
   CHECK(out == "\xF0\x9F\x98\x80\xEF\xBF\xBD");
+}
+
+TEST_CASE("UTF-8 validation finds a bad byte after a long ASCII run") {
+  // The ASCII fast path reads eight bytes at a time: bad bytes at every
+  // offset of a word, and at the tail after the last whole word.
+  for (std::size_t at = 0; at < 20; ++at) {
+    std::string text(20, 'x');
+    text[at] = '\xFF';
+    CHECK_FALSE(utf8::is_valid(text));
+    text[at] = '\xC3';
+    CHECK_FALSE(utf8::is_valid(text));  // a lead byte followed by ASCII
+  }
+  CHECK(utf8::is_valid(std::string(17, 'x') + "\xC3\xA9" + std::string(9, 'y')));
+}
+
+TEST_CASE("UTF-16 becomes valid UTF-8, lone surrogates U+FFFD") {
+  const std::uint16_t text[] = {'h', 0xE9, 0x20AC, 0xD83D, 0xDE00, '!'};
+  CHECK(utf8::from_utf16(text, 6) == "h\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80!");
+  const std::uint16_t lone[] = {0xD800, 'a', 0xDC00, 0xD83D};  // high, low, high at the end
+  CHECK(utf8::from_utf16(lone, 4) ==
+        "\xEF\xBF\xBD"
+        "a\xEF\xBF\xBD\xEF\xBF\xBD");
+  CHECK(utf8::from_utf16(text, 0).empty());
 }

@@ -20,6 +20,10 @@ TEST_CASE("text statistics count characters, lines and words") {
   CHECK(processing::count_words("  ") == 0);
   CHECK(processing::count_words("a\xE3\x80\x80"
                                 "b") == 2);  // ideographic space
+  // Every ASCII white space byte separates words; a non-ASCII letter does not.
+  CHECK(processing::count_words("a\tb\nc\vd\fe\rf g") == 7);
+  CHECK(processing::count_words("caf\xC3\xA9s na\xC3\xAFve") == 2);
+  CHECK(processing::text_stats("caf\xC3\xA9s").characters == 5);
 }
 
 TEST_CASE("UTF-16 without BOM is decoded when libmagic says so") {
