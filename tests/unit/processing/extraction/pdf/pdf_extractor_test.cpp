@@ -61,14 +61,15 @@ TEST_CASE("a PDF without an Info dictionary has empty metadata") {
 
 TEST_CASE("PDF metadata in UTF-16 keeps non-ASCII characters, a lone surrogate becomes U+FFFD") {
   TempDir root;
-  // "Café € 😀" as a UTF-16BE text string (BOM, then a surrogate pair for
-  // the emoji); the author ends in a lone high surrogate.
-  const auto json = parse_json(
-      extract(root, "utf16.pdf",
-              pdf_bytes({"Plain text"},
-                        "/Title <FEFF0043006100660065030100A020AC0020D83DDE00> "
-                        "/Author <FEFF0041D800>"))
-          .json);
+  // A UTF-16BE text string (BOM first): "Cafe", a combining acute accent, a
+  // no-break space, "€ " and 😀 (a surrogate pair); the author ends in a
+  // lone high surrogate.
+  const auto json =
+      parse_json(extract(root, "utf16.pdf",
+                         pdf_bytes({"Plain text"},
+                                   "/Title <FEFF0043006100660065030100A020AC0020D83DDE00> "
+                                   "/Author <FEFF0041D800>"))
+                     .json);
   CHECK(std::string(json["metadata"]["title"].GetString()) ==
         "Cafe\xCC\x81\xC2\xA0\xE2\x82\xAC \xF0\x9F\x98\x80");
   CHECK(std::string(json["metadata"]["author"].GetString()) == "A\xEF\xBF\xBD");
