@@ -4,8 +4,17 @@
 
 namespace processing {
 
+namespace {
+
+// Space, tab, LF, VT, FF, CR.
+bool is_ascii_white_space(char32_t c) {
+  return c == ' ' || (c >= 0x09 && c <= 0x0D);
+}
+
+}  // namespace
+
 bool is_white_space(char32_t c) {
-  if (c == ' ' || (c >= 0x09 && c <= 0x0D)) return true;
+  if (is_ascii_white_space(c)) return true;
   if (c < 0x85) return false;
   return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
          c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
@@ -18,9 +27,9 @@ TextStats text_stats(std::string_view text) {
   while (pos < text.size()) {
     const auto byte = static_cast<unsigned char>(text[pos]);
     bool space;
-    if (byte < 0x80) {  // ASCII (most text): no decoding, no call, no branch on the counts
+    if (byte < 0x80) {  // ASCII (most text): no decoding, no call
       ++pos;
-      space = byte == ' ' || static_cast<unsigned>(byte - 0x09) <= 0x0D - 0x09;
+      space = is_ascii_white_space(byte);
       stats.lines += byte == '\n';
     } else {
       space = is_white_space(utf8::decode_next(text, pos));
